@@ -1,0 +1,26 @@
+from django.db import models
+from django.db.models import DurationField, ExpressionWrapper, F
+
+DURATIONS = {
+    "ttd": ("started_at", "detected_at"),
+    "tta": ("detected_at", "acknowledged_at"),
+    "ttm": ("detected_at", "mitigated_at"),
+    "ttr": ("detected_at", "resolved_at"),
+}
+
+
+class IncidentQuerySet(models.QuerySet):
+    def with_durations(self) -> "IncidentQuerySet":
+        """Annotate ttd/tta/ttm/ttr in the database (NULL when a timestamp is missing)."""
+        return self.annotate(
+            **{
+                name: ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+                for name, (start, end) in DURATIONS.items()
+            }
+        )
+
+    def open(self) -> "IncidentQuerySet":
+        return self.exclude(status="resolved")
+
+    def for_list(self) -> "IncidentQuerySet":
+        return self.select_related("severity", "cause_category", "commander").prefetch_related("services")

@@ -1,0 +1,173 @@
+"""Postmortems (one per incident) and their reviews."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import Incident, Team, TimeStampedModel
+
+# The standard sections, in the order the template shows them: (field, title).
+SECTIONS = [
+    ("summary", "Summary"),
+    ("impact", "Impact"),
+    ("root_cause", "Root cause"),
+    ("contributing_factors", "Contributing factors"),
+    ("what_went_well", "What went well"),
+    ("what_could_be_improved", "What could be improved"),
+    ("where_we_got_lucky", "Where we got lucky"),
+    ("lessons", "Lessons"),
+]
+SECTION_NAMES = [name for name, _ in SECTIONS]
+
+
+def add_business_days(start: date, days: int) -> date:
+    """The date ``days`` business days (Monday to Friday) after ``start``."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current
+
+
+class Postmortem(TimeStampedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        PUBLISHED = "published", "Published"
+
+    class Visibility(models.TextChoices):
+        ORGANISATION = "organisation", "Organisation-wide"
+        RESTRICTED = "restricted", "Restricted to teams"
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="postmortem")
+    status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT)
+    facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="facilitated_postmortems"
+    )
+    authors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="authored_postmortems", blank=True)
+    reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="postmortems_to_review", blank=True)
+    due_date = models.DateField(
+        null=True, blank=True, help_text="Set from the incident's resolution and severity when left empty."
+    )
+
+    summary = models.TextField(blank=True)
+    impact = models.TextField(blank=True)
+    root_cause = models.TextField(blank=True)
+    contributing_factors = models.TextField(blank=True)
+    what_went_well = models.TextField(blank=True)
+    what_could_be_improved = models.TextField(blank=True)
+    where_we_got_lucky = models.TextField(blank=True)
+    lessons = models.TextField(blank=True)
+
+    users_affected = models.PositiveIntegerField(null=True, blank=True)
+    revenue_impact = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="Estimated, in the organisation's currency."
+    )
+
+    visibility = models.CharField(max_length=20, choices=Visibility, default=Visibility.ORGANISATION)
+    teams = models.ManyToManyField(
+        Team,
+        related_name="postmortems",
+        blank=True,
+        help_text="Teams that may read a restricted postmortem and its internal sections.",
+    )
+    internal_sections = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Section names shown as redacted to readers outside the postmortem's teams.",
+    )
+
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Raised on every edit, so two editors never silently overwrite each other."
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="postmortem_status_due"),
+            models.Index(fields=["-published_at"], name="postmortem_published"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="postmortem_published_has_time",
+                violation_error_message="A published postmortem needs its publication time.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Postmortem for {self.incident}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.due_date is None:
+            self.due_date = self.expected_due_date()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("admin:postmortems_postmortem_change", args=[self.pk])
+
+    def clean(self) -> None:
+        unknown = [name for name in self.internal_sections or [] if name not in SECTION_NAMES]
+        if unknown:
+            raise ValidationError(
+                {
+                    "internal_sections": f"Unknown section(s): {', '.join(map(str, unknown))}. "
+                    f"Choose from: {', '.join(SECTION_NAMES)}."
+                }
+            )
+        if self.status == self.Status.PUBLISHED and not self.published_at:
+            self.published_at = timezone.now()
+
+    def expected_due_date(self) -> date | None:
+        """Resolution date plus the severity's business days, when the severity requires one."""
+        incident = self.incident
+        days = incident.severity.postmortem_due_business_days
+        if not (incident.resolved_at and incident.severity.requires_postmortem and days):
+            return None
+        resolved_local = timezone.localtime(incident.resolved_at).date()
+        return add_business_days(resolved_local, days)
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.due_date and self.status != self.Status.PUBLISHED and self.due_date < timezone.localdate())
+
+    @property
+    def duration(self):
+        """How long users were affected, derived from the incident's timestamps."""
+        return self.incident.impact_duration
+
+
+class Review(TimeStampedModel):
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REQUEST_CHANGES = "request_changes", "Request changes"
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    decision = models.CharField(max_length=20, choices=Decision)
+    comment = models.TextField(blank=True)
+    postmortem_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The version of the postmortem that was reviewed."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} — {self.get_decision_display()} ({self.postmortem.incident.reference})"
+
+    def clean(self) -> None:
+        if self.decision == self.Decision.REQUEST_CHANGES and not self.comment.strip():
+            raise ValidationError({"comment": "Say what should change when requesting changes."})
