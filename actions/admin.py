@@ -1,0 +1,63 @@
+from django.contrib import admin
+
+from .models import ActionItem, ActionItemChange, Notification
+from .services import TRACKED_FIELDS, action_item_record_changes
+
+
+class ActionItemChangeInline(admin.TabularInline):
+    model = ActionItemChange
+    extra = 0
+    fields = ["changed_at", "changed_by", "changes", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(admin.ModelAdmin):
+    list_display = ["reference", "title", "status", "priority", "kind", "owner", "team", "due_date", "days_overdue"]
+    list_select_related = ["owner", "team"]
+    list_filter = ["status", "priority", "kind", "team", "postmortem__incident__severity"]
+    search_fields = ["reference", "title", "description", "postmortem__incident__reference"]
+    date_hierarchy = "due_date"
+    autocomplete_fields = ["postmortem", "owner", "team"]
+    readonly_fields = ["reference", "completed_at", "created_at", "updated_at"]
+    inlines = [ActionItemChangeInline]
+    fieldsets = [
+        (None, {"fields": ["reference", "postmortem", "title", "description", "kind", "priority"]}),
+        ("Ownership", {"fields": ["owner", "team", "due_date"]}),
+        ("Progress", {"fields": ["status", "completed_at", "resolution_note", "external_url"]}),
+        ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    @admin.display(description="Days overdue")
+    def days_overdue(self, obj: ActionItem) -> int:
+        return obj.days_overdue()
+
+    def save_model(self, request, obj: ActionItem, form, change: bool) -> None:
+        before = ActionItem.objects.get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None:
+            action_item_record_changes(item=obj, before=before, user=request.user, fields=TRACKED_FIELDS)
+
+
+@admin.register(ActionItemChange)
+class ActionItemChangeAdmin(admin.ModelAdmin):
+    list_display = ["item", "changed_by", "changed_at", "note"]
+    list_select_related = ["item", "changed_by"]
+    search_fields = ["item__reference", "note"]
+    date_hierarchy = "changed_at"
+    autocomplete_fields = ["item", "changed_by"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["kind", "recipient_email", "subject_key", "period_key", "state", "attempts", "sent_at"]
+    list_select_related = ["recipient"]
+    list_filter = ["kind", "state"]
+    search_fields = ["recipient_email", "subject_key", "subject", "last_error"]
+    date_hierarchy = "created_at"
+    autocomplete_fields = ["recipient", "item", "postmortem"]
+    readonly_fields = ["created_at", "sent_at", "attempts", "last_error"]

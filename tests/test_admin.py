@@ -1,0 +1,143 @@
+"""The admin alone lets a team record an incident, its timeline, postmortem and action items."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from actions.models import ActionItem, ActionItemChange, Notification
+from incidents.models import Incident, RepeatLink, SeverityChange, TimelineEvent
+from postmortems.models import Review
+from tests.factories import T0, ActionItemFactory, IncidentFactory, ServiceFactory, TimelineEventFactory, severity
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def one_of_everything(admin_user):
+    item = ActionItemFactory()
+    postmortem = item.postmortem
+    incident = postmortem.incident
+    incident.services.add(ServiceFactory())
+    incident.tags.add("database")
+    TimelineEventFactory(incident=incident)
+    SeverityChange.objects.create(
+        incident=incident,
+        from_severity=severity("SEV3"),
+        to_severity=severity("SEV2"),
+        reason="Spread",
+        changed_by=admin_user,
+    )
+    Review.objects.create(postmortem=postmortem, reviewer=admin_user, decision="approve")
+    RepeatLink.objects.create(incident=IncidentFactory(), earlier=incident, score=0.8, reason="Same service")
+    ActionItemChange.objects.create(item=item, changed_by=admin_user, changes={"status": ["open", "in_progress"]})
+    Notification.objects.create(recipient_email="a@example.com", kind="digest", period_key="2026-W10")
+
+
+def test_every_admin_page_loads_for_a_superuser(admin_client, one_of_everything):
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        changelist = admin_client.get(reverse("admin:%s_%s_changelist" % info))
+        assert changelist.status_code == 200, info
+        if model_admin.has_add_permission(changelist.wsgi_request):
+            assert admin_client.get(reverse("admin:%s_%s_add" % info)).status_code == 200, info
+        obj = model._default_manager.first()
+        if obj is not None:
+            assert admin_client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk])).status_code == 200, info
+
+
+def test_the_incident_page_shows_computed_durations(admin_client):
+    incident = IncidentFactory()
+    page = admin_client.get(reverse("admin:incidents_incident_change", args=[incident.pk]))
+    assert "Time to resolve" in page.text
+    assert "1 h 55 min" in page.text
+    assert "40 min" in page.text
+
+
+def _incident_form(**overrides) -> dict:
+    data = {
+        "title": "Payments API returns 502",
+        "summary": "",
+        "severity": severity("SEV2").pk,
+        "status": "resolved",
+        "trigger": "change",
+        "tags": "payments, gateway",
+        "started_at_0": "2026-03-02",
+        "started_at_1": "10:00:00",
+        "detected_at_0": "2026-03-02",
+        "detected_at_1": "10:05:00",
+        "declared_at_0": "2026-03-02",
+        "declared_at_1": "10:10:00",
+        "resolved_at_0": "2026-03-02",
+        "resolved_at_1": "12:00:00",
+        "severity_changes-TOTAL_FORMS": "0",
+        "severity_changes-INITIAL_FORMS": "0",
+        "timeline_events-TOTAL_FORMS": "1",
+        "timeline_events-INITIAL_FORMS": "0",
+        "timeline_events-0-occurred_at_0": "2026-03-02",
+        "timeline_events-0-occurred_at_1": "10:05:00",
+        "timeline_events-0-kind": "detection",
+        "timeline_events-0-text": "Alert: 5xx rate above 2 %",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_team_records_an_incident_with_its_timeline_in_the_admin(admin_client, admin_user):
+    response = admin_client.post(reverse("admin:incidents_incident_add"), _incident_form())
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    incident = Incident.objects.get()
+    assert incident.reference.startswith("INC-")
+    assert incident.created_by == admin_user
+    event = TimelineEvent.objects.get()
+    assert (event.incident, event.author) == (incident, admin_user)
+
+
+def test_the_admin_shows_out_of_order_times_next_to_the_field(admin_client):
+    response = admin_client.post(reverse("admin:incidents_incident_add"), _incident_form(resolved_at_0="2026-03-01"))
+    assert response.status_code == 200
+    assert "Resolved time cannot be before detected time." in response.text
+    assert Incident.objects.count() == 0
+
+
+def test_changing_severity_in_the_admin_asks_why_and_records_it(admin_client, admin_user):
+    admin_client.post(reverse("admin:incidents_incident_add"), _incident_form())
+    incident = Incident.objects.get()
+    url = reverse("admin:incidents_incident_change", args=[incident.pk])
+    without_reason = _incident_form(severity=severity("SEV1").pk, **{"timeline_events-TOTAL_FORMS": "0"})
+    assert "Say why the severity changed." in admin_client.post(url, without_reason).text
+    incident.refresh_from_db()
+    assert incident.severity.name == "SEV2"
+
+    with_reason = dict(without_reason, severity_change_reason="Card payments failing in every region")
+    assert admin_client.post(url, with_reason).status_code == 302
+    change = SeverityChange.objects.get()
+    assert (change.from_severity.name, change.to_severity.name, change.changed_by) == ("SEV2", "SEV1", admin_user)
+    assert change.reason == "Card payments failing in every region"
+
+
+def test_editing_an_action_item_in_the_admin_keeps_its_history(admin_client, admin_user):
+    item = ActionItemFactory(due_date=(T0 + timedelta(days=7)).date())
+    url = reverse("admin:actions_actionitem_change", args=[item.pk])
+    data = {
+        "postmortem": item.postmortem.pk,
+        "title": item.title,
+        "kind": "prevent",
+        "priority": "p2",
+        "owner": item.owner.pk,
+        "due_date": "2026-03-20",
+        "status": "done",
+        "resolution_note": "Lock timeout added in PR 481",
+        "changes-TOTAL_FORMS": "0",
+        "changes-INITIAL_FORMS": "0",
+    }
+    assert admin_client.post(url, data).status_code == 302
+    item.refresh_from_db()
+    assert item.completed_at is not None
+    change = item.changes.get()
+    assert change.changed_by == admin_user
+    assert change.changes["status"] == ["open", "done"]
+    assert change.changes["due_date"] == ["2026-03-09", "2026-03-20"]
+    assert change.changes["priority"] == ["p3", "p2"]
+    assert ActionItem.objects.get().status == "done"
