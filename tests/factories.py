@@ -1,7 +1,6 @@
 """Factories with fixed, readable defaults for the test suite."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
@@ -11,7 +10,7 @@ from incidents.models import CauseCategory, Incident, Service, Severity, Team, T
 from postmortems.models import Postmortem
 
 # A fixed moment, so durations and due dates are predictable: Monday 2 March 2026, 10:00 UTC.
-T0 = datetime(2026, 3, 2, 10, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

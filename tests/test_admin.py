@@ -38,13 +38,13 @@ def one_of_everything(admin_user):
 def test_every_admin_page_loads_for_a_superuser(admin_client, one_of_everything):
     for model, model_admin in admin.site._registry.items():
         info = (model._meta.app_label, model._meta.model_name)
-        changelist = admin_client.get(reverse("admin:%s_%s_changelist" % info))
+        changelist = admin_client.get(reverse("admin:{}_{}_changelist".format(*info)))
         assert changelist.status_code == 200, info
         if model_admin.has_add_permission(changelist.wsgi_request):
-            assert admin_client.get(reverse("admin:%s_%s_add" % info)).status_code == 200, info
+            assert admin_client.get(reverse("admin:{}_{}_add".format(*info))).status_code == 200, info
         obj = model._default_manager.first()
         if obj is not None:
-            assert admin_client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk])).status_code == 200, info
+            assert admin_client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk])).status_code == 200, info
 
 
 def test_the_incident_page_shows_computed_durations(admin_client):

@@ -1,7 +1,6 @@
 """Postmortem due dates follow the severity, in business days."""
 
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -18,7 +17,7 @@ def test_business_days_skip_the_weekend():
 
 
 def test_a_sev1_postmortem_is_due_five_business_days_after_resolution():
-    resolved = datetime(2026, 3, 5, 15, 0, tzinfo=dt_timezone.utc)  # a Thursday
+    resolved = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)  # a Thursday
     incident = IncidentFactory(severity=severity("SEV1"), resolved_at=resolved)
     postmortem = PostmortemFactory(incident=incident)
     assert postmortem.due_date == date(2026, 3, 12)
