@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "taggit",
+    "bootstrap",  # Bootstrap 5 CSS and JS, served by the app (django-bootstrap-static)
     "incidents",
     "postmortems",
     "actions",
@@ -113,6 +114,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
@@ -142,7 +144,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery: kombu's filesystem transport needs no server; Redis or RabbitMQ via CELERY_BROKER_URL.
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)

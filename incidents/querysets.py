@@ -19,6 +19,12 @@ class IncidentQuerySet(models.QuerySet):
             }
         )
 
+    def visible_to(self, user) -> "IncidentQuerySet":
+        """Incidents ``user`` may see; the rule lives with the postmortem permissions."""
+        from postmortems.querysets import restrict_incidents
+
+        return restrict_incidents(self, user)
+
     def open(self) -> "IncidentQuerySet":
         return self.exclude(status="resolved")
 

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from incidents.models import Incident, Team, TimeStampedModel
 
+from .querysets import PostmortemQuerySet
+
 # The standard sections, in the order the template shows them: (field, title).
 SECTIONS = [
     ("summary", "Summary"),
@@ -90,6 +92,8 @@ class Postmortem(TimeStampedModel):
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PostmortemQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

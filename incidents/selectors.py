@@ -1,0 +1,32 @@
+"""Reads behind the pages and the API."""
+
+from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone
+
+from actions.models import ActionItem
+from postmortems.models import Postmortem
+
+from .models import Incident
+
+
+def home_for(user, *, limit: int = 10) -> dict:
+    """The signed-in user's home page: their open items (overdue first), the postmortems they
+    facilitate that are not yet published, and recent incidents they may see."""
+    today = timezone.localdate()
+    items = (
+        ActionItem.objects.open()
+        .filter(owner=user)
+        .for_list()
+        .annotate(
+            overdue_first=Case(When(due_date__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
+        .order_by("overdue_first", "due_date", "id")[:limit]
+    )
+    postmortems = (
+        Postmortem.objects.filter(facilitator=user)
+        .exclude(status=Postmortem.Status.PUBLISHED)
+        .for_list()
+        .order_by("due_date", "id")[:limit]
+    )
+    incidents = Incident.objects.visible_to(user).for_list()[:limit]
+    return {"my_items": items, "my_postmortems": postmortems, "recent_incidents": incidents, "today": today}

@@ -1,0 +1,101 @@
+"""Who may read, edit and review postmortems: the one place these rules live.
+
+Pages, the API, search, feeds, exports and emails all go through these methods,
+so a rule changed here changes everywhere.
+
+- Admins (active staff or superusers) read and edit everything.
+- The facilitator and authors edit; reviewers review. All three read it in full.
+- Published, organisation-wide postmortems are read by everyone signed in.
+- Published, restricted postmortems are read only by members of their teams.
+- Drafts and postmortems in review are read only by the people working on them.
+- Sections marked internal are redacted for readers outside the postmortem's teams.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and (user.is_superuser or user.is_staff))
+
+
+def _participant_q(user, prefix: str = "") -> Q:
+    """The postmortem's facilitator, authors or reviewers."""
+    return Q(**{f"{prefix}facilitator": user}) | Q(**{f"{prefix}authors": user}) | Q(**{f"{prefix}reviewers": user})
+
+
+class PostmortemQuerySet(models.QuerySet):
+    def _participant_ids(self, user):
+        return self.model.objects.filter(_participant_q(user)).values("pk")
+
+    def _team_member_ids(self, user):
+        return self.model.objects.filter(teams__members=user).values("pk")
+
+    def visible_to(self, user) -> PostmortemQuerySet:
+        """Postmortems ``user`` may read (at least with internal sections redacted)."""
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        if is_admin(user):
+            return self
+        published_open = Q(status="published", visibility="organisation")
+        published_to_team = Q(status="published", visibility="restricted", pk__in=self._team_member_ids(user))
+        return self.filter(published_open | published_to_team | Q(pk__in=self._participant_ids(user)))
+
+    def editable_by(self, user) -> PostmortemQuerySet:
+        """Postmortems ``user`` may edit: facilitator, authors and admins."""
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        if is_admin(user):
+            return self
+        editors = self.model.objects.filter(Q(facilitator=user) | Q(authors=user)).values("pk")
+        return self.filter(pk__in=editors)
+
+    def reviewable_by(self, user) -> PostmortemQuerySet:
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        return self.filter(pk__in=self.model.objects.filter(reviewers=user).values("pk"))
+
+    def with_full_access(self, user) -> PostmortemQuerySet:
+        """Annotate ``full_access``: whether ``user`` may read the internal sections."""
+        if is_admin(user):
+            return self.annotate(full_access=models.Value(True))
+        if not (user and user.is_authenticated):
+            return self.annotate(full_access=models.Value(False))
+        insider = self.model.objects.filter(Q(pk=OuterRef("pk")) & (Q(teams__members=user) | _participant_q(user)))
+        return self.annotate(full_access=Exists(insider))
+
+    def for_list(self) -> PostmortemQuerySet:
+        return self.select_related("incident__severity", "facilitator")
+
+
+class PostmortemAccess:
+    """What one user may do with one postmortem, asked once and reused by a page."""
+
+    def __init__(self, postmortem, user):
+        self.postmortem = postmortem
+        self.user = user
+        model = type(postmortem)
+        row = model.objects.filter(pk=postmortem.pk)
+        self.can_view = row.visible_to(user).exists()
+        self.can_edit = self.can_view and row.editable_by(user).exists()
+        self.can_review = self.can_view and row.reviewable_by(user).exists()
+        self.full_access = self.can_view and row.with_full_access(user).values_list("full_access", flat=True)[0]
+
+    def redacted(self, section: str) -> bool:
+        """Whether ``section`` must be replaced by a redaction notice for this user."""
+        return not self.full_access and section in (self.postmortem.internal_sections or [])
+
+
+def restrict_incidents(incidents: models.QuerySet, user) -> models.QuerySet:
+    """Incidents ``user`` may see: all, except those whose postmortem is restricted to
+    teams the user is not in (and the user does not work on it)."""
+    from .models import Postmortem
+
+    if is_admin(user):
+        return incidents
+    if not (user and user.is_authenticated and user.is_active):
+        return incidents.none()
+    insiders = Postmortem.objects.filter(Q(teams__members=user) | _participant_q(user)).values("incident_id")
+    return incidents.filter(Q(postmortem__isnull=True) | ~Q(postmortem__visibility="restricted") | Q(pk__in=insiders))
