@@ -170,9 +170,15 @@ class Notification(models.Model):
     subject_key = models.CharField(max_length=40, blank=True)
     period_key = models.CharField(max_length=40, help_text="e.g. 2026-W48, or the day a reminder is for.")
     subject = models.CharField(max_length=255, blank=True)
+    # The message is rendered once, when the row is claimed, so every retry sends the same text.
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
     state = models.CharField(max_length=10, choices=State, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A worker is sending it until then; another may take over after."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

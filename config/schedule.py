@@ -8,7 +8,12 @@ Entry: name -> {"task": dotted task name, "crontab": {minute, hour, day_of_week,
 Feature work adds its jobs here.
 """
 
-SCHEDULE: dict[str, dict] = {}
+SCHEDULE: dict[str, dict] = {
+    "Deliver pending and failed emails": {
+        "task": "actions.tasks.deliver_undelivered",
+        "crontab": {"minute": "*/10"},
+    },
+}
 
 
 def install_schedule(sender=None, using: str = "default", **kwargs) -> int:

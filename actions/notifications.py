@@ -1,0 +1,140 @@
+"""Every email goes through the ``Notification`` ledger, so each is sent exactly once.
+
+1. ``notify()`` claims the message: it inserts the ledger row under its unique key
+   (recipient, kind, subject, period) with the rendered subject and bodies. A second
+   call with the same key finds the row and does nothing, whoever calls it and however
+   often a job is retried.
+2. ``deliver()`` sends one claimed row: a conditional UPDATE takes a short lease, so two
+   workers never send the same row at once; the SMTP conversation happens outside any
+   transaction; the row is marked sent only after the server accepted the message.
+   A failure records the attempt and error and leaves the row for the next try.
+
+Only a worker killed between the server's "accepted" and the ledger's "sent" can send
+one message twice; nothing else repeats.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+# How long a worker may take to send one message before another may take it over.
+LEASE = timedelta(minutes=10)
+
+
+def absolute_url(path: str) -> str:
+    """A link for emails: the site's base URL plus ``path``."""
+    return f"{settings.SITE_URL}{path}"
+
+
+def render_message(template: str, context: dict) -> tuple[str, str, str]:
+    """Render ``<template>_subject.txt``, ``.txt`` and ``.html`` into (subject, text, html)."""
+    context = {"site_url": settings.SITE_URL, **context}
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    text = render_to_string(f"{template}.txt", context)
+    html = render_to_string(f"{template}.html", context)
+    return subject, text, html
+
+
+def notify(
+    *,
+    kind: str,
+    recipient_email: str,
+    period_key: str,
+    template: str,
+    context: dict,
+    recipient=None,
+    subject_key: str = "",
+    item=None,
+    postmortem=None,
+    enqueue: bool = True,
+) -> Notification | None:
+    """Claim one message in the ledger and (after commit) enqueue its delivery.
+
+    Returns the new row, or None when that message was already claimed before.
+    """
+    if not recipient_email:
+        return None
+    key = {"recipient_email": recipient_email, "kind": kind, "subject_key": subject_key, "period_key": period_key}
+    if Notification.objects.filter(**key).exists():
+        return None
+    subject, text, html = render_message(template, context)
+    try:
+        with transaction.atomic():
+            row = Notification.objects.create(
+                **key,
+                recipient=recipient,
+                item=item,
+                postmortem=postmortem,
+                subject=subject[:255],
+                body_text=text,
+                body_html=html,
+            )
+    except IntegrityError:  # a concurrent run claimed it first
+        return None
+    if enqueue:
+        from .tasks import deliver_notification
+
+        transaction.on_commit(lambda: deliver_notification.delay(row.pk))
+    return row
+
+
+def _take_lease(notification_id: int) -> bool:
+    """Mark the row as being sent by us; False if it is sent or another worker holds it."""
+    now = timezone.now()
+    claimable = Q(state__in=[Notification.State.PENDING, Notification.State.FAILED]) & (
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    taken = Notification.objects.filter(claimable, pk=notification_id).update(
+        claimed_until=now + LEASE, attempts=F("attempts") + 1
+    )
+    return taken == 1
+
+
+def deliver(notification_id: int) -> bool:
+    """Send one ledger row if nobody has; True when this call sent it.
+
+    Raises the mail error after recording it, so the caller (a Celery task) can retry.
+    """
+    if not _take_lease(notification_id):
+        return False
+    row = Notification.objects.get(pk=notification_id)
+    message = EmailMultiAlternatives(
+        subject=row.subject, body=row.body_text, from_email=settings.DEFAULT_FROM_EMAIL, to=[row.recipient_email]
+    )
+    if row.body_html:
+        message.attach_alternative(row.body_html, "text/html")
+    try:
+        message.send(fail_silently=False)
+    except Exception as exc:
+        Notification.objects.filter(pk=row.pk).update(
+            state=Notification.State.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000], claimed_until=None
+        )
+        logger.warning("Sending notification %s failed: %s", row.pk, exc)
+        raise
+    Notification.objects.filter(pk=row.pk).update(
+        state=Notification.State.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
+    )
+    return True
+
+
+def undelivered_ids(limit: int = 1000) -> list[int]:
+    """Rows still to send (pending or failed, not leased): the sweep's work list."""
+    now = timezone.now()
+    return list(
+        Notification.objects.filter(state__in=[Notification.State.PENDING, Notification.State.FAILED])
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
