@@ -1,0 +1,91 @@
+"""manage.py seed_demo: a complete, consistent demo organisation, created once."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from actions.models import ActionItem, ActionItemChange
+from incidents.demo import demo_counts
+from incidents.models import Incident, RepeatLink, SeverityChange, TimelineEvent
+from postmortems.models import Postmortem
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_second_run_creates_nothing_and_says_so():
+    first = seed()
+    counts = demo_counts()
+    second = seed()
+
+    assert "Created the demo organisation" in first
+    assert "Demo data already present" in second
+    assert "demo / demo" in second
+    assert demo_counts() == counts
+
+
+def test_demo_covers_every_state():
+    seed()
+
+    assert 38 <= Incident.objects.count() <= 45
+    assert 2 <= Incident.objects.open().count() <= 3
+    assert set(Postmortem.Status.values) == set(Postmortem.objects.values_list("status", flat=True))
+    assert set(ActionItem.Status.values) == set(ActionItem.objects.values_list("status", flat=True))
+    assert ActionItem.objects.overdue().count() >= 3
+    soon = timezone.localdate() + timezone.timedelta(days=14)
+    assert ActionItem.objects.open().filter(due_date__gte=timezone.localdate(), due_date__lte=soon).exists()
+    assert RepeatLink.objects.filter(state="confirmed").count() == 1
+    assert RepeatLink.objects.filter(state="suggested").count() >= 2
+    assert SeverityChange.objects.exists()
+    assert Postmortem.objects.filter(visibility="restricted").exists()
+    assert Postmortem.objects.filter(internal_sections=["root_cause"]).exists()
+    assert any(pm.is_overdue for pm in Postmortem.objects.select_related("incident__severity"))
+
+
+def test_rows_are_consistent():
+    seed()
+
+    for incident in Incident.objects.all():
+        incident.full_clean()  # timestamps in order, resolved <=> resolved_at
+        events = list(incident.timeline_events.all())
+        assert 5 <= len(events) <= 9
+        assert incident.services.exists()
+        assert incident.tags.exists()
+        assert all(e.occurred_at >= incident.started_at for e in events)
+    for postmortem in Postmortem.objects.all():
+        postmortem.full_clean()
+        if postmortem.status == "published":
+            assert postmortem.reviews.filter(decision="approve").exists()
+        if postmortem.status != "draft":
+            assert postmortem.submitted_at
+    assert Postmortem.objects.filter(reviews__decision="request_changes", status="published").exists()
+    now = timezone.now()
+    for item in ActionItem.objects.all():
+        item.full_clean()
+        if item.status == "done":
+            assert item.completed_at < now
+    changed = ActionItem.objects.exclude(status="open")
+    assert not changed.filter(changes__isnull=True).exists()
+    assert ActionItemChange.objects.filter(changes__has_key="status").count() >= changed.count()
+    assert TimelineEvent.objects.filter(occurred_at__gt=now).count() == 0
+
+
+def test_demo_user_can_log_in_even_after_a_password_change(client):
+    seed()
+    demo = get_user_model().objects.get(username="demo")
+    assert demo.is_staff and demo.is_superuser
+    assert demo.teams.exists()
+    demo.set_password("something else")
+    demo.save()
+
+    seed()
+
+    assert client.login(username="demo", password="demo")
