@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "incidents.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -167,6 +168,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Tasks without an explicit queue go here; a test worker gets a queue of its own.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -179,6 +182,25 @@ REST_FRAMEWORK = {
 }
 
 TAGGIT_CASE_INSENSITIVE = True
+
+# Archive search: the PostgreSQL text search configuration (stemming and stop words).
+SEARCH_CONFIG = env.str("SEARCH_CONFIG", default="english")
+
+# Action items: when the chase job reminds owners and escalates (days overdue, in the
+# owner's time zone), and when reminders and digests go out (local hour and weekdays,
+# Monday = 0). Reminders follow the steps, then keep doubling past the last one.
+ACTION_REMINDER_STEPS = env.list("ACTION_REMINDER_STEPS", cast=int, default=[1, 2, 4, 8, 16, 32, 64])
+_steps = ACTION_REMINDER_STEPS
+if not _steps or sorted(set(_steps)) != _steps or _steps[0] < 1:
+    raise ImproperlyConfigured("ACTION_REMINDER_STEPS must be increasing whole days, from 1 up.")
+ACTION_ESCALATE_AFTER_DAYS = env.int("ACTION_ESCALATE_AFTER_DAYS", default=7)
+ACTION_DUE_SOON_DAYS = env.int("ACTION_DUE_SOON_DAYS", default=7)
+ACTION_CHASE_HOUR = env.int("ACTION_CHASE_HOUR", default=9)
+ACTION_CHASE_WEEKDAYS = env.list("ACTION_CHASE_WEEKDAYS", cast=int, default=[0, 1, 2, 3, 4])
+ACTION_DIGEST_WEEKDAY = env.int("ACTION_DIGEST_WEEKDAY", default=0)
+ACTION_DIGEST_HOUR = env.int("ACTION_DIGEST_HOUR", default=8)
+# The weekly organisation summary goes here when set.
+ORG_DIGEST_EMAIL = env.str("ORG_DIGEST_EMAIL", default="")
 
 # Security: strict by default outside debug; each can be relaxed from the environment
 # (e.g. SECURE_SSL_REDIRECT=false behind a proxy that already redirects).

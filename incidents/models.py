@@ -243,7 +243,7 @@ class Incident(TimeStampedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:incidents_incident_change", args=[self.pk])
+        return reverse("incidents:detail", args=[self.reference])
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}

@@ -1,5 +1,5 @@
 from django.db import models
-from django.db.models import DurationField, ExpressionWrapper, F
+from django.db.models import DurationField, ExpressionWrapper, F, Q
 
 DURATIONS = {
     "ttd": ("started_at", "detected_at"),
@@ -24,6 +24,36 @@ class IncidentQuerySet(models.QuerySet):
         from postmortems.querysets import restrict_incidents
 
         return restrict_incidents(self, user)
+
+    def editable_by(self, user) -> "IncidentQuerySet":
+        """Incidents ``user`` may edit: visible ones where they are commander, hold a role,
+        declared it, or belong to a team owning one of its services; admins edit all."""
+        from postmortems.querysets import is_admin
+
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        visible = self.visible_to(user)
+        if is_admin(user):
+            return visible
+        responders = self.model.objects.filter(
+            Q(commander=user)
+            | Q(operations_lead=user)
+            | Q(communications_lead=user)
+            | Q(scribe=user)
+            | Q(created_by=user)
+            | Q(services__team__members=user)
+        ).values("pk")
+        return visible.filter(pk__in=responders)
+
+    def timeline_editable_by(self, user) -> "IncidentQuerySet":
+        """Incidents whose timeline ``user`` may edit: those they may edit, and those whose
+        postmortem they may edit (facilitators and authors work on the timeline too)."""
+        from postmortems.models import Postmortem
+
+        postmortem_editors = Postmortem.objects.editable_by(user).values("incident_id")
+        return self.visible_to(user).filter(
+            Q(pk__in=self.editable_by(user).values("pk")) | Q(pk__in=postmortem_editors)
+        )
 
     def open(self) -> "IncidentQuerySet":
         return self.exclude(status="resolved")

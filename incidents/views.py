@@ -1,9 +1,155 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
+from postmortems.models import Postmortem
+
+from .filters import IncidentFilter
+from .forms import IncidentForm, TimelineEventForm
+from .models import Incident, SeverityChange, TimelineEvent
 from .selectors import home_for
+
+PAGE_SIZE = 25
 
 
 @login_required
 def home(request):
     return render(request, "home.html", home_for(request.user))
+
+
+def _visible_incident(request, reference: str, queryset=None) -> Incident:
+    """The incident, or 404 when it does not exist or the user may not see it."""
+    queryset = queryset if queryset is not None else Incident.objects.all()
+    return get_object_or_404(queryset.visible_to(request.user), reference=reference)
+
+
+def _editable_incident(request, reference: str) -> Incident:
+    incident = _visible_incident(request, reference)
+    if not Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists():
+        raise PermissionDenied("Only the incident's responders, its services' teams and admins edit it.")
+    return incident
+
+
+def _timeline_incident(request, reference: str) -> Incident:
+    incident = _visible_incident(request, reference)
+    if not Incident.objects.timeline_editable_by(request.user).filter(pk=incident.pk).exists():
+        raise PermissionDenied("You may not edit this incident's timeline.")
+    return incident
+
+
+def _next_url(request, incident: Incident) -> str:
+    """Where a timeline form returns to: the page it came from, if it is ours, else the incident."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        url = reverse("incidents:detail", args=[incident.reference])
+    return url if "#" in url else f"{url}#timeline"
+
+
+def _form_data(request):
+    return request.POST if request.method == "POST" else None
+
+
+@login_required
+def incident_list(request):
+    incidents = Incident.objects.visible_to(request.user).for_list()
+    filterset = IncidentFilter(request.GET, queryset=incidents)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "incidents/list.html", {"filter": filterset, "page": page})
+
+
+@login_required
+def incident_detail(request, reference: str):
+    queryset = Incident.objects.select_related(
+        "severity",
+        "cause_category",
+        "commander",
+        "operations_lead",
+        "communications_lead",
+        "scribe",
+        "created_by",
+        "postmortem",
+    ).prefetch_related(
+        "services__team",
+        "tags",
+        Prefetch(
+            "severity_changes",
+            queryset=SeverityChange.objects.select_related("from_severity", "to_severity", "changed_by"),
+        ),
+        Prefetch("timeline_events", queryset=TimelineEvent.objects.select_related("author")),
+    )
+    incident = _visible_incident(request, reference, queryset)
+    postmortem = getattr(incident, "postmortem", None)
+    if postmortem and not Postmortem.objects.visible_to(request.user).filter(pk=postmortem.pk).exists():
+        postmortem = None
+    context = {
+        "incident": incident,
+        "postmortem": postmortem,
+        "can_start_postmortem": incident.status == Incident.Status.RESOLVED and not hasattr(incident, "postmortem"),
+        "timeline_events": incident.timeline_events.all(),
+        "can_edit": Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists(),
+        "can_edit_timeline": Incident.objects.timeline_editable_by(request.user).filter(pk=incident.pk).exists(),
+    }
+    return render(request, "incidents/detail.html", context)
+
+
+@login_required
+def incident_declare(request):
+    form = IncidentForm(_form_data(request), initial={"commander": request.user})
+    if request.method == "POST" and form.is_valid():
+        incident = form.save(user=request.user)
+        messages.success(request, f"Declared {incident.reference}.")
+        return redirect("incidents:detail", incident.reference)
+    return render(request, "incidents/form.html", {"form": form})
+
+
+@login_required
+def incident_edit(request, reference: str):
+    incident = _editable_incident(request, reference)
+    form = IncidentForm(_form_data(request), instance=incident)
+    if request.method == "POST" and form.is_valid():
+        form.save(user=request.user)
+        messages.success(request, f"Saved {incident.reference}.")
+        return redirect("incidents:detail", incident.reference)
+    return render(request, "incidents/form.html", {"form": form, "incident": incident})
+
+
+@login_required
+def timeline_add(request, reference: str):
+    incident = _timeline_incident(request, reference)
+    form = TimelineEventForm(_form_data(request))
+    if request.method == "POST" and form.is_valid():
+        form.instance.incident = incident
+        form.instance.author = request.user
+        form.save()
+        messages.success(request, "Timeline event added.")
+        return redirect(_next_url(request, incident))
+    context = {"form": form, "incident": incident, "next": _next_url(request, incident)}
+    return render(request, "incidents/timeline_event_form.html", context)
+
+
+@login_required
+def timeline_edit(request, reference: str, pk: int):
+    incident = _timeline_incident(request, reference)
+    event = get_object_or_404(incident.timeline_events, pk=pk)
+    form = TimelineEventForm(_form_data(request), instance=event)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Timeline event saved.")
+        return redirect(_next_url(request, incident))
+    context = {"form": form, "incident": incident, "event": event, "next": _next_url(request, incident)}
+    return render(request, "incidents/timeline_event_form.html", context)
+
+
+@login_required
+@require_POST
+def timeline_delete(request, reference: str, pk: int):
+    incident = _timeline_incident(request, reference)
+    get_object_or_404(incident.timeline_events, pk=pk).delete()
+    messages.success(request, "Timeline event removed.")
+    return redirect(_next_url(request, incident))

@@ -1,0 +1,195 @@
+"""Forms to declare and edit incidents and their timeline events.
+
+Times are typed into ``datetime-local`` inputs and read in the viewer's time zone
+(activated by ``incidents.middleware.TimezoneMiddleware``).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Incident, Service, Severity, TimelineEvent
+from .services import incident_save_with_severity_history
+
+DATETIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A ``datetime-local`` input, to the minute, in the viewer's time zone.
+
+    The input cannot show seconds, so an unchanged value counts as unchanged even when
+    the stored time has seconds; the form then keeps the stored time as it was.
+    """
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_INPUT_FORMAT)
+
+    def has_changed(self, initial, data) -> bool:
+        try:
+            value = self.to_python(data)
+        except forms.ValidationError:
+            return True
+        if initial is None or value is None:
+            return initial != value
+        return timezone.localtime(initial).replace(second=0, microsecond=0) != value
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+def _user_choice(label: str) -> UserChoiceField:
+    users = get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    return UserChoiceField(queryset=users, required=False, label=label)
+
+
+class BootstrapFormMixin:
+    """Bootstrap classes on every widget, and ``is-invalid`` on the fields with errors."""
+
+    def _style_widgets(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+    def add_error(self, field, error) -> None:
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                if "is-invalid" not in attrs.get("class", ""):
+                    attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+                attrs["aria-invalid"] = "true"
+                auto_id = self[name].auto_id
+                described_by = f"{auto_id}_errors"
+                if self.fields[name].help_text:
+                    described_by = f"{auto_id}_helptext {described_by}"
+                attrs["aria-describedby"] = described_by
+
+
+class KeepSecondsMixin:
+    """Keep stored times whose minute the user did not change (see ``LocalDateTimeField``)."""
+
+    def _keep_unchanged_times(self, cleaned_data: dict) -> None:
+        if not self.instance.pk:
+            return
+        for name, field in self.fields.items():
+            if isinstance(field, LocalDateTimeField) and name in cleaned_data and name not in self.changed_data:
+                cleaned_data[name] = self.initial.get(name)
+
+
+class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
+    severity_reason = forms.CharField(
+        label="Why did the severity change?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when you change the severity; kept in the severity history.",
+    )
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "summary",
+            "severity",
+            "severity_reason",
+            "status",
+            "services",
+            "cause_category",
+            "trigger",
+            "customer_facing",
+            "tags",
+            "started_at",
+            "detected_at",
+            "acknowledged_at",
+            "declared_at",
+            "mitigated_at",
+            "resolved_at",
+            "commander",
+            "operations_lead",
+            "communications_lead",
+            "scribe",
+        ]
+        field_classes = {
+            name: LocalDateTimeField
+            for name in ["started_at", "detected_at", "acknowledged_at", "declared_at", "mitigated_at", "resolved_at"]
+        }
+        widgets = {"summary": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Remember the severity before the form changes the instance, for the history.
+        self.previous_severity: Severity | None = self.instance.severity if self.instance.pk else None
+        if not self.instance.pk:
+            del self.fields["severity_reason"]
+        self.fields["severity"].queryset = Severity.objects.order_by("level")
+        self.fields["severity"].empty_label = None
+        self.fields["services"].queryset = Service.objects.order_by("name")
+        self.fields["services"].widget.attrs["size"] = 6
+        self.fields["tags"].help_text = "Comma-separated."
+        self.fields["tags"].required = False
+        self.fields["commander"] = _user_choice("Incident commander")
+        self.fields["operations_lead"] = _user_choice("Operations lead")
+        self.fields["communications_lead"] = _user_choice("Communications lead")
+        self.fields["scribe"] = _user_choice("Scribe")
+        self._style_widgets()
+
+    def clean_tags(self) -> list[str]:
+        tags = self.cleaned_data.get("tags") or []
+        too_long = [tag for tag in tags if len(tag) > 100]
+        if too_long:
+            raise forms.ValidationError("Each tag can have at most 100 characters.")
+        return tags
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        self._keep_unchanged_times(cleaned_data)
+        if self.severity_changed and not (cleaned_data.get("severity_reason") or "").strip():
+            self.add_error("severity_reason", "Say why the severity changed.")
+        return cleaned_data
+
+    @property
+    def severity_changed(self) -> bool:
+        new = self.cleaned_data.get("severity")
+        return bool(self.previous_severity and new and new.pk != self.previous_severity.pk)
+
+    @transaction.atomic
+    def save(self, *, user) -> Incident:
+        """Save the incident (declared by ``user`` when new) and record a severity change."""
+        incident = super().save(commit=False)
+        if not incident.pk:
+            incident.created_by = user
+        incident_save_with_severity_history(
+            incident=incident,
+            previous=self.previous_severity,
+            user=user,
+            reason=self.cleaned_data.get("severity_reason", "").strip(),
+        )
+        self.save_m2m()
+        return incident
+
+
+class TimelineEventForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = TimelineEvent
+        fields = ["occurred_at", "kind", "text"]
+        field_classes = {"occurred_at": LocalDateTimeField}
+        labels = {"occurred_at": "When", "text": "What happened"}
+        widgets = {"text": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._style_widgets()
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        self._keep_unchanged_times(cleaned_data)
+        return cleaned_data
