@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -120,7 +122,7 @@ class Postmortem(TimeStampedModel):
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
-        return reverse("admin:postmortems_postmortem_change", args=[self.pk])
+        return reverse("postmortems:detail", args=[self.pk])
 
     def clean(self) -> None:
         unknown = [name for name in self.internal_sections or [] if name not in SECTION_NAMES]
@@ -175,3 +177,87 @@ class Review(TimeStampedModel):
     def clean(self) -> None:
         if self.decision == self.Decision.REQUEST_CHANGES and not self.comment.strip():
             raise ValidationError({"comment": "Say what should change when requesting changes."})
+
+
+class PostmortemEvent(models.Model):
+    """One step in a postmortem's life: who did what, when, from which state to which."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Started"
+        EDITED = "edited", "Edited"
+        SUBMITTED = "submitted", "Submitted for review"
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Requested changes"
+        PUBLISHED = "published", "Published"
+        AMENDED = "amended", "Amended"
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=20, choices=Postmortem.Status, blank=True)
+    to_status = models.CharField(max_length=20, choices=Postmortem.Status, blank=True)
+    note = models.TextField(blank=True)
+    postmortem_version = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["postmortem", "created_at"], name="postmortem_event_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.actor or 'system'} ({self.postmortem_id})"
+
+
+class PostmortemSearchDocument(models.Model):
+    """The archive's search entry for one postmortem, rebuilt by ``postmortems.search_index``.
+
+    Text that readers outside the postmortem's teams may not see (internal sections) is
+    kept apart in ``internal`` / ``internal_vector`` and searched only for readers with full
+    access. On PostgreSQL the vectors carry the weights (A title, B summary, C body and
+    internal sections, D timeline and action items) and have GIN indexes, created by the
+    migration; on SQLite the text is mirrored into the FTS5 table ``postmortems_search_fts``.
+    """
+
+    postmortem = models.OneToOneField(
+        Postmortem, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    title = models.TextField(blank=True, help_text="Reference, incident title and tags.")
+    summary = models.TextField(blank=True)
+    body = models.TextField(blank=True, help_text="Impact, root cause, contributing factors, lessons.")
+    extra = models.TextField(blank=True, help_text="Timeline text and action-item titles.")
+    internal = models.TextField(blank=True, help_text="Sections marked internal: only for readers with full access.")
+    has_internal = models.BooleanField(default=False, help_text="Whether ``internal`` holds any text.")
+    public_vector = SearchVectorField(null=True, editable=False)
+    internal_vector = SearchVectorField(null=True, editable=False)
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "search document"
+
+    def __str__(self) -> str:
+        return f"Search document for postmortem {self.postmortem_id}"
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class FeedToken(TimeStampedModel):
+    """The secret in a user's personal Atom feed URL; regenerating it retires the old URL."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_token")
+    token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
+
+    def __str__(self) -> str:
+        return f"Feed token of {self.user}"
+
+    @classmethod
+    def for_user(cls, user) -> FeedToken:
+        token, _ = cls.objects.get_or_create(user=user)
+        return token
+
+    def regenerate(self) -> None:
+        self.token = new_feed_token()
+        self.save(update_fields=["token", "updated_at"])

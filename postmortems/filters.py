@@ -1,0 +1,127 @@
+"""Filters for postmortem lists, shared by the HTML list page and the API."""
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+
+from actions.models import ActionItem
+from incidents.models import CauseCategory, Incident, RepeatLink, Service, Severity, Team
+
+from .models import Postmortem
+
+
+class PostmortemFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Postmortem.Status.choices, empty_label="Any status")
+    severity = django_filters.ModelChoiceFilter(
+        field_name="incident__severity",
+        queryset=Severity.objects.order_by("level"),
+        to_field_name="name",
+        empty_label="Any severity",
+    )
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"), to_field_name="slug", empty_label="Any team", method="by_team"
+    )
+    mine = django_filters.BooleanFilter(
+        method="by_participant", label="Only mine", widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
+    )
+
+    class Meta:
+        model = Postmortem
+        fields = ["status", "severity", "team", "mine"]
+
+    def by_team(self, queryset, name, team):
+        """The postmortem names the team, or the team owns one of the incident's services."""
+        ids = Postmortem.objects.filter(Q(teams=team) | Q(incident__services__team=team)).values("pk")
+        return queryset.filter(pk__in=ids)
+
+    def by_participant(self, queryset, name, value):
+        """Postmortems the signed-in user facilitates, writes or reviews."""
+        user = getattr(self.request, "user", None)
+        if not value or not user:
+            return queryset
+        ids = Postmortem.objects.filter(Q(facilitator=user) | Q(authors=user) | Q(reviewers=user)).values("pk")
+        return queryset.filter(pk__in=ids)
+
+    @property
+    def form(self):
+        form = super().form
+        for field in form.fields.values():
+            if isinstance(field.widget, forms.Select):
+                field.widget.attrs.setdefault("class", "form-select form-select-sm")
+        return form
+
+
+class PostmortemArchiveFilter(django_filters.FilterSet):
+    """The archive's filters; they combine with each other and with the text search (``q``
+    and ``sort`` share the GET form but are read by ``postmortems.search.archive_page``,
+    which parses any text without failing and ranks)."""
+
+    severity = django_filters.ModelMultipleChoiceFilter(
+        field_name="incident__severity__name", queryset=Severity.objects.order_by("level"),
+        to_field_name="name",
+        distinct=False,
+    )
+    service = django_filters.ModelMultipleChoiceFilter(
+        queryset=Service.objects.order_by("name"), to_field_name="slug", method="by_service", distinct=False
+    )
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"), to_field_name="slug", empty_label="Any team", method="by_team"
+    )
+    cause = django_filters.ModelMultipleChoiceFilter(
+        field_name="incident__cause_category__slug",
+        queryset=CauseCategory.objects.order_by("name"),
+        to_field_name="slug",
+        label="Cause category",
+        distinct=False,
+    )
+    date_from = django_filters.DateFilter(
+        field_name="incident__declared_at", lookup_expr="date__gte", label="Incident from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    date_to = django_filters.DateFilter(
+        field_name="incident__declared_at", lookup_expr="date__lte", label="Incident to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    tags = django_filters.CharFilter(method="by_tags", label="Tags", help_text="Comma-separated; all must match.")
+    open_actions = django_filters.BooleanFilter(method="by_open_actions", label="Has open action items")
+    repeat = django_filters.BooleanFilter(method="by_repeat", label="Repeat incident")
+
+    class Meta:
+        model = Postmortem
+        fields: list[str] = []
+
+    def by_service(self, queryset, name, services):
+        if not services:
+            return queryset
+        return queryset.filter(incident__in=Incident.objects.filter(services__in=services).values("pk"))
+
+    def by_team(self, queryset, name, team):
+        return PostmortemFilter.by_team(self, queryset, name, team)
+
+    def by_tags(self, queryset, name, value):
+        for tag in {t.strip() for t in value.split(",") if t.strip()}:
+            queryset = queryset.filter(incident__in=Incident.objects.filter(tags__name__iexact=tag).values("pk"))
+        return queryset
+
+    def by_open_actions(self, queryset, name, value):
+        has_open = Exists(ActionItem.objects.open().filter(postmortem=OuterRef("pk")))
+        return queryset.filter(has_open if value else ~has_open)
+
+    def by_repeat(self, queryset, name, value):
+        """A repeat incident has a repeat link (suggested or confirmed; dismissed ones are not repeats)."""
+        links = RepeatLink.objects.filter(incident=OuterRef("incident")).exclude(state=RepeatLink.State.DISMISSED)
+        return queryset.filter(Exists(links) if value else ~Exists(links))
+
+    @property
+    def form(self):
+        form = super().form
+        for field in form.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.SelectMultiple):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+                widget.attrs.setdefault("size", "4")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                widget.attrs.setdefault("class", "form-control form-control-sm")
+        return form

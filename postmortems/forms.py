@@ -1,0 +1,201 @@
+"""Forms for the postmortem editor, its action items, and reviews.
+
+Forms only validate input; saving goes through ``services.postmortem_update``.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.forms import BaseModelFormSet, modelformset_factory
+
+from actions.models import ActionItem
+from incidents.models import Team
+
+from .models import SECTIONS, Postmortem, Review
+
+# The template's prompts, shown as each section's help text and placeholder. They are
+# never stored, so an untouched section stays empty for the hints and the publish check.
+SECTION_PROMPTS = {
+    "summary": "Two or three sentences for someone who was not there: what happened, who noticed, how it ended.",
+    "impact": "Who was affected, how, and for how long? Numbers help: requests failed, orders lost, tickets raised.",
+    "root_cause": "Ask why until you reach a cause in the system, not a person. What made this failure possible?",
+    "contributing_factors": "What made it worse, slower to notice or harder to fix? Alerts, runbooks, timing, load.",
+    "what_went_well": "What helped: an alert that fired, a rollback that worked, someone who knew where to look.",
+    "what_could_be_improved": "Where did the response lose time or get confused? Describe conditions, not people.",
+    "where_we_got_lucky": "What could have made this much worse, and did not, by chance rather than by design?",
+    "lessons": "What do we now know about our systems that we did not before?",
+}
+
+
+def _user_label(user) -> str:
+    name = user.get_full_name()
+    return f"{name} ({user.username})" if name else user.username
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return _user_label(obj)
+
+
+class UsersChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return _user_label(obj)
+
+
+def active_users():
+    return get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+
+
+class PostmortemForm(forms.ModelForm):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    internal_sections = forms.MultipleChoiceField(
+        choices=SECTIONS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Readers outside the postmortem's teams see a redaction notice instead of these sections.",
+    )
+    authors = UsersChoiceField(queryset=active_users(), required=False, widget=forms.SelectMultiple(attrs={"size": 6}))
+    reviewers = UsersChoiceField(
+        queryset=active_users(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text="Submitting for review needs at least one reviewer.",
+    )
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Who may read a restricted postmortem and its internal sections.",
+    )
+    amendment_note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What changed and why. Shown on the published postmortem.",
+    )
+
+    class Meta:
+        model = Postmortem
+        fields = [
+            *[name for name, _ in SECTIONS],
+            "users_affected",
+            "revenue_impact",
+            "visibility",
+            "teams",
+            "internal_sections",
+            "authors",
+            "reviewers",
+        ]
+        widgets = {name: forms.Textarea(attrs={"rows": 5, "class": "markdown-input"}) for name, _ in SECTIONS}
+
+    def __init__(self, *args, amend: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amend = amend
+        if amend:
+            self.fields["amendment_note"].required = True
+        else:
+            del self.fields["amendment_note"]
+        for name, _title in SECTIONS:
+            self.fields[name].help_text = SECTION_PROMPTS[name]
+            self.fields[name].widget.attrs["placeholder"] = SECTION_PROMPTS[name]
+        for name, field in self.fields.items():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.HiddenInput):
+                continue
+            widget.attrs.setdefault("class", "")
+            css = "form-select" if isinstance(widget, forms.Select | forms.SelectMultiple) else "form-control"
+            widget.attrs["class"] = f"{widget.attrs['class']} {css}".strip()
+            if field.help_text:
+                widget.attrs["aria-describedby"] = f"id_{name}_helptext"
+
+    def service_data(self) -> dict:
+        """The cleaned values in the shape ``postmortem_update`` takes."""
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class ActionItemForm(forms.ModelForm):
+    owner = UserChoiceField(queryset=active_users(), required=False)
+
+    class Meta:
+        model = ActionItem
+        fields = ["title", "kind", "owner", "team", "due_date", "priority"]
+        widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, choices: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The owner and team lists are read once per formset, not once per row.
+        for name, cached in (choices or {}).items():
+            self.fields[name].choices = cached
+        for field in self.fields.values():
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+            if not isinstance(field.widget, forms.CheckboxInput | forms.HiddenInput):
+                field.widget.attrs["class"] = css
+
+
+class BaseActionItemFormSet(BaseModelFormSet):
+    def service_items(self) -> list[dict]:
+        """Changed rows as dicts for ``postmortem_update``: id, delete and the fields."""
+        items = []
+        for form in self.forms:
+            if not form.has_changed() and form.instance.pk is None:
+                continue
+            data = form.cleaned_data
+            item_id = data["id"].pk if data.get("id") else None
+            if form in self.deleted_forms:
+                items.append({"id": item_id, "delete": True})
+                continue
+            items.append({"id": item_id, "delete": False, **{name: data.get(name) for name in form.Meta.fields}})
+        return items
+
+
+ActionItemFormSet = modelformset_factory(
+    ActionItem, form=ActionItemForm, formset=BaseActionItemFormSet, extra=1, can_delete=True
+)
+
+
+def action_item_formset(postmortem: Postmortem, data=None) -> BaseActionItemFormSet:
+    owner_field = UserChoiceField(queryset=active_users(), required=False)
+    team_field = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
+    choices = {"owner": list(owner_field.choices), "team": list(team_field.choices)}
+    return ActionItemFormSet(
+        data,
+        queryset=postmortem.action_items.order_by("id"),
+        prefix="actions",
+        form_kwargs={"choices": choices},
+    )
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=Review.Decision.choices, widget=forms.RadioSelect)
+    comment = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        help_text="Required when requesting changes: say what should change.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") == Review.Decision.REQUEST_CHANGES and not (cleaned.get("comment") or "").strip():
+            self.add_error("comment", "Say what should change when requesting changes.")
+        return cleaned
+
+
+def hint_input(data) -> tuple[dict[str, str], list[dict]]:
+    """Sections and action items from raw (possibly invalid) editor data, for the hints."""
+    sections = {name: data.get(name, "") for name, _ in SECTIONS if name in data}
+    try:
+        total = min(int(data.get("actions-TOTAL_FORMS", 0)), 1000)
+    except (TypeError, ValueError):
+        total = 0
+    items = []
+    for index in range(total):
+        prefix = f"actions-{index}-"
+        title = data.get(f"{prefix}title", "").strip()
+        if data.get(f"{prefix}DELETE") or not (title or data.get(f"{prefix}id")):
+            continue
+        items.append({"title": title, "owner": data.get(f"{prefix}owner"), "due_date": data.get(f"{prefix}due_date")})
+    return sections, items

@@ -1,0 +1,289 @@
+"""Writes on postmortems: start, save (with optimistic locking), and the review workflow.
+
+Every function runs in one transaction and checks the caller's rights through the
+rules in ``querysets.py``. State changes are conditional UPDATEs
+(``filter(pk=..., status=expected).update(...)``), so a double click or two people
+acting at once move a postmortem only once; the loser gets a ``WorkflowError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from actions.models import ActionItem, Notification
+from actions.notifications import absolute_url, notify
+from actions.services import action_item_record_changes
+from incidents.models import Incident
+
+from .models import SECTION_NAMES, SECTIONS, Postmortem, PostmortemEvent, Review
+from .querysets import PostmortemAccess, is_admin
+
+Status = Postmortem.Status
+Kind = PostmortemEvent.Kind
+
+# Fields ``postmortem_update`` writes with the version check (many-to-many ones apart).
+PLAIN_FIELDS = [*SECTION_NAMES, "users_affected", "revenue_impact", "visibility", "internal_sections"]
+M2M_FIELDS = ["authors", "reviewers", "teams"]
+ACTION_ITEM_FIELDS = ["title", "kind", "owner", "team", "due_date", "priority"]
+# Publishing needs these sections written.
+REQUIRED_TO_PUBLISH = ["summary", "root_cause"]
+
+
+class WorkflowError(ValidationError):
+    """A transition that is not allowed now (wrong state, missing approval, ...)."""
+
+
+class StaleVersion(Exception):
+    """Someone saved the postmortem after the editor loaded ``expected_version``."""
+
+    def __init__(self, current: Postmortem):
+        self.current = current
+        super().__init__(f"The postmortem is at version {current.version}.")
+
+
+def _record(postmortem, user, kind, *, from_status="", to_status="", note="", version=None) -> PostmortemEvent:
+    return PostmortemEvent.objects.create(
+        postmortem=postmortem,
+        actor=user,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        postmortem_version=version if version is not None else postmortem.version,
+    )
+
+
+def _require_edit(postmortem: Postmortem, user) -> None:
+    if not PostmortemAccess(postmortem, user).can_edit:
+        raise PermissionDenied("Only the facilitator, authors and admins edit a postmortem.")
+
+
+def may_publish(postmortem: Postmortem, user) -> bool:
+    """The facilitator or an admin publishes."""
+    return bool(user and user.is_authenticated and (postmortem.facilitator_id == user.pk or is_admin(user)))
+
+
+def _transition(postmortem: Postmortem, *, expected: str, version: int | None = None, **changes) -> None:
+    """Move ``postmortem`` out of ``expected`` (at ``version``, if given) with one conditional
+    UPDATE, or raise."""
+    row = Postmortem.objects.filter(pk=postmortem.pk, status=expected)
+    if version is not None:
+        row = row.filter(version=version)
+    moved = row.update(updated_at=timezone.now(), **changes)
+    if moved != 1:
+        raise WorkflowError("This postmortem has already moved on; reload the page to see its current state.")
+    postmortem.refresh_from_db()
+
+
+@transaction.atomic
+def postmortem_start(*, incident: Incident, user) -> Postmortem:
+    """Create the incident's postmortem from the standard template: empty sections (the
+    editor shows each section's prompt), ``user`` as facilitator and first author.
+
+    Raises ``WorkflowError`` when the incident already has one.
+    """
+    if Postmortem.objects.filter(incident=incident).exists():
+        raise WorkflowError("This incident already has a postmortem.")
+    try:
+        with transaction.atomic():
+            postmortem = Postmortem.objects.create(incident=incident, facilitator=user)
+    except IntegrityError as exc:  # someone started it at the same moment
+        raise WorkflowError("This incident already has a postmortem.") from exc
+    postmortem.authors.add(user)
+    _record(postmortem, user, Kind.CREATED, to_status=Status.DRAFT)
+    return postmortem
+
+
+def _validate(data: Mapping[str, Any]) -> None:
+    errors = {}
+    if data.get("visibility") == Postmortem.Visibility.RESTRICTED and not data.get("teams"):
+        errors["teams"] = "Choose the teams that may read a restricted postmortem."
+    unknown = [name for name in data.get("internal_sections") or [] if name not in SECTION_NAMES]
+    if unknown:
+        errors["internal_sections"] = f"Unknown section(s): {', '.join(map(str, unknown))}."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save_action_items(postmortem: Postmortem, user, items: Iterable[Mapping[str, Any]]) -> None:
+    """Create, update or delete action items; ``items`` are dicts with ``id`` (None for a new
+    item), ``delete`` and the fields in ``ACTION_ITEM_FIELDS``. Every change goes to the history."""
+    items = list(items)
+    ids = [item["id"] for item in items if item.get("id")]
+    existing = {obj.pk: obj for obj in postmortem.action_items.filter(pk__in=ids)}
+    if len(existing) != len(set(ids)):
+        raise ValidationError("An action item in the form no longer belongs to this postmortem.")
+    for data in items:
+        current = existing.get(data.get("id"))
+        if data.get("delete"):
+            if current:
+                current.delete()
+            continue
+        item = current or ActionItem(postmortem=postmortem)
+        before = ActionItem(**{f.attname: getattr(item, f.attname) for f in ActionItem._meta.concrete_fields})
+        for field in ACTION_ITEM_FIELDS:
+            if field in data:
+                setattr(item, field, data[field])
+        item.save()
+        action_item_record_changes(item=item, before=before, user=user)
+
+
+def _request_reviews(postmortem: Postmortem, reviewers, requested_by) -> None:
+    """Email each reviewer once per version of the postmortem, through the ledger."""
+    link = absolute_url(postmortem.get_absolute_url())
+    for reviewer in reviewers:
+        notify(
+            kind=Notification.Kind.REVIEW_REQUEST,
+            recipient=reviewer,
+            recipient_email=reviewer.email,
+            subject_key=f"PM-{postmortem.pk}",
+            period_key=f"v{postmortem.version}",
+            template="emails/review_request",
+            context={"postmortem": postmortem, "reviewer": reviewer, "requested_by": requested_by, "link": link},
+            postmortem=postmortem,
+        )
+
+
+@transaction.atomic
+def postmortem_update(
+    *,
+    postmortem: Postmortem,
+    user,
+    data: Mapping[str, Any],
+    expected_version: int,
+    action_items: Iterable[Mapping[str, Any]] = (),
+    amendment_note: str = "",
+) -> Postmortem:
+    """Save the editor's fields and action items if nobody saved since ``expected_version``.
+
+    ``data`` holds any of ``PLAIN_FIELDS`` and ``M2M_FIELDS`` (lists of users or teams).
+    The version check is one ``UPDATE ... WHERE version = expected`` that also raises the
+    version; on a miss nothing is written and ``StaleVersion`` carries the saved row.
+    A published postmortem is amended: ``amendment_note`` is required and recorded.
+    Reviewers added while it is in review are asked for their review by email.
+    """
+    _require_edit(postmortem, user)
+    if postmortem.status == Status.PUBLISHED and not amendment_note.strip():
+        raise ValidationError({"amendment_note": "Say what you changed and why; the note is shown on the page."})
+    _validate(data)
+    fields = {name: data[name] for name in PLAIN_FIELDS if name in data}
+    updated = Postmortem.objects.filter(pk=postmortem.pk, version=expected_version).update(
+        **fields, version=F("version") + 1, updated_at=timezone.now()
+    )
+    if updated != 1:
+        raise StaleVersion(Postmortem.objects.select_related("incident").get(pk=postmortem.pk))
+    previous_reviewers = set(postmortem.reviewers.values_list("pk", flat=True))
+    postmortem.refresh_from_db()
+    for name in M2M_FIELDS:
+        if name in data:
+            getattr(postmortem, name).set(data[name])
+    _save_action_items(postmortem, user, action_items)
+    if postmortem.status == Status.PUBLISHED:
+        _record(
+            postmortem,
+            user,
+            Kind.AMENDED,
+            from_status=Status.PUBLISHED,
+            to_status=Status.PUBLISHED,
+            note=amendment_note.strip(),
+        )
+    else:
+        _record(postmortem, user, Kind.EDITED)
+    if postmortem.status == Status.IN_REVIEW:
+        _request_reviews(postmortem, postmortem.reviewers.exclude(pk__in=previous_reviewers), user)
+    return postmortem
+
+
+@transaction.atomic
+def postmortem_submit(*, postmortem: Postmortem, user) -> Postmortem:
+    """Draft → in review; needs at least one reviewer, who is emailed a link."""
+    _require_edit(postmortem, user)
+    if postmortem.status != Status.DRAFT:
+        raise WorkflowError("Only a draft can be submitted for review.")
+    reviewers = list(postmortem.reviewers.all())
+    if not reviewers:
+        raise WorkflowError("Add at least one reviewer before submitting for review.")
+    _transition(postmortem, expected=Status.DRAFT, status=Status.IN_REVIEW, submitted_at=timezone.now())
+    _record(postmortem, user, Kind.SUBMITTED, from_status=Status.DRAFT, to_status=Status.IN_REVIEW)
+    _request_reviews(postmortem, reviewers, user)
+    return postmortem
+
+
+@transaction.atomic
+def postmortem_review(*, postmortem: Postmortem, user, decision: str, comment: str = "") -> Review:
+    """A reviewer approves the current version or requests changes (with a comment)."""
+    if not PostmortemAccess(postmortem, user).can_review:
+        raise PermissionDenied("Only the postmortem's reviewers review it.")
+    locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    if locked.status != Status.IN_REVIEW:
+        raise WorkflowError("Only a postmortem in review can be reviewed.")
+    if decision not in Review.Decision.values:
+        raise ValidationError({"decision": "Choose approve or request changes."})
+    review = Review(
+        postmortem=locked, reviewer=user, decision=decision, comment=comment.strip(), postmortem_version=locked.version
+    )
+    review.full_clean()
+    review.save()
+    kind = Kind.APPROVED if decision == Review.Decision.APPROVE else Kind.CHANGES_REQUESTED
+    _record(locked, user, kind, from_status=locked.status, to_status=locked.status, note=review.comment)
+    return review
+
+
+def current_decisions(postmortem: Postmortem) -> dict[int, str]:
+    """Each reviewer's latest decision on the postmortem's current version."""
+    decisions: dict[int, str] = {}
+    reviews = postmortem.reviews.filter(postmortem_version=postmortem.version).order_by("created_at", "id")
+    for reviewer_id, decision in reviews.values_list("reviewer_id", "decision"):
+        decisions[reviewer_id] = decision
+    return decisions
+
+
+def publish_problems(postmortem: Postmortem) -> list[str]:
+    """What stops ``postmortem`` from being published now; empty when nothing does."""
+    problems = []
+    if postmortem.status != Status.IN_REVIEW:
+        problems.append("Only a postmortem in review can be published.")
+    decisions = current_decisions(postmortem).values()
+    if Review.Decision.REQUEST_CHANGES in decisions:
+        problems.append("A reviewer has requested changes to this version.")
+    elif Review.Decision.APPROVE not in decisions:
+        problems.append(f"No reviewer has approved this version (v{postmortem.version}) yet.")
+    titles = dict(SECTIONS)
+    missing_sections = [titles[name] for name in REQUIRED_TO_PUBLISH if not getattr(postmortem, name).strip()]
+    if missing_sections:
+        problems.append(f"Write these sections first: {', '.join(missing_sections)}.")
+    incomplete = [
+        f"{item.reference} “{item.title}” (needs {' and '.join(need)})"
+        for item in postmortem.action_items.order_by("id")
+        if (need := [w for w, ok in (("an owner", item.owner_id), ("a due date", item.due_date)) if not ok])
+    ]
+    if incomplete:
+        problems.append("Every action item needs an owner and a due date: " + "; ".join(incomplete) + ".")
+    return problems
+
+
+@transaction.atomic
+def postmortem_publish(*, postmortem: Postmortem, user) -> Postmortem:
+    """In review → published, by the facilitator or an admin, once the current version is
+    approved, nobody asks for changes, and every action item has an owner and a due date."""
+    if not may_publish(postmortem, user):
+        raise PermissionDenied("Only the facilitator or an admin publishes.")
+    locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    problems = publish_problems(locked)
+    if problems:
+        raise WorkflowError(problems)
+    _transition(
+        postmortem,
+        expected=Status.IN_REVIEW,
+        version=locked.version,
+        status=Status.PUBLISHED,
+        published_at=timezone.now(),
+    )
+    _record(postmortem, user, Kind.PUBLISHED, from_status=Status.IN_REVIEW, to_status=Status.PUBLISHED)
+    return postmortem
