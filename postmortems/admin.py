@@ -4,7 +4,7 @@ from django.db.models import F
 
 from actions.models import ActionItem
 
-from .models import SECTIONS, Postmortem, Review
+from .models import SECTIONS, Postmortem, PostmortemEvent, Review
 
 
 class PostmortemAdminForm(forms.ModelForm):
@@ -28,6 +28,18 @@ class ReviewInline(admin.StackedInline):
     autocomplete_fields = ["reviewer"]
 
 
+class PostmortemEventInline(admin.TabularInline):
+    model = PostmortemEvent
+    extra = 0
+    fields = ["created_at", "kind", "actor", "from_status", "to_status", "postmortem_version", "note"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "history"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ActionItemInline(admin.TabularInline):
     model = ActionItem
     extra = 1
@@ -47,7 +59,7 @@ class PostmortemAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ["incident", "facilitator", "authors", "reviewers", "teams"]
     readonly_fields = ["version", "impact_duration", "created_at", "updated_at"]
-    inlines = [ReviewInline, ActionItemInline]
+    inlines = [ReviewInline, ActionItemInline, PostmortemEventInline]
     fieldsets = [
         (None, {"fields": ["incident", "status", "facilitator", "authors", "reviewers", "due_date"]}),
         ("Visibility", {"fields": ["visibility", "teams", "internal_sections"]}),
