@@ -13,6 +13,24 @@ SCHEDULE: dict[str, dict] = {
         "task": "actions.tasks.deliver_undelivered",
         "crontab": {"minute": "*/10"},
     },
+    # The action-item jobs run hourly and act where it is the right local time for each
+    # recipient (settings ACTION_CHASE_* and ACTION_DIGEST_*); the ledger sends each message once.
+    "Chase overdue action items": {
+        "task": "actions.tasks.chase_overdue_items",
+        "crontab": {"minute": "5"},
+    },
+    "Weekly action-item digests": {
+        "task": "actions.tasks.send_weekly_digests",
+        "crontab": {"minute": "0"},
+    },
+    "Remind facilitators of postmortems past due": {
+        "task": "actions.tasks.remind_postmortems_due",
+        "crontab": {"minute": "10"},
+    },
+    "Flag repeat-class incidents": {
+        "task": "incidents.tasks.detect_repeats_nightly",
+        "crontab": {"minute": "30", "hour": "2"},
+    },
 }
 
 

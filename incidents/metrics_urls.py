@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import metrics_views
+
+app_name = "metrics"
+
+urlpatterns = [
+    path("", metrics_views.metrics_page, name="index"),
+]

@@ -1,0 +1,20 @@
+from django import template
+
+from incidents import repeats
+
+register = template.Library()
+
+
+@register.inclusion_tag("incidents/_repeat_links_body.html", takes_context=True)
+def repeat_links(context, incident):
+    """The earlier incidents ``incident`` repeats (those the user may see), with their action items
+    never completed and those done that did not prevent it, and the confirm/dismiss buttons."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return {
+        "incident": incident,
+        "entries": repeats.repeat_links_for(incident=incident, user=user),
+        "can_decide": repeats.can_decide(user, incident),
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }

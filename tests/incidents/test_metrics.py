@@ -1,0 +1,347 @@
+"""The metrics: each figure on a small hand-computed fixture, the page, its CSV and the API."""
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from actions.models import ActionItem
+from incidents.metrics import Filters, incident_metrics
+from incidents.models import Incident, RepeatLink
+from tests.conftest import is_postgres
+from tests.factories import (
+    T0,
+    ActionItemFactory,
+    IncidentFactory,
+    PostmortemFactory,
+    ServiceFactory,
+    TeamFactory,
+    UserFactory,
+    cause,
+    severity,
+)
+
+pytestmark = pytest.mark.django_db
+
+MARCH = Filters(start=date(2026, 3, 1), end=date(2026, 3, 31))
+TODAY = date(2026, 4, 1)
+MINUTE = 60
+
+
+@pytest.fixture
+def world():
+    """Four incidents in March 2026 (T0 = Monday 2 March, 10:00 UTC):
+
+    name  sev   service   cause     detect  ack    mitigate  resolve  (minutes after detection / start)
+    i1    SEV2  payments  deploy    5       3      40        115
+    i2    SEV2  payments  deploy    15      5      45        165
+    i3    SEV1  search    capacity  —(no started)  —(no ack)  60  120
+    i4    SEV2  search    capacity  25      10     30        95
+    """
+    payments_team, search_team = TeamFactory(name="Payments"), TeamFactory(name="Search")
+    payments = ServiceFactory(name="payments-api", team=payments_team)
+    search = ServiceFactory(name="search-api", team=search_team)
+    d = T0
+    i1 = IncidentFactory(title="i1", cause_category=cause("deploy"))
+    i2 = IncidentFactory(
+        title="i2",
+        cause_category=cause("deploy"),
+        detected_at=d + timedelta(minutes=15),
+        acknowledged_at=d + timedelta(minutes=20),
+        declared_at=d + timedelta(minutes=21),
+        mitigated_at=d + timedelta(minutes=60),
+        resolved_at=d + timedelta(minutes=180),
+    )
+    i3 = IncidentFactory(
+        title="i3",
+        severity=severity("SEV1"),
+        cause_category=cause("capacity"),
+        started_at=None,
+        detected_at=d,
+        acknowledged_at=None,
+        declared_at=d + timedelta(minutes=1),
+        mitigated_at=d + timedelta(minutes=60),
+        resolved_at=d + timedelta(minutes=120),
+    )
+    i4 = IncidentFactory(
+        title="i4",
+        cause_category=cause("capacity"),
+        detected_at=d + timedelta(minutes=25),
+        acknowledged_at=d + timedelta(minutes=35),
+        declared_at=d + timedelta(minutes=36),
+        mitigated_at=d + timedelta(minutes=55),
+        resolved_at=d + timedelta(minutes=120),
+    )
+    i1.services.add(payments)
+    i2.services.add(payments)
+    i3.services.add(search)
+    i4.services.add(search)
+    return {"i1": i1, "i2": i2, "i3": i3, "i4": i4, "payments": payments, "search": search, "team": payments_team}
+
+
+def _stat(row, key):
+    return row.stats[key]
+
+
+def test_overall_durations_mean_median_p90_and_exclusions(world):
+    m = incident_metrics(MARCH, today=TODAY)
+    ttd = _stat(m.overall, "ttd")
+    # detect: 5, 15, 25 minutes; i3 has no started time.
+    assert (ttd.n, ttd.excluded) == (3, 1)
+    assert ttd.mean == pytest.approx(15 * MINUTE)
+    assert ttd.median == pytest.approx(15 * MINUTE)
+    assert ttd.p90 == pytest.approx(23 * MINUTE)  # 15 + 0.8 × (25 − 15)
+    tta = _stat(m.overall, "tta")
+    # acknowledge: 3, 5, 10; i3 was never acknowledged: left out, not counted as zero.
+    assert (tta.n, tta.excluded) == (3, 1)
+    assert tta.mean == pytest.approx(6 * MINUTE)
+    assert tta.median == pytest.approx(5 * MINUTE)
+    ttr = _stat(m.overall, "ttr")
+    # resolve (from detection): 115, 165, 120, 95
+    assert (ttr.n, ttr.excluded) == (4, 0)
+    assert ttr.mean == pytest.approx(123.75 * MINUTE)
+    assert ttr.median == pytest.approx(117.5 * MINUTE)
+    assert ttr.p90 == pytest.approx(151.5 * MINUTE)  # 120 + 0.7 × (165 − 120)
+    ttm = _stat(m.overall, "ttm")
+    # mitigate: 40, 45, 60, 30
+    assert (ttm.median, ttm.mean) == (pytest.approx(42.5 * MINUTE), pytest.approx(43.75 * MINUTE))
+
+
+def test_durations_by_severity_service_cause_and_period(world):
+    m = incident_metrics(MARCH, today=TODAY)
+    by_severity = {row.label: row for row in m.by_severity}
+    assert set(by_severity) == {"SEV1", "SEV2"}
+    assert by_severity["SEV1"].total == 1
+    assert _stat(by_severity["SEV1"], "ttd").n == 0
+    assert _stat(by_severity["SEV1"], "ttd").excluded == 1
+    assert _stat(by_severity["SEV1"], "ttd").median is None
+    assert _stat(by_severity["SEV2"], "ttd").median == pytest.approx(15 * MINUTE)
+
+    by_service = {row.label: row for row in m.by_service}
+    assert _stat(by_service["payments-api"], "ttd").mean == pytest.approx(10 * MINUTE)
+    assert _stat(by_service["search-api"], "ttd").mean == pytest.approx(25 * MINUTE)
+    assert _stat(by_service["search-api"], "ttd").excluded == 1
+
+    by_cause = {row.label: row for row in m.by_cause}
+    assert _stat(by_cause["Deploy"], "ttr").median == pytest.approx(140 * MINUTE)
+    assert _stat(by_cause["Capacity"], "tta").n == 1
+
+    assert [row.label for row in m.by_period] == ["2026-03"]
+    assert m.by_period[0].total == 4
+
+
+def test_counts_by_severity_and_cause_per_period(world):
+    m = incident_metrics(MARCH, today=TODAY)
+    march = date(2026, 3, 1)
+    assert m.counts_by_severity[march] == {"SEV1": 1, "SEV2": 3}
+    assert m.counts_by_cause[march] == {"Deploy": 2, "Capacity": 2}
+
+
+def test_filters_team_service_severity(world):
+    by_team = incident_metrics(Filters(start=MARCH.start, end=MARCH.end, team=world["team"]), today=TODAY)
+    assert by_team.overall.total == 2
+    by_service = incident_metrics(Filters(start=MARCH.start, end=MARCH.end, service=world["search"]), today=TODAY)
+    assert by_service.overall.total == 2
+    assert _stat(by_service.overall, "ttd").excluded == 1
+    by_severity = incident_metrics(Filters(start=MARCH.start, end=MARCH.end, severity=severity("SEV1")), today=TODAY)
+    assert by_severity.overall.total == 1
+
+
+def test_an_incident_with_two_services_counts_once_overall_and_once_per_service(world):
+    world["i1"].services.add(world["search"])
+    m = incident_metrics(MARCH, today=TODAY)
+    assert m.overall.total == 4
+    assert {row.label: row.total for row in m.by_service} == {"payments-api": 2, "search-api": 3}
+    team = incident_metrics(Filters(start=MARCH.start, end=MARCH.end, team=world["team"]), today=TODAY)
+    assert team.overall.total == 2
+
+
+def test_quarters(world):
+    IncidentFactory(declared_at=datetime(2026, 4, 2, 12, tzinfo=UTC), severity=severity("SEV3"))
+    m = incident_metrics(Filters(start=date(2026, 1, 1), end=date(2026, 6, 30), period="quarter"), today=TODAY)
+    assert [row.label for row in m.by_period] == ["2026-Q1", "2026-Q2"]
+    assert [row.total for row in m.by_period] == [4, 1]
+
+
+@pytest.mark.parametrize(
+    ("zone", "period", "in_march_range"),
+    [("UTC", date(2026, 3, 1), True), ("Europe/Berlin", date(2026, 4, 1), False)],
+)
+def test_period_and_range_follow_the_site_time_zone(zone, period, in_march_range):
+    # 23:30 UTC on 31 March is 01:30 on 1 April in Berlin (UTC+02:00 in summer time).
+    late = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    IncidentFactory(
+        started_at=late - timedelta(minutes=10),
+        detected_at=late - timedelta(minutes=5),
+        acknowledged_at=late - timedelta(minutes=4),
+        declared_at=late,
+        mitigated_at=late + timedelta(minutes=5),
+        resolved_at=late + timedelta(minutes=6),
+    )
+    with timezone.override(zone):
+        whole = incident_metrics(Filters(start=date(2026, 3, 1), end=date(2026, 4, 30)), today=TODAY)
+        march = incident_metrics(Filters(start=date(2026, 3, 1), end=date(2026, 3, 31)), today=TODAY)
+    assert [row.key for row in whole.by_period] == [period]
+    assert list(whole.counts_by_severity) == [period]
+    assert march.overall.total == (1 if in_march_range else 0)
+
+
+def test_repeat_rate_counts_confirmed_links_only(world):
+    RepeatLink.objects.create(
+        incident=world["i2"], earlier=world["i1"], score=0.8, reason="x", state=RepeatLink.State.CONFIRMED
+    )
+    RepeatLink.objects.create(incident=world["i4"], earlier=world["i3"], score=0.7, reason="x")
+    RepeatLink.objects.create(
+        incident=world["i3"], earlier=world["i1"], score=0.6, reason="x", state=RepeatLink.State.DISMISSED
+    )
+    m = incident_metrics(MARCH, today=TODAY)
+    assert m.repeats == {"incidents": 4, "confirmed_repeats": 1, "rate": 0.25}
+    assert m.repeats_by_period[0]["rate"] == 0.25
+
+
+def test_postmortem_completion(world):
+    # Due: 5 business days after resolution on Monday 2 March -> Monday 9 March.
+    PostmortemFactory(incident=world["i1"], status="published", published_at=datetime(2026, 3, 5, 12, tzinfo=UTC))
+    PostmortemFactory(incident=world["i2"], status="published", published_at=datetime(2026, 3, 20, 12, tzinfo=UTC))
+    PostmortemFactory(incident=world["i3"], status="draft")
+    # i4 (SEV2, resolved) has no postmortem at all; a SEV3 does not need one.
+    IncidentFactory(severity=severity("SEV3"))
+    pm = incident_metrics(MARCH, today=TODAY).postmortems
+    assert pm == {
+        "required": 4,
+        "published": 2,
+        "on_time": 1,
+        "not_started": 1,
+        "past_due": 1,
+        "published_rate": 0.5,
+        "on_time_rate": 0.25,
+    }
+
+
+def test_action_item_completion_on_time_and_overdue(world):
+    pm = PostmortemFactory(incident=world["i1"])
+
+    def item(status, due, completed=None):
+        obj = ActionItemFactory(postmortem=pm, status=status, due_date=due, resolution_note="n")
+        if completed:
+            ActionItem.objects.filter(pk=obj.pk).update(completed_at=completed)
+
+    item("done", date(2026, 3, 20), datetime(2026, 3, 15, 12, tzinfo=UTC))  # on time
+    item("done", date(2026, 3, 10), datetime(2026, 3, 25, 12, tzinfo=UTC))  # late
+    item("open", date(2026, 3, 22))  # 10 days overdue on 1 April
+    item("in_progress", date(2026, 3, 30))  # 2 days overdue
+    item("open", date(2026, 4, 10))  # not due yet
+    item("wont_do", None)
+    ai = incident_metrics(MARCH, today=TODAY).action_items
+    assert (ai["total"], ai["done"], ai["wont_do"], ai["open"]) == (6, 2, 1, 3)
+    assert ai["completion_rate"] == pytest.approx(2 / 6)
+    assert (ai["done_on_time"], ai["on_time_rate"]) == (1, 0.5)
+    assert (ai["overdue"], ai["overdue_mean_days"], ai["overdue_max_days"]) == (2, 6.0, 10)
+
+
+def test_no_incidents_gives_empty_figures_not_zeros(db):
+    m = incident_metrics(MARCH, today=TODAY)
+    assert m.overall.total == 0
+    assert m.overall.stats["ttd"].median is None
+    assert m.repeats["rate"] is None
+    assert m.action_items["completion_rate"] is None
+
+
+# --- The page, CSV and API ------------------------------------------------------------------------
+
+PAGE = "/metrics/?start=2026-01-01&end=2026-12-31"
+
+
+@pytest.fixture
+def viewer(client):
+    user = UserFactory(username="viewer")
+    client.force_login(user)
+    return user
+
+
+def test_page_shows_figures_definitions_exclusions_and_charts(client, viewer, world):
+    response = client.get(PAGE)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Time to detect (median)" in page
+    assert "1 excluded: missing started or detected time" in page
+    assert "Detected time − started time" in page
+    assert page.count("<svg") == 4
+    assert "<script" not in page.split("<main")[1].split("</main>")[0]  # the charts carry no script
+    assert "kozea.github.io" not in page
+    assert "format=csv&amp;table=by_severity" in page
+
+
+def _make_incidents(count):
+    service = ServiceFactory()
+    for n in range(count):
+        incident = IncidentFactory(title=f"n{n}", cause_category=cause("deploy" if n % 2 else "capacity"))
+        incident.services.add(service)
+        PostmortemFactory(incident=incident)
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_page_query_count_does_not_grow_with_incidents(client, viewer, count, django_assert_max_num_queries):
+    _make_incidents(count)
+    # session, user; form options: teams, services, severities; labels: severities, services, causes;
+    # durations overall, by period, severity, service, cause; counts by severity, by cause; repeats;
+    # postmortems; action items. PostgreSQL adds SET LOCAL work_mem and the savepoint around it.
+    with django_assert_max_num_queries(21 if is_postgres() else 18):
+        response = client.get(PAGE)
+    assert response.status_code == 200
+
+
+def test_csv_download(client, viewer, world):
+    response = client.get(PAGE + "&format=csv&table=by_severity")
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["Group", "Metric", "Mean", "Median", "p90", "Included", "Excluded"]
+    sev1_detect = next(r for r in rows if r[0] == "SEV1" and r[1] == "Time to detect")
+    assert sev1_detect[2:] == ["", "", "", "0", "1"]
+    sev2_detect = next(r for r in rows if r[0] == "SEV2" and r[1] == "Time to detect")
+    assert sev2_detect[3] == "900.0"
+    assert client.get(PAGE + "&format=csv&table=nope").status_code == 404
+
+
+def test_csv_of_counts_and_figures(client, viewer, world):
+    rows = list(csv.reader(io.StringIO(client.get(PAGE + "&format=csv&table=counts_severity").content.decode())))
+    assert rows == [["Period", "SEV1", "SEV2", "Total"], ["2026-03", "1", "3", "4"]]
+    rows = list(csv.reader(io.StringIO(client.get(PAGE + "&format=csv&table=repeats").content.decode())))
+    assert rows[-1] == ["All", "4", "0", "0.0"]
+
+
+def test_api_returns_the_same_figures_as_json(client, viewer, world):
+    response = client.get("/api/v1/metrics/", {"start": "2026-03-01", "end": "2026-03-31"})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["filters"]["start"] == "2026-03-01"
+    ttd = data["durations"]["overall"]["ttd"]
+    assert ttd["median_seconds"] == 900.0
+    assert ttd["excluded"] == 1
+    assert ttd["excluded_because"] == "missing started or detected time"
+    assert data["incident_counts"]["by_severity"] == [
+        {"period": "2026-03", "counts": {"SEV1": 1, "SEV2": 3}, "total": 4}
+    ]
+    assert "Detected time" in data["definitions"]["ttd"]
+    assert client.get("/api/v1/metrics/", {"start": "nonsense"}).status_code == 400
+
+
+def test_api_and_page_need_sign_in(client, world):
+    assert client.get("/api/v1/metrics/").status_code == 403
+    assert client.get("/metrics/").status_code == 302
+
+
+def test_restricted_incidents_count_but_their_titles_never_show(client, world):
+    outsider = UserFactory(username="outsider")
+    secret = IncidentFactory(title="Secret project meltdown")
+    PostmortemFactory(incident=secret, visibility="restricted", status="published", published_at=T0)
+    assert not Incident.objects.visible_to(outsider).filter(pk=secret.pk).exists()
+    client.force_login(outsider)
+    page = client.get(PAGE).content.decode()
+    api = client.get("/api/v1/metrics/", {"start": "2026-01-01"}).content.decode()
+    assert "Secret project meltdown" not in page
+    assert "Secret project meltdown" not in api
+    assert client.get("/api/v1/metrics/", {"start": "2026-01-01"}).json()["durations"]["overall"]["incidents"] == 5
