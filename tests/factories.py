@@ -1,6 +1,7 @@
 """Factories with fixed, readable defaults for the test suite."""
 
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 
 import factory
 from django.contrib.auth import get_user_model
@@ -42,13 +43,29 @@ class ServiceFactory(factory.django.DjangoModelFactory):
     team = factory.SubFactory(TeamFactory)
 
 
+def ensure_taxonomies() -> None:
+    """Re-seed the severities and cause categories of the data migration (a transactional
+    test before this one may have flushed them); seeding never duplicates."""
+    from django.apps import apps
+
+    import_module("incidents.migrations.0002_seed_taxonomies").seed(apps, None)
+
+
 def severity(name: str = "SEV2") -> Severity:
     """The seeded severity of that name (from the data migration)."""
-    return Severity.objects.get(name=name)
+    found = Severity.objects.filter(name=name).first()
+    if found is None:
+        ensure_taxonomies()
+        found = Severity.objects.get(name=name)
+    return found
 
 
 def cause(slug: str = "deploy") -> CauseCategory:
-    return CauseCategory.objects.get(slug=slug)
+    found = CauseCategory.objects.filter(slug=slug).first()
+    if found is None:
+        ensure_taxonomies()
+        found = CauseCategory.objects.get(slug=slug)
+    return found
 
 
 class IncidentFactory(factory.django.DjangoModelFactory):

@@ -12,11 +12,11 @@ the running loop nor the variable leaks into other tests (``check --deploy`` in 
 subprocess rejects the variable).
 """
 
-import importlib
 import os
 
 import pytest
-from django.apps import apps
+
+from tests.factories import ensure_taxonomies
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 def taxonomies(transactional_db):
     """The seeded severities and cause categories: another transactional test may have
     flushed the data migration's rows, so seed them again (idempotent)."""
-    importlib.import_module("incidents.migrations.0002_seed_taxonomies").seed(apps, None)
+    ensure_taxonomies()
 
 
 @pytest.fixture(scope="module")
