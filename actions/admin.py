@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ActionItem, ActionItemChange, Notification
+from .models import ActionItem, ActionItemChange, ActionItemComment, Notification, NotificationPreference
 from .services import TRACKED_FIELDS, action_item_record_changes
 
 
@@ -24,11 +24,12 @@ class ActionItemAdmin(admin.ModelAdmin):
     date_hierarchy = "due_date"
     autocomplete_fields = ["postmortem", "owner", "team"]
     readonly_fields = ["reference", "completed_at", "created_at", "updated_at"]
+    # Comments have their own admin (search by item): an inline would need its own form data on every save.
     inlines = [ActionItemChangeInline]
     fieldsets = [
         (None, {"fields": ["reference", "postmortem", "title", "description", "kind", "priority"]}),
         ("Ownership", {"fields": ["owner", "team", "due_date"]}),
-        ("Progress", {"fields": ["status", "completed_at", "resolution_note", "external_url"]}),
+        ("Progress", {"fields": ["status", "completed_at", "resolution_note", "evidence_url", "external_url"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
@@ -61,3 +62,21 @@ class NotificationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ["recipient", "item", "postmortem"]
     readonly_fields = ["created_at", "sent_at", "attempts", "last_error"]
+
+
+@admin.register(ActionItemComment)
+class ActionItemCommentAdmin(admin.ModelAdmin):
+    list_display = ["item", "author", "created_at"]
+    list_select_related = ["item", "author"]
+    search_fields = ["item__reference", "text"]
+    date_hierarchy = "created_at"
+    autocomplete_fields = ["item", "author"]
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "time_zone", "digest_opt_out"]
+    list_select_related = ["user"]
+    list_filter = ["digest_opt_out", "time_zone"]
+    search_fields = ["user__username", "user__email", "time_zone"]
+    autocomplete_fields = ["user"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import date
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import ReferenceSequence, Team, TimeStampedModel
@@ -54,6 +57,9 @@ class ActionItem(TimeStampedModel):
         blank=True, help_text="How it was done (and the evidence), or why it will not be done."
     )
     external_url = models.URLField(blank=True, verbose_name="external tracker URL", help_text="Jira, Linear, GitHub…")
+    evidence_url = models.URLField(
+        blank=True, verbose_name="evidence URL", help_text="The PR, alert or test that proves it shipped."
+    )
 
     objects = ActionItemQuerySet.as_manager()
 
@@ -113,6 +119,60 @@ class ActionItem(TimeStampedModel):
     @property
     def is_overdue(self) -> bool:
         return self.days_overdue() > 0
+
+    def get_absolute_url(self) -> str:
+        return reverse("actions:detail", args=[self.reference])
+
+
+class ActionItemComment(models.Model):
+    """A note on an action item from anyone who may read it."""
+
+    item = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.item.reference}: comment by {self.author or 'someone'}"
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_time_zones():
+        raise ValidationError(f"“{value}” is not a known time zone (e.g. Europe/Berlin).")
+
+
+@cache
+def available_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class NotificationPreference(models.Model):
+    """How one user wants their email: their time zone (for digests and reminders) and digest opt-out.
+
+    Users without a row get the defaults: the server's time zone, digests on.
+    Escalations and reminders ignore the opt-out: only digests can be turned off.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    time_zone = models.CharField(max_length=64, default=default_time_zone, validators=[validate_time_zone])
+    digest_opt_out = models.BooleanField(
+        default=False, verbose_name="no weekly digest", help_text="Reminders and escalations still come."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["time_zone"], name="notification_pref_zone")]
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"
 
 
 class ActionItemChange(models.Model):
@@ -181,6 +241,8 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Which bulk claim created the row, so that claim enqueues exactly the rows it created.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -193,7 +255,10 @@ class Notification(models.Model):
                 name="notification_sent_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["state", "created_at"], name="notification_state")]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="notification_state"),
+            models.Index(fields=["claim_token"], condition=~Q(claim_token=""), name="notification_claim"),
+        ]
 
     def __str__(self) -> str:
         about = f" {self.subject_key}" if self.subject_key else ""

@@ -9,6 +9,10 @@
    transaction; the row is marked sent only after the server accepted the message.
    A failure records the attempt and error and leaves the row for the next try.
 
+Jobs that claim thousands of messages use ``claim_many()``: one query finds the keys
+already claimed, the rest are rendered and inserted with ``bulk_create(ignore_conflicts=True)``
+(a concurrent run's rows win, silently), and only the rows this call created are enqueued.
+
 Only a worker killed between the server's "accepted" and the ledger's "sent" can send
 one message twice; nothing else repeats.
 """
@@ -16,6 +20,9 @@ one message twice; nothing else repeats.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -88,6 +95,89 @@ def notify(
 
         transaction.on_commit(lambda: deliver_notification.delay(row.pk))
     return row
+
+
+@dataclass
+class Message:
+    """One message to claim: its ledger key, what it is about, and how to render it."""
+
+    kind: str
+    recipient_email: str
+    period_key: str
+    template: str
+    # The template context, or a function returning it: called only if the message is new.
+    context: dict | Callable[[], dict] = field(default_factory=dict)
+    recipient_id: int | None = None
+    subject_key: str = ""
+    item_id: int | None = None
+    postmortem_id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.recipient_email, self.kind, self.subject_key, self.period_key)
+
+
+def _already_claimed(messages: list[Message]) -> set[tuple[str, str, str, str]]:
+    """The keys among ``messages`` that the ledger holds already (one indexed query)."""
+    rows = Notification.objects.filter(kind__in={m.kind for m in messages})
+    if all(m.item_id for m in messages):
+        rows = rows.filter(item_id__in={m.item_id for m in messages})
+    elif all(m.postmortem_id for m in messages):
+        rows = rows.filter(postmortem_id__in={m.postmortem_id for m in messages})
+    else:
+        rows = rows.filter(
+            recipient_email__in={m.recipient_email for m in messages}, period_key__in={m.period_key for m in messages}
+        )
+    return set(rows.values_list("recipient_email", "kind", "subject_key", "period_key"))
+
+
+def claim_many(messages: Iterable[Message], *, enqueue: bool = True) -> list[int]:
+    """Claim a batch of messages; return the ids of the rows this call created.
+
+    Keys claimed before (by an earlier or a concurrent run) are skipped without
+    rendering. Call with batches of a few thousand: the work is a constant number of
+    queries per batch, whatever the batch holds.
+    """
+    batch = {m.key: m for m in messages if m.recipient_email}
+    if not batch:
+        return []
+    claimed = _already_claimed(list(batch.values()))
+    token = uuid.uuid4().hex
+    rows = []
+    for key, message in batch.items():
+        if key in claimed:
+            continue
+        context = message.context() if callable(message.context) else message.context
+        subject, text, html = render_message(message.template, context)
+        rows.append(
+            Notification(
+                recipient_email=message.recipient_email,
+                kind=message.kind,
+                subject_key=message.subject_key,
+                period_key=message.period_key,
+                recipient_id=message.recipient_id,
+                item_id=message.item_id,
+                postmortem_id=message.postmortem_id,
+                subject=subject[:255],
+                body_text=text,
+                body_html=html,
+                claim_token=token,
+            )
+        )
+    if not rows:
+        return []
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    ids = list(Notification.objects.filter(claim_token=token).order_by("pk").values_list("pk", flat=True))
+    if enqueue and ids:
+        transaction.on_commit(lambda: _enqueue(ids))
+    return ids
+
+
+def _enqueue(ids: list[int]) -> None:
+    from .tasks import deliver_notification
+
+    for notification_id in ids:
+        deliver_notification.delay(notification_id)
 
 
 def _take_lease(notification_id: int) -> bool:

@@ -1,8 +1,22 @@
-"""Writes that touch action items."""
+"""Writes that touch action items: the rules for changing one, and its history.
 
+Pages, the admin and the REST API call these, so the rules hold everywhere:
+
+- only those ``ActionItem.objects.editable_by(user)`` admits change an item;
+- done needs a resolution note (and may carry an evidence link); won't-do needs a reason;
+- ``completed_at`` is set on completion and cleared on reopening (``ActionItem.save``);
+- moving a due date needs a reason, kept in the history with the change;
+- every change is one ``ActionItemChange`` row: who, when, each field's old and new value.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from .models import ActionItem, ActionItemChange
+from .models import ActionItem, ActionItemChange, ActionItemComment, NotificationPreference
 
 # The fields whose changes the history keeps.
 TRACKED_FIELDS = (
@@ -15,8 +29,24 @@ TRACKED_FIELDS = (
     "due_date",
     "status",
     "resolution_note",
+    "evidence_url",
     "external_url",
 )
+# What action_item_update accepts.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "kind",
+    "priority",
+    "owner",
+    "team",
+    "due_date",
+    "status",
+    "resolution_note",
+    "evidence_url",
+    "external_url",
+)
+CLOSED_STATUSES = (ActionItem.Status.DONE, ActionItem.Status.WONT_DO)
 
 
 def _display(value) -> str | None:
@@ -36,3 +66,101 @@ def action_item_record_changes(
     if not changes and not note:
         return None
     return ActionItemChange.objects.create(item=item, changed_by=user, changes=changes, note=note)
+
+
+def can_edit(*, item: ActionItem, user) -> bool:
+    """Whether ``user`` may change ``item`` (the rule is ``ActionItemQuerySet.editable_by``)."""
+    return ActionItem.objects.filter(pk=item.pk).editable_by(user).exists()
+
+
+def _check_rules(item: ActionItem, before: ActionItem, note: str) -> None:
+    errors: dict[str, str] = {}
+    if before.due_date and item.due_date != before.due_date and not note.strip():
+        errors["note"] = "Say why the due date moves."
+    if item.status == ActionItem.Status.DONE and not item.resolution_note.strip():
+        errors["resolution_note"] = "Say how it was done (a link to the change helps)."
+    if item.status == ActionItem.Status.WONT_DO and not item.resolution_note.strip():
+        errors["resolution_note"] = "Give the reason it will not be done."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def action_item_update(*, item: ActionItem, user, data: dict, note: str = "") -> ActionItem:
+    """Change ``item`` as ``user``: apply ``data`` (field -> value), enforce the rules, record the change.
+
+    Raises ``PermissionDenied`` for users who may not change it and ``ValidationError``
+    (keyed by field, or "note") when a rule is broken. ``item`` is updated in place.
+    """
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    if not can_edit(item=item, user=user):
+        raise PermissionDenied("Only the owner, the facilitator, the owner's team lead and admins change an item.")
+    # Compare with the row as stored (locked until commit), not a page's stale copy.
+    before = ActionItem.objects.select_for_update().get(pk=item.pk)
+    current = copy.copy(before)
+    for name, value in data.items():
+        setattr(current, name, value)
+    _check_rules(current, before, note)
+    current.full_clean(validate_unique=False, validate_constraints=False)
+    current.save()
+    action_item_record_changes(item=current, before=before, user=user, note=note.strip())
+    item.__dict__.update(current.__dict__)
+    return item
+
+
+def action_item_set_status(*, item: ActionItem, user, status: str, note: str = "") -> ActionItem:
+    """The inline status change: closing takes ``note`` as the resolution note (or the reason)."""
+    data: dict = {"status": status}
+    if status in CLOSED_STATUSES and note.strip():
+        data["resolution_note"] = note.strip()
+    return action_item_update(item=item, user=user, data=data, note="" if "resolution_note" in data else note)
+
+
+def action_item_complete(*, item: ActionItem, user, resolution_note: str, evidence_url: str = "") -> ActionItem:
+    """Mark ``item`` done with how it was done and, optionally, a link proving it shipped."""
+    data = {"status": ActionItem.Status.DONE, "resolution_note": resolution_note}
+    if evidence_url:
+        data["evidence_url"] = evidence_url
+    return action_item_update(item=item, user=user, data=data)
+
+
+def action_item_wont_do(*, item: ActionItem, user, reason: str) -> ActionItem:
+    return action_item_update(
+        item=item, user=user, data={"status": ActionItem.Status.WONT_DO, "resolution_note": reason}
+    )
+
+
+def action_item_reopen(*, item: ActionItem, user, note: str = "") -> ActionItem:
+    """Open a done or won't-do item again; its completion time is cleared."""
+    return action_item_update(item=item, user=user, data={"status": ActionItem.Status.OPEN}, note=note)
+
+
+def action_item_move_due_date(*, item: ActionItem, user, due_date, reason: str) -> ActionItem:
+    return action_item_update(item=item, user=user, data={"due_date": due_date}, note=reason)
+
+
+def action_item_comment(*, item: ActionItem, user, text: str) -> ActionItemComment:
+    """Add a note to ``item``; anyone who may read the item may comment."""
+    if not ActionItem.objects.filter(pk=item.pk).visible_to(user).exists():
+        raise PermissionDenied("You cannot see this action item.")
+    if not text.strip():
+        raise ValidationError({"text": "Write something."})
+    return ActionItemComment.objects.create(item=item, author=user, text=text.strip())
+
+
+def preferences_for(user) -> NotificationPreference:
+    """The user's notification preferences (defaults until they save them)."""
+    try:
+        return user.notification_preference
+    except NotificationPreference.DoesNotExist:
+        return NotificationPreference(user=user)
+
+
+def preferences_update(*, user, time_zone: str, digest_opt_out: bool) -> NotificationPreference:
+    preference = preferences_for(user)
+    preference.time_zone, preference.digest_opt_out = time_zone, digest_opt_out
+    preference.full_clean()
+    preference.save()
+    return preference

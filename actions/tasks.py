@@ -34,3 +34,32 @@ def deliver_undelivered() -> int:
     for notification_id in ids:
         deliver_notification.delay(notification_id)
     return len(ids)
+
+
+# The periodic jobs. Each runs hourly (see config/schedule.py) and acts for the users for
+# whom it is now the right local time; the ledger makes every message go out once, so a
+# retried, overlapping or repeated run sends nothing twice.
+
+
+@shared_task(acks_late=True)
+def chase_overdue_items() -> dict:
+    """Remind owners of overdue items and escalate long-overdue ones."""
+    from .jobs import chase_overdue_items as chase
+
+    return chase()
+
+
+@shared_task(acks_late=True)
+def send_weekly_digests() -> dict:
+    """Owners', team leads' and the organisation's weekly digests."""
+    from .jobs import send_digests
+
+    return send_digests()
+
+
+@shared_task(acks_late=True)
+def remind_postmortems_due() -> int:
+    """Remind facilitators of required postmortems past their due date."""
+    from .jobs import remind_postmortems_due as remind
+
+    return remind()

@@ -29,7 +29,8 @@ def message_template(tmp_path, settings):
     (folder / "test_message_subject.txt").write_text("Hello {{ name }}\n")
     (folder / "test_message.txt").write_text("Plain for {{ name }}")
     (folder / "test_message.html").write_text("<p>HTML for {{ name }}</p>")
-    settings.TEMPLATES[0]["DIRS"] = [tmp_path, *settings.TEMPLATES[0]["DIRS"]]
+    # Assign (not mutate) the setting, so Django rebuilds its template engines with this folder.
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
 
 
 def test_a_message_is_claimed_once_and_sent_once():

@@ -1,0 +1,143 @@
+"""One FilterSet for action items, shared by the HTML lists (the overdue board) and the API."""
+
+from datetime import timedelta
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.filters import IdFilter, StableOrderingFilter, filter_by_tags
+from incidents.models import CauseCategory, Service, Severity, Team
+
+from .models import ActionItem, Notification
+from .querysets import OPEN_STATUSES
+
+
+class ActionItemFilter(django_filters.FilterSet):
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"), to_field_name="slug", empty_label="Any team"
+    )
+    service = django_filters.ModelChoiceFilter(
+        field_name="postmortem__incident__services",
+        queryset=Service.objects.order_by("name"),
+        to_field_name="slug",
+        empty_label="Any service",
+    )
+    severity = django_filters.ModelChoiceFilter(
+        field_name="postmortem__incident__severity",
+        queryset=Severity.objects.order_by("level"),
+        to_field_name="name",
+        empty_label="Any severity",
+        label="Incident severity",
+    )
+    kind = django_filters.ChoiceFilter(choices=ActionItem.Kind.choices, empty_label="Any kind")
+    status = django_filters.ChoiceFilter(choices=ActionItem.Status.choices, empty_label="Any status")
+    owner = django_filters.CharFilter(field_name="owner__username", label="Owner (username)", max_length=150)
+    overdue_days = django_filters.NumberFilter(
+        method="filter_overdue_days", label="Overdue at least (days)", min_value=1, max_value=36500
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("due_date", "due_date"),
+            ("priority", "priority"),
+            ("id", "reference"),
+            ("status", "status"),
+            ("owner__username", "owner"),
+            ("team__name", "team"),
+        ),
+        field_labels={"due_date": "Due date (oldest first)", "id": "Reference"},
+        empty_label="Sort by due date",
+        label="Sort",
+    )
+
+    class Meta:
+        model = ActionItem
+        fields = ["team", "service", "severity", "kind", "status", "owner", "overdue_days"]
+
+    def filter_overdue_days(self, queryset, name, value):
+        """Open items at least ``value`` days past their due date."""
+        return queryset.overdue(timezone.localdate() - timedelta(days=int(value) - 1))
+
+    @property
+    def form(self):
+        form = super().form
+        for field in form.fields.values():
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+            field.widget.attrs.setdefault("class", css)
+        return form
+
+
+class ActionItemAPIFilter(ActionItemFilter):
+    """The board's filters plus those scripts need (kept off the board's short form)."""
+
+    q = django_filters.CharFilter(method="search", label="Reference or title contains", max_length=200)
+    priority = django_filters.ChoiceFilter(choices=ActionItem.Priority.choices)
+    cause_category = django_filters.ModelChoiceFilter(
+        field_name="postmortem__incident__cause_category",
+        queryset=CauseCategory.objects.all(),
+        to_field_name="slug",
+        label="Incident cause category (slug)",
+    )
+    tags = django_filters.CharFilter(method="by_tags", label="Incident tags (comma-separated, all must match)")
+    postmortem = IdFilter(field_name="postmortem_id", label="Postmortem (id)")
+    incident = IdFilter(field_name="postmortem__incident_id", label="Incident (id)")
+    open = django_filters.BooleanFilter(method="by_open", label="Open (open, in progress or blocked)")
+    overdue = django_filters.BooleanFilter(method="by_overdue", label="Overdue (open and past its due date)")
+    due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte", label="Due on or after")
+    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte", label="Due on or before")
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    completed_after = django_filters.DateFilter(field_name="completed_at", lookup_expr="date__gte")
+    completed_before = django_filters.DateFilter(field_name="completed_at", lookup_expr="date__lte")
+    ordering = StableOrderingFilter(fields=list(ActionItemFilter.base_filters["ordering"].param_map.items()))
+
+    class Meta(ActionItemFilter.Meta):
+        fields = [
+            *ActionItemFilter.Meta.fields,
+            "q",
+            "priority",
+            "cause_category",
+            "tags",
+            "postmortem",
+            "incident",
+            "open",
+            "overdue",
+            "due_after",
+            "due_before",
+            "created_after",
+            "created_before",
+            "completed_after",
+            "completed_before",
+        ]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(reference__icontains=value) | Q(title__icontains=value))
+
+    def by_tags(self, queryset, name, value):
+        return filter_by_tags(queryset, "postmortem__incident", value)
+
+    def by_open(self, queryset, name, value):
+        return queryset.open() if value else queryset.exclude(status__in=OPEN_STATUSES)
+
+    def by_overdue(self, queryset, name, value):
+        if value:
+            return queryset.overdue()
+        return queryset.exclude(pk__in=ActionItem.objects.overdue().values("pk"))
+
+
+class NotificationFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="subject", lookup_expr="icontains", label="Subject contains")
+    kind = django_filters.ChoiceFilter(choices=Notification.Kind.choices)
+    state = django_filters.ChoiceFilter(choices=Notification.State.choices)
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    ordering = StableOrderingFilter(fields=("created_at", "sent_at", "id"))
+
+    class Meta:
+        model = Notification
+        fields = ["q", "kind", "state", "created_after", "created_before"]

@@ -1,0 +1,91 @@
+"""API representations of action items and the signed-in user's notifications."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from incidents.models import Team
+from incidents.serializers import active_users
+
+from .models import ActionItem, Notification
+from .services import EDITABLE_FIELDS
+
+
+class ActionItemSerializer(serializers.ModelSerializer):
+    incident = serializers.IntegerField(source="incident_pk", read_only=True)
+    is_overdue = serializers.BooleanField(read_only=True)
+    can_edit = serializers.BooleanField(read_only=True, help_text="Whether you may change it.")
+
+    class Meta:
+        model = ActionItem
+        fields = [
+            "id",
+            "reference",
+            "postmortem",
+            "incident",
+            "title",
+            "description",
+            "kind",
+            "priority",
+            "owner",
+            "team",
+            "due_date",
+            "status",
+            "completed_at",
+            "resolution_note",
+            "external_url",
+            "evidence_url",
+            "is_overdue",
+            "can_edit",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ActionItemWriteSerializer(serializers.ModelSerializer):
+    """Change an item (its owner, the facilitator, the owner's team lead, admins). Moving a due
+    date needs a ``note``; done needs a resolution note; won't-do needs the reason."""
+
+    owner = serializers.PrimaryKeyRelatedField(queryset=active_users(), required=False, allow_null=True)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Why: kept in the item's history."
+    )
+
+    class Meta:
+        model = ActionItem
+        fields = [*EDITABLE_FIELDS, "note"]
+
+
+class CompleteSerializer(serializers.Serializer):
+    resolution_note = serializers.CharField(help_text="How it was done (a link to the change helps).")
+    evidence_url = serializers.URLField(required=False, allow_blank=True, default="")
+
+
+class ReopenSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", help_text="Why it is open again.")
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "subject",
+            "subject_key",
+            "period_key",
+            "item",
+            "postmortem",
+            "created_at",
+            "sent_at",
+        ]
+        read_only_fields = fields
+
+
+class NotificationDetailSerializer(NotificationSerializer):
+    class Meta(NotificationSerializer.Meta):
+        fields = [*NotificationSerializer.Meta.fields, "body_text"]
+        read_only_fields = fields
