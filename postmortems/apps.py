@@ -1,6 +1,34 @@
 from django.apps import AppConfig
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class PostmortemsConfig(AppConfig):
     name = "postmortems"
     verbose_name = "Postmortems"
+
+    def ready(self) -> None:
+        self.connect_search_index()
+
+    def connect_search_index(self) -> None:
+        """Search-index upkeep, the one side effect our style allows in signals: a change to
+        any text the archive searches reindexes its postmortem after commit.
+
+        The editor's conditional ``UPDATE``s send no ``post_save``; the ``PostmortemEvent``
+        each workflow step records stands in for them. Visibility and teams are applied at
+        query time, so they need no reindexing (``internal_sections`` is a field: saved).
+        """
+        from actions.models import ActionItem
+        from incidents.models import Incident, TimelineEvent
+
+        from . import search_index as receivers
+        from .models import Postmortem, PostmortemEvent
+
+        uid = "postmortems.search_index"
+        post_save.connect(receivers.postmortem_changed, sender=Postmortem, dispatch_uid=f"{uid}.pm.save")
+        post_delete.connect(receivers.postmortem_changed, sender=Postmortem, dispatch_uid=f"{uid}.pm.delete")
+        post_save.connect(receivers.part_changed, sender=PostmortemEvent, dispatch_uid=f"{uid}.event")
+        for signal, name in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(receivers.part_changed, sender=ActionItem, dispatch_uid=f"{uid}.action.{name}")
+            signal.connect(receivers.incident_part_changed, sender=TimelineEvent, dispatch_uid=f"{uid}.tl.{name}")
+        post_save.connect(receivers.incident_changed, sender=Incident, dispatch_uid=f"{uid}.incident")
+        m2m_changed.connect(receivers.incident_tags_changed, sender=Incident.tags.through, dispatch_uid=f"{uid}.tags")

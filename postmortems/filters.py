@@ -57,7 +57,8 @@ class PostmortemArchiveFilter(django_filters.FilterSet):
     which parses any text without failing and ranks)."""
 
     severity = django_filters.ModelMultipleChoiceFilter(
-        field_name="incident__severity__name", queryset=Severity.objects.order_by("level"),
+        field_name="incident__severity__name",
+        queryset=Severity.objects.order_by("level"),
         to_field_name="name",
         distinct=False,
     )

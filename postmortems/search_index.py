@@ -1,0 +1,191 @@
+"""Keeping the archive's search index current: one ``PostmortemSearchDocument`` per postmortem.
+
+The document splits a postmortem's text into what every reader may see (title, summary,
+body, timeline and action items) and the sections marked internal, which only readers
+with full access may search. On PostgreSQL the weighted vectors are computed in the
+database from the document's text; on SQLite the text is mirrored into an FTS5 table.
+Who may read what is decided at query time (``postmortems.search``), never here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from .models import Postmortem, PostmortemSearchDocument
+
+# The sections the archive searches, besides the summary (which has a weight of its own).
+BODY_SECTIONS = ["impact", "root_cause", "contributing_factors", "lessons"]
+SEARCHED_SECTIONS = ["summary", *BODY_SECTIONS]
+TEXT_COLUMNS = ["title", "summary", "body", "extra", "internal"]
+FTS_TABLE = "postmortems_search_fts"
+DOCUMENT_TABLE = PostmortemSearchDocument._meta.db_table
+
+# Snippets mark matches with these private-use characters, which are then turned into <mark>
+# after escaping; they are removed from indexed text so user text can never fake a mark.
+MARK_START, MARK_END = "\ue000", "\ue001"
+_UNSAFE = re.compile(f"[\x00{MARK_START}{MARK_END}]")
+
+
+def _clean(text: str | None) -> str:
+    return _UNSAFE.sub(" ", text or "")
+
+
+def document_values(postmortem: Postmortem) -> dict[str, str | bool]:
+    """The text columns of ``postmortem``'s search document.
+
+    Expects ``incident``, ``incident__tags``, ``incident__timeline_events`` and
+    ``action_items`` to be loaded (or loads them, one query each).
+    """
+    incident = postmortem.incident
+    internal = set(postmortem.internal_sections or [])
+    tags = " ".join(tag.name for tag in incident.tags.all())
+    body = [getattr(postmortem, name) for name in BODY_SECTIONS if name not in internal]
+    hidden = [getattr(postmortem, name) for name in SEARCHED_SECTIONS if name in internal]
+    extra = [event.text for event in incident.timeline_events.all()]
+    extra += [item.title for item in postmortem.action_items.all()]
+    values = {
+        "title": f"{incident.reference} {incident.title} {tags}",
+        "summary": "" if "summary" in internal else postmortem.summary,
+        "body": "\n\n".join(body),
+        "extra": "\n".join(extra),
+        "internal": "\n\n".join(hidden),
+    }
+    cleaned = {name: _clean(text).strip() for name, text in values.items()}
+    return {**cleaned, "has_internal": bool(cleaned["internal"])}
+
+
+def _postmortems_to_index():
+    return Postmortem.objects.select_related("incident").prefetch_related(
+        "incident__tags", "incident__timeline_events", "action_items"
+    )
+
+
+def _vector_sql() -> str:
+    """``UPDATE`` setting both vectors from the document's text, for the rows matched by a WHERE
+    clause appended by the caller."""
+    parts = [("title", "A"), ("summary", "B"), ("body", "C"), ("extra", "D")]
+    public = " || ".join(f"setweight(to_tsvector(%(config)s::regconfig, {col}), '{w}')" for col, w in parts)
+    internal = "setweight(to_tsvector(%(config)s::regconfig, internal), 'C')"
+    return f"UPDATE {DOCUMENT_TABLE} SET public_vector = {public}, internal_vector = {internal}"
+
+
+def _sync_engine(pks: list[int] | None) -> None:
+    """Bring the engine's structures in line with the documents' text (``None``: all of them)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            where, params = ("", {}) if pks is None else (" WHERE postmortem_id = ANY(%(pks)s)", {"pks": pks})
+            cursor.execute(_vector_sql() + where, {"config": settings.SEARCH_CONFIG, **params})
+        elif connection.vendor == "sqlite":
+            columns = ", ".join(TEXT_COLUMNS)
+            if pks is None:
+                cursor.execute(f"DELETE FROM {FTS_TABLE}")
+                cursor.execute(
+                    f"INSERT INTO {FTS_TABLE} (rowid, {columns}) SELECT postmortem_id, {columns} FROM {DOCUMENT_TABLE}"
+                )
+                return
+            marks = ", ".join("%s" for _ in pks)
+            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", pks)
+            cursor.execute(
+                f"INSERT INTO {FTS_TABLE} (rowid, {columns}) SELECT postmortem_id, {columns} "
+                f"FROM {DOCUMENT_TABLE} WHERE postmortem_id IN ({marks})",
+                pks,
+            )
+
+
+def _write_documents(postmortems: Iterable[Postmortem]) -> list[int]:
+    docs = [PostmortemSearchDocument(postmortem_id=pm.pk, **document_values(pm)) for pm in postmortems]
+    PostmortemSearchDocument.objects.bulk_create(
+        docs,
+        update_conflicts=True,
+        unique_fields=["postmortem"],
+        update_fields=[*TEXT_COLUMNS, "has_internal", "indexed_at"],
+    )
+    return [doc.postmortem_id for doc in docs]
+
+
+def reindex_postmortem(pk: int) -> None:
+    """Rebuild the search document of postmortem ``pk`` (or drop it when the postmortem is gone)."""
+    postmortem = _postmortems_to_index().filter(pk=pk).first()
+    with transaction.atomic():
+        if postmortem is None:
+            remove_from_index(pk)
+            return
+        _sync_engine(_write_documents([postmortem]))
+
+
+def remove_from_index(pk: int) -> None:
+    """Drop postmortem ``pk`` from the index."""
+    PostmortemSearchDocument.objects.filter(postmortem_id=pk).delete()
+    _sync_engine([pk])
+
+
+def reindex_incident(incident_id: int) -> None:
+    """Reindex the postmortem of incident ``incident_id``, if it has one."""
+    pk = Postmortem.objects.filter(incident_id=incident_id).values_list("pk", flat=True).first()
+    if pk is not None:
+        reindex_postmortem(pk)
+
+
+def _on_commit(func, pk) -> None:
+    """Run ``func(pk)`` once the current transaction commits; a failure is logged, not raised
+    (the change itself was saved, and ``rebuild_search_index`` repairs the index)."""
+    if pk is not None:
+        transaction.on_commit(lambda: func(pk), robust=True)
+
+
+# Signal receivers, connected in apps.py. No queries here: everything runs after commit.
+
+
+def postmortem_changed(sender, instance, **kwargs) -> None:
+    _on_commit(reindex_postmortem, instance.pk)
+
+
+def part_changed(sender, instance, **kwargs) -> None:
+    """An action item or a workflow event of a postmortem."""
+    _on_commit(reindex_postmortem, instance.postmortem_id)
+
+
+def incident_changed(sender, instance, **kwargs) -> None:
+    _on_commit(reindex_incident, instance.pk)
+
+
+def incident_part_changed(sender, instance, **kwargs) -> None:
+    """A timeline event."""
+    _on_commit(reindex_incident, instance.incident_id)
+
+
+def incident_tags_changed(sender, instance, action, **kwargs) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        _on_commit(reindex_incident, instance.pk)
+
+
+def rebuild_index(*, chunk_size: int = 500) -> int:
+    """Rebuild every search document, ``chunk_size`` postmortems at a time (memory stays bounded
+    whatever the archive's size), then drop documents of postmortems that no longer exist.
+    Returns the number of postmortems indexed."""
+    total, last = 0, 0
+    while chunk := list(
+        Postmortem.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]
+    ):
+        with transaction.atomic():
+            _sync_engine(_write_documents(_postmortems_to_index().filter(pk__in=chunk)))
+        total, last = total + len(chunk), chunk[-1]
+    with transaction.atomic():
+        PostmortemSearchDocument.objects.exclude(postmortem__in=Postmortem.objects.all()).delete()
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {FTS_TABLE} WHERE rowid NOT IN (SELECT postmortem_id FROM {DOCUMENT_TABLE})"
+                )
+    return total
+
+
+def rebuild_engine_index() -> None:
+    """Recompute every vector (PostgreSQL) or refill the FTS5 table (SQLite) from the stored
+    document text, in one statement: what a configuration change or a bulk load needs."""
+    with transaction.atomic():
+        _sync_engine(None)

@@ -1,0 +1,194 @@
+"""The archive search: ranking, snippets, filters, pagination, query syntax, drafts, query count."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.models import RepeatLink
+from postmortems.search import attach_snippets, parse_query, search_postmortems
+from tests.factories import T0, ActionItemFactory, IncidentFactory, ServiceFactory, cause, severity
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("archive:index")
+
+
+def found(user, query, **kwargs):
+    return [pm.pk for pm in search_postmortems(user, query, **kwargs)]
+
+
+def page_ids(response):
+    return [pm.pk for pm in response.context["page"].object_list]
+
+
+def test_a_title_match_outranks_a_body_only_match(make_pm, people):
+    body = make_pm(summary="Routine deploy.", root_cause="The kafka brokers ran out of disk.")
+    title = make_pm(incident=IncidentFactory(title="Kafka consumer lag"), summary="Consumers fell behind.")
+    assert found(people[1]["outsider"], "kafka") == [title.pk, body.pk]
+
+
+def test_a_phrase_outranks_scattered_words(make_pm, people):
+    outsider = people[1]["outsider"]
+    scattered = make_pm(summary="The payment form was slow. Later the gateway of the office network failed.")
+    phrase = make_pm(summary="Requests to the payment gateway timed out.")
+    assert found(outsider, "payment gateway") == [phrase.pk, scattered.pk]
+    assert found(outsider, '"payment gateway"') == [phrase.pk]
+
+
+def test_or_and_exclusion(make_pm, people):
+    outsider = people[1]["outsider"]
+    redis = make_pm(summary="Redis failover took too long.")
+    memcached = make_pm(summary="Memcached evictions spiked after a failover.")
+    make_pm(summary="Postgres ran out of connections.")
+    assert set(found(outsider, "redis OR memcached")) == {redis.pk, memcached.pk}
+    assert found(outsider, "failover -redis") == [memcached.pk]
+    assert found(outsider, '(redis OR postgres) -"out of connections"') == [redis.pk]
+
+
+def test_snippets_highlight_the_matched_words_and_escape_the_rest(make_pm, people):
+    make_pm(summary="The <script>alert(1)</script> payment gateway timed out during the sale.")
+    results = list(search_postmortems(people[1]["outsider"], "gateway"))
+    attach_snippets(results, parse_query("gateway"))
+    snippet = results[0].snippet
+    assert "<mark>gateway</mark>" in snippet
+    assert "<script>" not in snippet
+
+
+def test_the_page_shows_snippets_and_filters_combine_with_the_query(make_pm, as_user):
+    checkout = ServiceFactory(name="Checkout", slug="checkout")
+    wanted = make_pm(
+        incident=IncidentFactory(severity=severity("SEV1"), cause_category=cause("deploy")),
+        summary="The payment gateway timed out.",
+        tags=["payments"],
+    )
+    wanted.incident.services.add(checkout)
+    ActionItemFactory(postmortem=wanted)
+    make_pm(incident=IncidentFactory(severity=severity("SEV3")), summary="The payment gateway timed out.")
+    make_pm(incident=IncidentFactory(severity=severity("SEV1")), summary="Disk filled up.", tags=["payments"])
+    client = as_user("outsider")
+    params = {
+        "q": "gateway",
+        "severity": "SEV1",
+        "service": "checkout",
+        "cause": "deploy",
+        "tags": "Payments",
+        "open_actions": "true",
+        "date_from": "2026-03-01",
+        "date_to": "2026-03-31",
+    }
+    response = client.get(URL, params)
+    assert response.status_code == 200
+    assert page_ids(response) == [wanted.pk]
+    assert b"<mark>gateway</mark>" in response.content
+    assert page_ids(client.get(URL, {**params, "date_from": "2026-04-01"})) == []
+    assert page_ids(client.get(URL, {**params, "open_actions": "false"})) == []
+
+
+def test_team_and_repeat_filters(make_pm, people, as_user):
+    team, users = people
+    earlier = make_pm(summary="Cache stampede.")
+    repeat = make_pm(summary="Cache stampede again.")
+    RepeatLink.objects.create(incident=repeat.incident, earlier=earlier.incident, score=0.9, reason="Same cause")
+    other = make_pm(summary="Cache stampede elsewhere.")
+    other.teams.clear()
+    client = as_user("outsider")
+    assert page_ids(client.get(URL, {"q": "cache", "repeat": "true"})) == [repeat.pk]
+    assert set(page_ids(client.get(URL, {"q": "cache", "team": "payments"}))) == {earlier.pk, repeat.pk}
+
+
+def test_pagination_is_stable_with_equal_ranks(make_pm, as_user):
+    pms = [make_pm(summary="Identical words about a timeout.") for _ in range(25)]
+    client = as_user("outsider")
+    first = page_ids(client.get(URL, {"q": "timeout"}))
+    second = page_ids(client.get(URL, {"q": "timeout", "page": 2}))
+    assert len(first) == 20 and len(second) == 5
+    assert set(first) | set(second) == {pm.pk for pm in pms}
+    assert first == page_ids(client.get(URL, {"q": "timeout"}))
+
+
+def test_an_empty_query_lists_the_newest_published_first(make_pm, as_user):
+    old = make_pm(summary="Old.")
+    new = make_pm(summary="New.")
+    type(old).objects.filter(pk=old.pk).update(published_at=timezone.now() - timedelta(days=30))
+    assert page_ids(as_user("outsider").get(URL)) == [new.pk, old.pk]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced quote',
+        'payment "gateway',
+        "- -- OR OR",
+        '""',
+        "OR",
+        "-timeout",
+        "x" * 10_000,
+        "timeout " * 2_000,
+        "time\x00out\x01\x1f\x7f",
+        "\u202etimeout\u200b",
+        "NEAR(timeout) AND * ^ : { } ( ) + col:timeout",
+        "'; DROP TABLE postmortems_postmortem; --",
+    ],
+)
+def test_malformed_queries_never_fail(make_pm, as_user, query):
+    make_pm(summary="The timeout hit the payment gateway.")
+    response = as_user("outsider").get(URL, {"q": query})
+    assert response.status_code == 200
+
+
+def test_overlong_and_operator_only_queries_say_what_happened(make_pm, as_user):
+    make_pm(summary="The timeout hit.")
+    client = as_user("outsider")
+    assert b"first 500 characters" in client.get(URL, {"q": "timeout " + "x" * 10_000}).content
+    response = client.get(URL, {"q": "-timeout"})
+    assert b"Add a word to search for" in response.content
+
+
+def test_control_characters_are_ignored(make_pm, people):
+    pm = make_pm(summary="The timeout hit.")
+    assert found(people[1]["outsider"], "time\x00out timeout\x07") == [pm.pk]
+
+
+def test_drafts_are_found_only_by_their_authors_and_reviewers(make_pm, people):
+    _, users = people
+    draft = make_pm(status="draft", summary="Zanzibar outage draft.")
+    in_review = make_pm(status="in_review", summary="Zanzibar outage in review.")
+    for name in ("facilitator", "author", "reviewer"):
+        assert set(found(users[name], "zanzibar")) == {draft.pk, in_review.pk}
+    for name in ("teammate", "outsider"):
+        assert found(users[name], "zanzibar") == []
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_the_page_query_count_does_not_grow_with_the_results(make_pm, as_user, count, django_assert_max_num_queries):
+    for n in range(count):
+        pm = make_pm(summary=f"Timeout number {n}.", tags=["network"])
+        pm.incident.services.add(ServiceFactory())
+        ActionItemFactory(postmortem=pm)
+    client = as_user("teammate")
+    # session, user, count, page, services, tags, snippets (full-access and public), open
+    # action items, and the filter form's choices (severity, service, team, cause).
+    with django_assert_max_num_queries(15):
+        response = client.get(URL, {"q": "timeout", "tags": "network", "severity": "SEV2"})
+    assert len(page_ids(response)) == min(count, 20)
+
+
+def test_the_archive_needs_a_sign_in(client):
+    assert client.get(URL).status_code == 302
+
+
+def test_dates_filter_on_when_the_incident_happened(make_pm, as_user):
+    march = make_pm(summary="March.", incident=IncidentFactory())
+    later = T0 + timedelta(days=60)
+    may = make_pm(
+        summary="May.",
+        incident=IncidentFactory(
+            started_at=later, detected_at=later, acknowledged_at=later, declared_at=later, mitigated_at=later,
+            resolved_at=later,
+        ),
+    )  # fmt: skip
+    client = as_user("outsider")
+    assert page_ids(client.get(URL, {"date_to": "2026-03-31"})) == [march.pk]
+    assert page_ids(client.get(URL, {"date_from": "2026-04-01"})) == [may.pk]
