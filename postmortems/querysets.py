@@ -14,24 +14,37 @@ so a rule changed here changes everywhere.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 
 def is_admin(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and (user.is_superuser or user.is_staff))
 
 
-def _participant_q(user, prefix: str = "") -> Q:
-    """The postmortem's facilitator, authors or reviewers."""
-    return Q(**{f"{prefix}facilitator": user}) | Q(**{f"{prefix}authors": user}) | Q(**{f"{prefix}reviewers": user})
-
-
 class PostmortemQuerySet(models.QuerySet):
+    # Each rule below is a union of indexed lookups (facilitator, the authors, reviewers and
+    # team-member link tables) rather than one OR across joins: the OR form makes the
+    # database scan every postmortem for each query, the union form reads a few index rows.
+
+    def _ids(self, **lookup):
+        return self.model.objects.filter(**lookup).order_by().values("pk")
+
+    def _link_ids(self, field: str, **lookup):
+        through = getattr(self.model, field).through
+        return through.objects.filter(**lookup).order_by().values("postmortem_id")
+
     def _participant_ids(self, user):
-        return self.model.objects.filter(_participant_q(user)).values("pk")
+        """Postmortems where ``user`` is the facilitator, an author or a reviewer."""
+        return self._ids(facilitator=user).union(
+            self._link_ids("authors", user=user), self._link_ids("reviewers", user=user), all=True
+        )
 
     def _team_member_ids(self, user):
-        return self.model.objects.filter(teams__members=user).values("pk")
+        return self._link_ids("teams", team__members=user)
+
+    def _insider_ids(self, user):
+        """Postmortems whose internal sections ``user`` may read: their teams and participants."""
+        return self._team_member_ids(user).union(self._participant_ids(user), all=True)
 
     def visible_to(self, user) -> PostmortemQuerySet:
         """Postmortems ``user`` may read (at least with internal sections redacted)."""
@@ -49,13 +62,13 @@ class PostmortemQuerySet(models.QuerySet):
             return self.none()
         if is_admin(user):
             return self
-        editors = self.model.objects.filter(Q(facilitator=user) | Q(authors=user)).values("pk")
+        editors = self._ids(facilitator=user).union(self._link_ids("authors", user=user), all=True)
         return self.filter(pk__in=editors)
 
     def reviewable_by(self, user) -> PostmortemQuerySet:
         if not (user and user.is_authenticated and user.is_active):
             return self.none()
-        return self.filter(pk__in=self.model.objects.filter(reviewers=user).values("pk"))
+        return self.filter(pk__in=self._link_ids("reviewers", user=user))
 
     def with_full_access(self, user) -> PostmortemQuerySet:
         """Annotate ``full_access``: whether ``user`` may read the internal sections."""
@@ -63,8 +76,9 @@ class PostmortemQuerySet(models.QuerySet):
             return self.annotate(full_access=models.Value(True))
         if not (user and user.is_authenticated):
             return self.annotate(full_access=models.Value(False))
-        insider = self.model.objects.filter(Q(pk=OuterRef("pk")) & (Q(teams__members=user) | _participant_q(user)))
-        return self.annotate(full_access=Exists(insider))
+        return self.annotate(
+            full_access=models.ExpressionWrapper(Q(pk__in=self._insider_ids(user)), output_field=models.BooleanField())
+        )
 
     def for_list(self) -> PostmortemQuerySet:
         return self.select_related("incident__severity", "facilitator")
@@ -97,5 +111,5 @@ def restrict_incidents(incidents: models.QuerySet, user) -> models.QuerySet:
         return incidents
     if not (user and user.is_authenticated and user.is_active):
         return incidents.none()
-    insiders = Postmortem.objects.filter(Q(teams__members=user) | _participant_q(user)).values("incident_id")
+    insiders = Postmortem.objects.filter(pk__in=Postmortem.objects.all()._insider_ids(user)).values("incident_id")
     return incidents.filter(Q(postmortem__isnull=True) | ~Q(postmortem__visibility="restricted") | Q(pk__in=insiders))

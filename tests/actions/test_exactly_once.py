@@ -78,7 +78,7 @@ def test_a_worker_killed_while_holding_a_lease_leaves_the_message_for_another(or
     assert len(mail.outbox) == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_send_each_message_once(enqueued):
     from .conftest import Org
 

@@ -27,7 +27,7 @@ from actions.models import Notification
 from .conftest import Org
 from .smtp import smtp_server
 
-pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
