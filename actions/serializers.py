@@ -5,13 +5,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from incidents.models import Team
-from incidents.serializers import active_users
+from incidents.serializers import ModelSerializer, active_users
 
 from .models import ActionItem, Notification
 from .services import EDITABLE_FIELDS
 
 
-class ActionItemSerializer(serializers.ModelSerializer):
+class ActionItemSerializer(ModelSerializer):
     incident = serializers.IntegerField(source="incident_pk", read_only=True)
     is_overdue = serializers.BooleanField(read_only=True)
     can_edit = serializers.BooleanField(read_only=True, help_text="Whether you may change it.")
@@ -43,7 +43,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ActionItemWriteSerializer(serializers.ModelSerializer):
+class ActionItemWriteSerializer(ModelSerializer):
     """Change an item (its owner, the facilitator, the owner's team lead, admins). Moving a due
     date needs a ``note``; done needs a resolution note; won't-do needs the reason."""
 
@@ -67,7 +67,7 @@ class ReopenSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", help_text="Why it is open again.")
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(ModelSerializer):
     class Meta:
         model = Notification
         fields = [

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, served locally
     "django_celery_beat",
     "taggit",
     "bootstrap",  # Bootstrap 5 CSS and JS, served by the app (django-bootstrap-static)
@@ -171,15 +173,73 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Tasks without an explicit queue go here; a test worker gets a queue of its own.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
+# The one base for the REST API (config/api_urls.py): sessions for the browser, personal
+# tokens (incidents.api_auth) for scripts; the same permission rules as the pages.
 REST_FRAMEWORK = {
+    # Session first: its lack of a WWW-Authenticate header makes a missing sign-in a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "incidents.api_auth.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "config.api_errors.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Postmortem tracker API",
+    "DESCRIPTION": (
+        "Incidents, postmortems and action items. Authenticate with a personal token "
+        "(`Authorization: Bearer <token>`, created at /api/tokens/) or a browser session. "
+        "Relations are plain ids; every list is paginated (`page`) and filterable; errors are "
+        'JSON: `{"detail": "...", "code": "...", "errors": {"field": ["..."]}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "webhookSecret": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The shared secret ALERT_WEBHOOK_SECRET, for the alert webhooks only.",
+            }
+        }
+    },
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "PostmortemStatusEnum": "postmortems.models.Postmortem.Status",
+        "ActionItemStatusEnum": "actions.models.ActionItem.Status",
+        "NotificationStateEnum": "actions.models.Notification.State",
+        "NotificationKindEnum": "actions.models.Notification.Kind",
+        "TimelineEventKindEnum": "incidents.models.TimelineEvent.Kind",
+        "ActionItemKindEnum": "actions.models.ActionItem.Kind",
+        "AlertStatusEnum": ["firing", "resolved"],
+    },
+}
+
+# Alert webhooks (/api/v1/webhooks/...): off until ALERT_WEBHOOK_SECRET is set; senders
+# authenticate with "Authorization: Bearer <secret>". The map turns an alert's "severity"
+# label into a severity name; labels it does not know get ALERT_DEFAULT_SEVERITY.
+ALERT_WEBHOOK_SECRET = env.str("ALERT_WEBHOOK_SECRET", default="")
+ALERT_SEVERITY_MAP = env.json("ALERT_SEVERITY_MAP", default={"critical": "SEV2", "warning": "SEV3", "info": "SEV4"})
+if not isinstance(ALERT_SEVERITY_MAP, dict) or not all(isinstance(v, str) for v in ALERT_SEVERITY_MAP.values()):
+    raise ImproperlyConfigured(
+        'ALERT_SEVERITY_MAP must be a JSON object of label -> severity name, e.g. {"critical": "SEV2"}.'
+    )
+ALERT_DEFAULT_SEVERITY = env.str("ALERT_DEFAULT_SEVERITY", default="SEV4")
 
 TAGGIT_CASE_INSENSITIVE = True
 
@@ -220,4 +280,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's own console handler would print each line a second time beside the root's.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

@@ -10,4 +10,17 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("actions/", include("actions.urls")),
+    path("metrics/", include("incidents.metrics_urls")),
+    path("api/", include("config.api_urls")),
+    path("incidents/repeats/", include("incidents.repeat_urls")),
+    path("postmortems/", include("postmortems.urls")),
+    path("archive/", include("postmortems.archive_urls")),
+    path("incidents/", include("incidents.urls")),
 ]
+
+# Under /api/ errors are JSON (config.api_errors); elsewhere Django's HTML pages.
+handler400 = "config.api_errors.handler400"
+handler403 = "config.api_errors.handler403"
+handler404 = "config.api_errors.handler404"
+handler500 = "config.api_errors.handler500"

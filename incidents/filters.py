@@ -2,9 +2,13 @@
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django_filters.constants import EMPTY_VALUES
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
-from .models import Incident, Service, Severity, Team
+from .models import CauseCategory, Incident, Service, Severity, Team, TimelineEvent
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -57,3 +61,177 @@ class IncidentFilter(django_filters.FilterSet):
             )
             field.widget.attrs.setdefault("class", css)
         return form
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """``ordering``, with the primary key as the last key so that pages never overlap; when no
+    usable key is given, the list keeps its default order."""
+
+    def filter(self, qs, value):
+        keys = [self.get_ordering_value(param) for param in value or [] if param not in EMPTY_VALUES]
+        return qs.order_by(*keys, "pk") if keys else qs
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number within the database's range (a larger one is a 400, not a crash)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+def _date_range(field: str, what: str) -> tuple[django_filters.DateFilter, django_filters.DateFilter]:
+    """``<what>_after`` / ``<what>_before`` filters on ``field``'s date (both ends included)."""
+    return (
+        django_filters.DateFilter(field_name=field, lookup_expr="date__gte", label=f"{what.capitalize()} on or after"),
+        django_filters.DateFilter(field_name=field, lookup_expr="date__lte", label=f"{what.capitalize()} on or before"),
+    )
+
+
+def filter_by_tags(queryset, tags_field: str, value: str):
+    """Comma-separated tags; every one must match (case-insensitive)."""
+    for tag in {t.strip() for t in value.split(",") if t.strip()}:
+        queryset = queryset.filter(
+            **{f"{tags_field}__in": Incident.objects.filter(tags__name__iexact=tag).values("pk")}
+        )
+    return queryset
+
+
+class IncidentAPIFilter(IncidentFilter):
+    """The list page's filters plus those scripts need (kept off the page's short form)."""
+
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"), to_field_name="slug", method="by_team", label="Team (slug)"
+    )
+    cause_category = django_filters.ModelChoiceFilter(
+        queryset=CauseCategory.objects.all(), to_field_name="slug", label="Cause category (slug)"
+    )
+    commander = django_filters.CharFilter(field_name="commander__username", label="Commander (username)")
+    tags = django_filters.CharFilter(method="by_tags", label="Tags (comma-separated, all must match)")
+    open = django_filters.BooleanFilter(method="by_open", label="Open (not resolved)")
+    created_after, created_before = _date_range("created_at", "created")
+    resolved_after, resolved_before = _date_range("resolved_at", "resolved")
+    ordering = StableOrderingFilter(
+        fields=(
+            ("declared_at", "declared_at"),
+            ("created_at", "created_at"),
+            ("resolved_at", "resolved_at"),
+            ("detected_at", "detected_at"),
+            ("severity__level", "severity"),
+            ("status", "status"),
+            ("reference", "reference"),
+        )
+    )
+
+    class Meta(IncidentFilter.Meta):
+        fields = [
+            *IncidentFilter.Meta.fields,
+            "cause_category",
+            "commander",
+            "tags",
+            "open",
+            "created_after",
+            "created_before",
+            "resolved_after",
+            "resolved_before",
+        ]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def by_team(self, queryset, name, team):
+        """A team's incidents: one of the incident's services is the team's (each incident once)."""
+        return queryset.filter(pk__in=Incident.objects.filter(services__team=team).values("pk"))
+
+    def by_tags(self, queryset, name, value):
+        return filter_by_tags(queryset, "pk", value)
+
+    def by_open(self, queryset, name, value):
+        return queryset.exclude(status=Incident.Status.RESOLVED) if value else queryset.filter(status="resolved")
+
+
+def _search(*fields: str):
+    def search(self, queryset, name, value):
+        condition = Q()
+        for field in fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+    return search
+
+
+class TeamFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Name contains", max_length=200)
+    member = django_filters.CharFilter(field_name="members__username", label="Has member (username)")
+    ordering = StableOrderingFilter(fields=("name", "slug", "id"))
+
+    class Meta:
+        model = Team
+        fields = ["q", "member"]
+
+    search = _search("name", "slug")
+
+
+class ServiceFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Name contains", max_length=200)
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), to_field_name="slug", label="Team (slug)")
+    ordering = StableOrderingFilter(fields=("name", "slug", "id"))
+
+    class Meta:
+        model = Service
+        fields = ["q", "team"]
+
+    search = _search("name", "slug", "description")
+
+
+class SeverityFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Name or label contains", max_length=200)
+    requires_postmortem = django_filters.BooleanFilter()
+    ordering = StableOrderingFilter(fields=("level", "name"))
+
+    class Meta:
+        model = Severity
+        fields = ["q", "requires_postmortem"]
+
+    search = _search("name", "label")
+
+
+class CauseCategoryFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Name contains", max_length=200)
+    ordering = StableOrderingFilter(fields=("name", "slug"))
+
+    class Meta:
+        model = CauseCategory
+        fields = ["q"]
+
+    search = _search("name", "slug", "description")
+
+
+class TimelineEventFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Text contains", max_length=200)
+    incident = IdFilter(field_name="incident_id", label="Incident (id)")
+    kind = django_filters.ChoiceFilter(choices=TimelineEvent.Kind.choices)
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+    ordering = StableOrderingFilter(fields=("occurred_at", "id"))
+
+    class Meta:
+        model = TimelineEvent
+        fields = ["q", "incident", "kind", "occurred_after", "occurred_before"]
+
+    search = _search("text")
+
+
+class UserFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Username or name contains", max_length=150)
+    team = django_filters.ModelChoiceFilter(
+        field_name="teams", queryset=Team.objects.all(), to_field_name="slug", label="Team (slug)"
+    )
+    ordering = StableOrderingFilter(fields=("username", "id"))
+
+    class Meta:
+        model = get_user_model()
+        fields = ["q", "team"]
+
+    search = _search("username", "first_name", "last_name")

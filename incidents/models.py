@@ -210,6 +210,13 @@ class Incident(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
+    alert_group_key = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="The alert group (e.g. Alertmanager's groupKey) that opened it; later alerts of the group update it.",
+    )
 
     objects = IncidentQuerySet.as_manager()
 
@@ -226,6 +233,12 @@ class Incident(TimeStampedModel):
                 condition=~Q(status="resolved") | Q(resolved_at__isnull=False),
                 name="incident_resolved_has_time",
                 violation_error_message="A resolved incident needs its resolved time.",
+            ),
+            # At most one open incident per alert group, even when two webhook deliveries race.
+            models.UniqueConstraint(
+                fields=["alert_group_key"],
+                condition=~Q(alert_group_key="") & ~Q(status="resolved"),
+                name="incident_one_open_per_alert_group",
             ),
         ]
 
@@ -376,3 +389,33 @@ class RepeatLink(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.incident.reference} repeats {self.earlier.reference} ({self.get_state_display()})"
+
+
+class ApiToken(models.Model):
+    """A personal token for the REST API (``Authorization: Bearer <key>``).
+
+    Only the SHA-256 of the key is stored: the key is shown once, when it is created,
+    and a database leak does not leak usable keys. ``prefix`` (the key's first
+    characters) lets its owner tell tokens apart.
+    """
+
+    PREFIX_LENGTH = 12
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. “Jira sync”.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

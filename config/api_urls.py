@@ -1,0 +1,42 @@
+"""Everything under ``/api/``: the v1 resources, the alert webhooks, the OpenAPI schema and
+its docs, and the page where users manage their tokens."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from actions.api import ActionItemViewSet, NotificationViewSet
+from config.api_errors import api_not_found
+from incidents import api as incidents_api
+from incidents import api_tokens
+from postmortems.api import PostmortemViewSet
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("users", incidents_api.UserViewSet, basename="user")
+router.register("teams", incidents_api.TeamViewSet, basename="team")
+router.register("services", incidents_api.ServiceViewSet, basename="service")
+router.register("severities", incidents_api.SeverityViewSet, basename="severity")
+router.register("cause-categories", incidents_api.CauseCategoryViewSet, basename="cause-category")
+router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
+router.register("timeline-events", incidents_api.TimelineEventViewSet, basename="timeline-event")
+router.register("postmortems", PostmortemViewSet, basename="postmortem")
+router.register("action-items", ActionItemViewSet, basename="action-item")
+router.register("notifications", NotificationViewSet, basename="notification")
+
+v1 = [
+    path("", include(router.urls)),
+    path("metrics/", incidents_api.MetricsView.as_view(), name="metrics"),
+    path("webhooks/alertmanager/", incidents_api.AlertmanagerWebhookView.as_view(), name="webhook-alertmanager"),
+    path("webhooks/generic/", incidents_api.GenericWebhookView.as_view(), name="webhook-generic"),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("tokens/", api_tokens.token_list, name="tokens"),
+    path("tokens/<int:pk>/revoke/", api_tokens.token_revoke, name="token-revoke"),
+    re_path(r"", api_not_found),  # last: anything else under /api/ is a JSON 404
+]

@@ -1,0 +1,366 @@
+"""API representations of teams, services, the taxonomies, incidents and their history.
+
+Relations are plain ids throughout the API (users too: ``/api/v1/users/`` resolves them).
+Read serializers are separate from write serializers where the two differ.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.utils import timezone
+from rest_framework import serializers
+from taggit.models import TaggedItem
+
+from .models import CauseCategory, Incident, Service, Severity, SeverityChange, Team, TimelineEvent
+
+User = get_user_model()
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """Times in UTC ("...Z"), whatever time zone the browser's cookie activated: scripts get
+    one format, and the conversion skips a per-value time-zone lookup. Times sent without
+    an offset are read as UTC."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(*args, **kwargs)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """The API's base for model serializers."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
+
+
+def active_users():
+    return User.objects.filter(is_active=True)
+
+
+class UserSerializer(ModelSerializer):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name"]
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class TeamSerializer(ModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug", "lead", "members", "digest_email"]
+
+
+class ServiceSerializer(ModelSerializer):
+    class Meta:
+        model = Service
+        fields = ["id", "name", "slug", "team", "runbook_url", "description"]
+
+
+class SeveritySerializer(ModelSerializer):
+    class Meta:
+        model = Severity
+        fields = [
+            "id",
+            "name",
+            "level",
+            "label",
+            "criteria",
+            "response_time",
+            "update_cadence",
+            "requires_postmortem",
+            "postmortem_due_business_days",
+        ]
+
+
+class CauseCategorySerializer(ModelSerializer):
+    class Meta:
+        model = CauseCategory
+        fields = ["id", "name", "slug", "description"]
+
+
+def attach_tag_names(incidents: list[Incident]) -> None:
+    """Load the tag names of a page of incidents in one query (taggit's own prefetch
+    builds a queryset per row, which costs more than the rest of the page)."""
+    names: dict[int, list[str]] = {incident.pk: [] for incident in incidents}
+    tagged = TaggedItem.objects.filter(
+        content_type=ContentType.objects.get_for_model(Incident), object_id__in=list(names)
+    ).order_by("tag__name")
+    for object_id, name in tagged.values_list("object_id", "tag__name"):
+        names[object_id].append(name)
+    for incident in incidents:
+        incident.tag_names = names[incident.pk]
+
+
+class TagNamesField(serializers.ListField):
+    """An incident's tags as a list of names (from ``attach_tag_names`` when it ran)."""
+
+    child = serializers.CharField(max_length=100)
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, incident):
+        if not hasattr(incident, "tag_names"):
+            attach_tag_names([incident])
+        return incident.tag_names
+
+
+class IncidentListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        incidents = list(data.all() if hasattr(data, "all") else data)
+        attach_tag_names(incidents)
+        return super().to_representation(incidents)
+
+
+class SeverityChangeSerializer(ModelSerializer):
+    class Meta:
+        model = SeverityChange
+        fields = ["id", "from_severity", "to_severity", "changed_by", "changed_at", "reason"]
+
+
+class TimelineEventSerializer(ModelSerializer):
+    class Meta:
+        model = TimelineEvent
+        fields = ["id", "incident", "occurred_at", "kind", "text", "author", "created_at"]
+        read_only_fields = fields
+
+
+class TimelineEventWriteSerializer(ModelSerializer):
+    """``incident`` is chosen among the incidents the user may see, and cannot change later."""
+
+    class Meta:
+        model = TimelineEvent
+        fields = ["incident", "occurred_at", "kind", "text"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        self.fields["incident"].queryset = Incident.objects.visible_to(user)
+
+    def validate_incident(self, incident: Incident) -> Incident:
+        if self.instance is not None and incident.pk != self.instance.incident_id:
+            raise serializers.ValidationError("A timeline event cannot move to another incident.")
+        return incident
+
+    def validate_text(self, text: str) -> str:
+        if not text.strip():
+            raise serializers.ValidationError("Say what happened.")
+        return text.strip()
+
+
+INCIDENT_FIELDS = [
+    "id",
+    "reference",
+    "title",
+    "summary",
+    "severity",
+    "status",
+    "services",
+    "cause_category",
+    "trigger",
+    "customer_facing",
+    "tags",
+    "started_at",
+    "detected_at",
+    "acknowledged_at",
+    "declared_at",
+    "mitigated_at",
+    "resolved_at",
+    "commander",
+    "operations_lead",
+    "communications_lead",
+    "scribe",
+    "created_by",
+    "alert_group_key",
+    "postmortem",
+    "created_at",
+    "updated_at",
+]
+
+
+class IncidentSerializer(ModelSerializer):
+    """An incident in lists. ``postmortem`` is its postmortem's id (null when none is started)."""
+
+    services = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    tags = TagNamesField()
+    postmortem = serializers.IntegerField(source="postmortem_pk", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Incident
+        fields = INCIDENT_FIELDS
+        read_only_fields = fields
+        list_serializer_class = IncidentListSerializer
+
+
+class IncidentDetailSerializer(IncidentSerializer):
+    """One incident with its timeline and severity history."""
+
+    timeline_events = TimelineEventSerializer(many=True, read_only=True)
+    severity_changes = SeverityChangeSerializer(many=True, read_only=True)
+
+    class Meta(IncidentSerializer.Meta):
+        fields = [*INCIDENT_FIELDS, "timeline_events", "severity_changes"]
+        read_only_fields = fields
+
+
+class IncidentWriteSerializer(ModelSerializer):
+    """Declare or edit an incident; the same rules as the incident form (timestamps in
+    order, a reason for every severity change)."""
+
+    services = serializers.PrimaryKeyRelatedField(many=True, queryset=Service.objects.all(), required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    severity_reason = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, help_text="Required when the severity changes."
+    )
+    declared_at = UTCDateTimeField(required=False)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "summary",
+            "severity",
+            "severity_reason",
+            "status",
+            "services",
+            "cause_category",
+            "trigger",
+            "customer_facing",
+            "tags",
+            "started_at",
+            "detected_at",
+            "acknowledged_at",
+            "declared_at",
+            "mitigated_at",
+            "resolved_at",
+            "commander",
+            "operations_lead",
+            "communications_lead",
+            "scribe",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ["commander", "operations_lead", "communications_lead", "scribe"]:
+            self.fields[name].queryset = active_users()
+
+    def validate(self, attrs: dict) -> dict:
+        plain = {k: v for k, v in attrs.items() if k not in ("services", "tags", "severity_reason")}
+        if self.instance is None:
+            candidate = Incident(declared_at=timezone.now())
+        else:
+            fields = Incident._meta.concrete_fields
+            candidate = Incident(**{f.attname: getattr(self.instance, f.attname) for f in fields})
+        for name, value in plain.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.clean()
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(serializers.as_serializer_error(error)) from error
+        previous = self.instance.severity if self.instance else None
+        changed = previous and "severity" in attrs and attrs["severity"].pk != previous.pk
+        if changed and not (attrs.get("severity_reason") or "").strip():
+            raise serializers.ValidationError({"severity_reason": "Say why the severity changed."})
+        return attrs
+
+
+# Alert webhooks ---------------------------------------------------------------------------
+
+
+class AlertTimeField(serializers.DateTimeField):
+    """A time from an alert; Alertmanager's "0001-01-01T00:00:00Z" (not ended) reads as null."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and value.startswith("0001-01-01"):
+            return None
+        return super().to_internal_value(value)
+
+
+class AlertmanagerAlertSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    annotations = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+    startsAt = AlertTimeField()  # noqa: N815 (Alertmanager's names)
+    endsAt = AlertTimeField(required=False, allow_null=True, default=None)  # noqa: N815
+    generatorURL = serializers.CharField(required=False, allow_blank=True, default="")  # noqa: N815
+    fingerprint = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate_labels(self, labels: dict) -> dict:
+        if not labels.get("alertname"):
+            raise serializers.ValidationError("Every alert needs an alertname label.")
+        return labels
+
+
+class AlertmanagerPayloadSerializer(serializers.Serializer):
+    """Prometheus Alertmanager's webhook body (version 4)."""
+
+    version = serializers.CharField(required=False, default="4")
+    groupKey = serializers.CharField(max_length=10_000)  # noqa: N815
+    truncatedAlerts = serializers.IntegerField(required=False, default=0, min_value=0)  # noqa: N815
+    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    receiver = serializers.CharField(required=False, allow_blank=True, default="")
+    groupLabels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)  # noqa: N815
+    commonLabels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)  # noqa: N815
+    commonAnnotations = serializers.DictField(  # noqa: N815
+        child=serializers.CharField(allow_blank=True), required=False
+    )
+    externalURL = serializers.CharField(required=False, allow_blank=True)  # noqa: N815
+    alerts = AlertmanagerAlertSerializer(many=True, allow_empty=False)
+
+    def validate_version(self, version: str) -> str:
+        if version != "4":
+            raise serializers.ValidationError(f"Only version 4 of Alertmanager's webhook is understood, not {version}.")
+        return version
+
+
+class GenericAlertSerializer(serializers.Serializer):
+    """One alert from any monitoring system. Send it again with ``status: resolved`` (and
+    ``ended_at``) when it clears; alerts sharing a ``group_key`` share one open incident."""
+
+    id = serializers.CharField(max_length=200, help_text="The alert's stable id; repeats of it are ignored.")
+    status = serializers.ChoiceField(choices=["firing", "resolved"], default="firing")
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    group_key = serializers.CharField(
+        max_length=10_000, required=False, allow_blank=True, default="", help_text="Defaults to the alert's id."
+    )
+    service = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="A service's slug (or name)."
+    )
+    severity = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A label mapped through ALERT_SEVERITY_MAP (e.g. critical), or a severity name (e.g. SEV2).",
+    )
+    started_at = serializers.DateTimeField(help_text="When the alert started firing; becomes detected_at.")
+    ended_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    url = serializers.URLField(required=False, allow_blank=True, default="")
+    labels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+
+    def validate(self, attrs: dict) -> dict:
+        ended = attrs.get("ended_at")
+        if ended and ended < attrs["started_at"]:
+            raise serializers.ValidationError({"ended_at": "An alert cannot end before it started."})
+        return attrs
+
+
+class AlertResultSerializer(serializers.Serializer):
+    incident = serializers.IntegerField(allow_null=True, help_text="The incident opened or updated, if any.")
+    reference = serializers.CharField(allow_null=True)
+    created = serializers.BooleanField(help_text="Whether this delivery opened the incident.")
+    events_added = serializers.IntegerField(help_text="Timeline events recorded by this delivery.")

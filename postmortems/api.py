@@ -1,0 +1,191 @@
+"""REST API views for postmortems: read (with redaction), start, edit with optimistic
+locking, and the review workflow as actions. Every write is a ``postmortems.services`` call."""
+
+from __future__ import annotations
+
+import django_filters
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+
+from config.api_errors import ErrorSerializer
+from incidents.api import ReadWriteCreateMixin, write_schema
+from incidents.filters import IdFilter, StableOrderingFilter, filter_by_tags
+from incidents.models import CauseCategory, Service
+from incidents.serializers import User
+
+from . import services
+from .filters import PostmortemFilter
+from .models import Postmortem, Review
+from .querysets import PostmortemAccess
+from .serializers import (
+    PostmortemCreateSerializer,
+    PostmortemSerializer,
+    PostmortemWriteSerializer,
+    RequestChangesSerializer,
+    ReviewRequestSerializer,
+)
+
+Status = Postmortem.Status
+
+
+class PostmortemAPIFilter(PostmortemFilter):
+    """The list page's filters plus those scripts need. ``q`` searches the incident's reference
+    and title only: searching section text would reveal redacted sections."""
+
+    q = django_filters.CharFilter(method="search", label="Incident reference or title contains", max_length=200)
+    incident = IdFilter(field_name="incident_id", label="Incident (id)")
+    service = django_filters.ModelChoiceFilter(
+        queryset=Service.objects.all(), to_field_name="slug", method="by_service", label="Service (slug)"
+    )
+    cause_category = django_filters.ModelChoiceFilter(
+        field_name="incident__cause_category",
+        queryset=CauseCategory.objects.all(),
+        to_field_name="slug",
+        label="Cause category (slug)",
+    )
+    facilitator = django_filters.CharFilter(field_name="facilitator__username", label="Facilitator (username)")
+    visibility = django_filters.ChoiceFilter(choices=Postmortem.Visibility.choices)
+    tags = django_filters.CharFilter(method="by_tags", label="Incident tags (comma-separated, all must match)")
+    overdue = django_filters.BooleanFilter(method="by_overdue", label="Overdue (unpublished past its due date)")
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    published_after = django_filters.DateFilter(field_name="published_at", lookup_expr="date__gte")
+    published_before = django_filters.DateFilter(field_name="published_at", lookup_expr="date__lte")
+    due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    ordering = StableOrderingFilter(fields=("created_at", "updated_at", "due_date", "published_at", "id"))
+
+    class Meta(PostmortemFilter.Meta):
+        fields = [
+            *PostmortemFilter.Meta.fields,
+            "q",
+            "incident",
+            "service",
+            "cause_category",
+            "facilitator",
+            "visibility",
+            "tags",
+            "overdue",
+        ]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(incident__reference__icontains=value) | Q(incident__title__icontains=value))
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def by_team(self, queryset, name, team):
+        return super().by_team(queryset, name, team)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def by_service(self, queryset, name, service):
+        return queryset.filter(incident__services=service)
+
+    def by_tags(self, queryset, name, value):
+        return filter_by_tags(queryset, "incident", value)
+
+    def by_overdue(self, queryset, name, value):
+        overdue = Q(due_date__lt=timezone.localdate()) & ~Q(status=Status.PUBLISHED)
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+TRANSITION_ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Not allowed in the postmortem's state; `detail` says why."),
+}
+
+
+@extend_schema_view(
+    **write_schema(PostmortemWriteSerializer, PostmortemSerializer, create=PostmortemCreateSerializer, conflict=True),
+)
+class PostmortemViewSet(
+    ReadWriteCreateMixin,
+    mixins.UpdateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Postmortems you may read; internal sections you may not read are null and listed in
+    ``redacted_sections``. The facilitator and authors edit, reviewers review, the facilitator
+    publishes: the same rules, and the same checks, as the pages."""
+
+    serializer_class = PostmortemSerializer
+    write_serializer_class = PostmortemWriteSerializer
+    filterset_class = PostmortemAPIFilter
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return PostmortemCreateSerializer
+        return super().get_serializer_class()
+
+    def get_queryset(self):
+        user = self.request.user
+        people = User.objects.only("pk")
+        return (
+            Postmortem.objects.visible_to(user)
+            .with_full_access(user)
+            .prefetch_related(
+                Prefetch("authors", queryset=people),
+                Prefetch("reviewers", queryset=people),
+                "teams",
+                Prefetch("reviews", queryset=Review.objects.order_by("-created_at", "-id")),
+            )
+            .order_by("-created_at", "-id")
+        )
+
+    def perform_create(self, serializer) -> Postmortem:
+        return services.postmortem_start(incident=serializer.validated_data["incident"], user=self.request.user)
+
+    def check_can_update(self, postmortem: Postmortem) -> None:
+        if not PostmortemAccess(postmortem, self.request.user).can_edit:
+            raise PermissionDenied("Only the facilitator, authors and admins edit a postmortem.")
+
+    def perform_update(self, serializer) -> Postmortem:
+        postmortem = serializer.instance
+        data = dict(serializer.validated_data)
+        version = data.pop("version")
+        note = data.pop("amendment_note", "")
+        if serializer.partial and ("visibility" in data or "teams" in data):
+            # The service checks visibility and teams together: complete the pair from the saved row.
+            data.setdefault("visibility", postmortem.visibility)
+            data.setdefault("teams", list(postmortem.teams.all()))
+        return services.postmortem_update(
+            postmortem=postmortem, user=self.request.user, data=data, expected_version=version, amendment_note=note
+        )
+
+    @extend_schema(request=None, responses={200: PostmortemSerializer, **TRANSITION_ERRORS})
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Draft → in review (the facilitator or an author; needs a reviewer, who is emailed)."""
+        postmortem = services.postmortem_submit(postmortem=self.get_object(), user=request.user)
+        return self.read_response(postmortem)
+
+    @extend_schema(request=ReviewRequestSerializer, responses={200: PostmortemSerializer, **TRANSITION_ERRORS})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """A reviewer approves the current version."""
+        return self._review(request, Review.Decision.APPROVE, ReviewRequestSerializer)
+
+    @extend_schema(request=RequestChangesSerializer, responses={200: PostmortemSerializer, **TRANSITION_ERRORS})
+    @action(detail=True, methods=["post"], url_path="request-changes")
+    def request_changes(self, request, pk=None):
+        """A reviewer asks for changes to the current version, saying what should change."""
+        return self._review(request, Review.Decision.REQUEST_CHANGES, RequestChangesSerializer)
+
+    @extend_schema(request=None, responses={200: PostmortemSerializer, **TRANSITION_ERRORS})
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        """In review → published (the facilitator or an admin, once the current version is approved)."""
+        postmortem = services.postmortem_publish(postmortem=self.get_object(), user=request.user)
+        return self.read_response(postmortem)
+
+    def _review(self, request, decision: str, serializer_class):
+        postmortem = self.get_object()
+        body = serializer_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.postmortem_review(
+            postmortem=postmortem, user=request.user, decision=decision, comment=body.validated_data["comment"]
+        )
+        return self.read_response(postmortem)

@@ -1,0 +1,126 @@
+"""API representations of postmortems and reviews.
+
+Readers without full access (``with_full_access``) get each internal section as ``null``
+and its name in ``redacted_sections``; the text itself never leaves the server.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from incidents.models import Incident, Team
+from incidents.serializers import ModelSerializer, active_users
+
+from .models import SECTION_NAMES, Postmortem, Review
+from .querysets import PostmortemAccess
+from .services import M2M_FIELDS, PLAIN_FIELDS
+
+
+def access_from_annotation(postmortem: Postmortem) -> PostmortemAccess:
+    """A ``PostmortemAccess`` whose ``full_access`` comes from ``with_full_access``'s annotation,
+    so a page of postmortems costs no query per row and redaction still follows ``redacted()``."""
+    access = object.__new__(PostmortemAccess)
+    access.postmortem, access.user = postmortem, None
+    access.full_access = postmortem.full_access
+    return access
+
+
+class ReviewSerializer(ModelSerializer):
+    class Meta:
+        model = Review
+        fields = ["id", "reviewer", "decision", "comment", "postmortem_version", "created_at"]
+        read_only_fields = fields
+
+
+class PostmortemSerializer(ModelSerializer):
+    """A postmortem as the requesting user may read it."""
+
+    authors = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    reviewers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    teams = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    reviews = ReviewSerializer(many=True, read_only=True)
+    redacted_sections = serializers.SerializerMethodField(
+        help_text="Internal sections you may not read; each is null above."
+    )
+    is_overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Postmortem
+        fields = [
+            "id",
+            "incident",
+            "status",
+            "facilitator",
+            "authors",
+            "reviewers",
+            "due_date",
+            "is_overdue",
+            *SECTION_NAMES,
+            "users_affected",
+            "revenue_impact",
+            "visibility",
+            "teams",
+            "internal_sections",
+            "redacted_sections",
+            "version",
+            "submitted_at",
+            "published_at",
+            "created_at",
+            "updated_at",
+            "reviews",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {name: {"allow_null": True} for name in SECTION_NAMES}
+
+    def get_redacted_sections(self, postmortem: Postmortem) -> list[str]:
+        access = access_from_annotation(postmortem)
+        return [name for name in SECTION_NAMES if access.redacted(name)]
+
+    def to_representation(self, postmortem: Postmortem) -> dict:
+        data = super().to_representation(postmortem)
+        for name in data["redacted_sections"]:
+            data[name] = None
+        return data
+
+
+class PostmortemCreateSerializer(serializers.Serializer):
+    """Start the postmortem of an incident you may see; you become its facilitator."""
+
+    incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = getattr(self.context.get("request"), "user", None)
+        self.fields["incident"].queryset = Incident.objects.visible_to(user)
+
+
+class PostmortemWriteSerializer(ModelSerializer):
+    """Edit a postmortem: send the ``version`` you read; a newer saved version answers 409."""
+
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The version you read; someone else's later save makes it stale."
+    )
+    amendment_note = serializers.CharField(
+        required=False, allow_blank=True, help_text="Required once published: what changed and why."
+    )
+    authors = serializers.PrimaryKeyRelatedField(many=True, queryset=active_users(), required=False)
+    reviewers = serializers.PrimaryKeyRelatedField(many=True, queryset=active_users(), required=False)
+    teams = serializers.PrimaryKeyRelatedField(many=True, queryset=Team.objects.all(), required=False)
+    internal_sections = serializers.ListField(child=serializers.ChoiceField(choices=SECTION_NAMES), required=False)
+
+    class Meta:
+        model = Postmortem
+        fields = ["version", *PLAIN_FIELDS, *M2M_FIELDS, "amendment_note"]
+
+    def validate(self, attrs: dict) -> dict:
+        if "version" not in attrs:  # PATCH too: every edit says which version it changes
+            raise serializers.ValidationError({"version": [serializers.Field.default_error_messages["required"]]})
+        return attrs
+
+
+class ReviewRequestSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RequestChangesSerializer(serializers.Serializer):
+    comment = serializers.CharField(help_text="What should change.")

@@ -1,0 +1,86 @@
+"""Errors under /api/ are JSON in one shape; the HTML pages keep their HTML error pages."""
+
+import pytest
+from django.test import RequestFactory
+from rest_framework.test import APIClient
+
+from config import api_errors
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_api_urls_are_json_404s(api, people, client):
+    for url in ["/api/v1/nope/", "/api/nope", "/api/v1/incidents/999999/", "/api/v1/incidents/abc/"]:
+        response = api(people.reader).get(url)
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["code"] == "not_found"
+    client.force_login(people.reader)
+    page = client.get("/incidents/nope/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_unknown_urls_are_json_404s_for_a_browser_session_too(people):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(people.reader)
+    response = client.post("/api/v1/incidents/1.5/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_a_missing_trailing_slash_gets_a_hint(api, people, settings):
+    settings.DEBUG = True  # Django's own 404 page would be HTML
+    response = api(people.reader).post("/api/v1/incidents", {"title": "x"})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Not found. Did you mean /api/v1/incidents/ (with the trailing slash)?"
+
+
+def test_wrong_methods_and_media_types_are_json(api, people):
+    client = api(people.reader)
+    response = client.delete("/api/v1/incidents/")
+    assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
+    response = client.post("/api/v1/incidents/", "<xml/>", content_type="application/xml")
+    assert response.status_code == 415 and "Unsupported media type" in response.json()["detail"]
+    response = client.post("/api/v1/incidents/", "{not json", content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "parse_error"
+    assert response.json()["detail"].startswith("JSON parse error")
+
+
+def test_validation_errors_name_each_field(api, people):
+    response = api(people.reader).post("/api/v1/incidents/", {"severity": 999})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["errors"] == {
+        "title": ["This field is required."],
+        "severity": ['Invalid pk "999" - object does not exist.'],
+    }
+    assert body["detail"].startswith("title: This field is required.")
+
+
+def test_server_errors_under_api_are_json_and_elsewhere_html():
+    factory = RequestFactory()
+    response = api_errors.handler500(factory.get("/api/v1/incidents/"))
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+    page = api_errors.handler500(factory.get("/incidents/"))
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
+    assert api_errors.handler403(factory.get("/api/x"), None)["Content-Type"] == "application/json"
+    assert api_errors.handler400(factory.get("/api/x"), None)["Content-Type"] == "application/json"
+
+
+def test_an_unexpected_exception_in_a_view_gives_a_json_500(people, monkeypatch):
+    from django.test import Client
+
+    from incidents import api
+
+    def explode(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api.SeverityViewSet, "get_queryset", explode)
+    client = Client(raise_request_exception=False)
+    client.force_login(people.reader)
+    response = client.get("/api/v1/severities/")
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "Something went wrong on our side; it has been logged.",
+        "code": "server_error",
+    }
