@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from .models import (
+    ApiToken,
     CauseCategory,
     Incident,
     ReferenceSequence,
@@ -274,6 +275,22 @@ class ReferenceSequenceAdmin(admin.ModelAdmin):
     list_display = ["name", "last_value"]
     readonly_fields = ["name"]
     search_fields = ["name"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by their users at /api/tokens/ (the key is shown once there);
+    admins see who holds which and may revoke one."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["user", "prefix", "created_at", "last_used_at"]
+    fields = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -24,10 +24,7 @@ class IncidentFilter(django_filters.FilterSet):
         empty_label="Any service",
     )
     team = django_filters.ModelChoiceFilter(
-        field_name="services__team",
-        queryset=Team.objects.order_by("name"),
-        to_field_name="slug",
-        empty_label="Any team",
+        queryset=Team.objects.order_by("name"), to_field_name="slug", method="by_team", empty_label="Any team"
     )
     declared_after = django_filters.DateFilter(
         field_name="declared_at",
@@ -45,6 +42,11 @@ class IncidentFilter(django_filters.FilterSet):
     class Meta:
         model = Incident
         fields = ["q", "severity", "status", "service", "team", "declared_after", "declared_before"]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def by_team(self, queryset, name, team):
+        """A team's incidents: one of the incident's services is the team's (each incident once)."""
+        return queryset.filter(pk__in=Incident.objects.filter(services__team=team).values("pk"))
 
     def search(self, queryset, name, value):
         """Reference or title contains the words typed."""
@@ -138,11 +140,6 @@ class IncidentAPIFilter(IncidentFilter):
             "resolved_after",
             "resolved_before",
         ]
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def by_team(self, queryset, name, team):
-        """A team's incidents: one of the incident's services is the team's (each incident once)."""
-        return queryset.filter(pk__in=Incident.objects.filter(services__team=team).values("pk"))
 
     def by_tags(self, queryset, name, value):
         return filter_by_tags(queryset, "pk", value)

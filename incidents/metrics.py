@@ -12,7 +12,9 @@ Conventions every figure follows (and the page shows beside it):
   around the percentile, in the same single query.
 - Restricted incidents count in every aggregate; no incident's title or text is part of these figures.
 
-The number of queries is fixed: one per table, whatever the number of incidents.
+The number of queries is fixed, whatever the number of incidents: one for the durations of every
+grouping, one for the counts per period, one each for postmortems and action items (see
+``incident_metrics``).
 """
 
 from __future__ import annotations
@@ -121,12 +123,9 @@ class Seconds(Func):
         super().__init__(F(end), F(start))
 
     def as_postgresql(self, compiler, connection, **extra):
+        # date_part() gives a float directly; EXTRACT() gives a numeric, slow to make and to cast.
         return super().as_sql(
-            compiler,
-            connection,
-            template="CAST(EXTRACT(EPOCH FROM (%(expressions)s)) AS double precision)",
-            arg_joiner=" - ",
-            **extra,
+            compiler, connection, template="date_part('epoch', %(expressions)s)", arg_joiner=" - ", **extra
         )
 
     def as_sqlite(self, compiler, connection, **extra):
@@ -271,7 +270,39 @@ def filtered_incidents(filters: Filters) -> QuerySet:
     return qs
 
 
+class _SqlitePeriodStart(Func):
+    """The first day of the UTC month or quarter of ``declared_at``, with SQLite's own date functions.
+
+    Django's ``TruncMonth`` on SQLite calls a function registered in Python for every row; this stays
+    in SQL. It is only right where local time is UTC, so ``_period_expr`` uses it only there.
+    """
+
+    output_field = DateField()
+
+    def __init__(self, period: str):
+        self.period = period
+        super().__init__(F("declared_at"))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        if self.period == "month":
+            template = "date(%(expressions)s, 'start of month')"
+        else:
+            # The start of the year plus 0, 3, 6 or 9 months; the month is characters 6-7 of the
+            # stored 'YYYY-MM-DD HH:MM:SS'. (No strftime: a literal % would need escaping twice.)
+            template = (
+                "date(%(expressions)s, 'start of year', "
+                "'+' || ((CAST(substr(%(expressions)s, 6, 2) AS INTEGER) - 1) / 3 * 3) || ' months')"
+            )
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
+UTC_NAMES = {"UTC", "Etc/UTC", "GMT", "Etc/GMT"}
+
+
 def _period_expr(period: str):
+    """The first day of the declared time's period, in the site's time zone."""
+    if connection.vendor == "sqlite" and timezone.get_current_timezone_name() in UTC_NAMES:
+        return _SqlitePeriodStart(period)
     return PERIODS[period]("declared_at", output_field=DateField())
 
 
@@ -286,9 +317,26 @@ def _as_date(value) -> date | None:
 
 # --- Durations ---------------------------------------------------------------------------------------
 
+# Each grouping of the duration tables, and the column of ``_base_sql`` that holds its key.
+GROUP_KEYS = {
+    "overall": None,
+    "period": "period",
+    "severity": "severity_id",
+    "cause": "cause_category_id",
+    "service": "service_id",
+}
+Groups = dict[object, tuple[int, dict[str, Stat]]]
 
-def _duration_values(qs: QuerySet, group) -> QuerySet:
-    return qs.annotate(k=group, **{m.key: Seconds(m.start, m.end) for m in DURATION_METRICS}).values("k", *METRIC_KEYS)
+
+def _base_sql(qs: QuerySet, period: str) -> tuple[str, tuple]:
+    """One row per incident: id, period, severity, cause category and the four durations in seconds."""
+    durations = {m.key: Seconds(m.start, m.end) for m in DURATION_METRICS}
+    rows = qs.annotate(period=_period_expr(period), **durations)
+    return rows.values("id", "period", "severity_id", "cause_category_id", *METRIC_KEYS).query.sql_with_params()
+
+
+def _services_table() -> str:
+    return connection.ops.quote_name(Incident.services.through._meta.db_table)
 
 
 def _fetch(sql: str, params) -> list[dict]:
@@ -298,17 +346,33 @@ def _fetch(sql: str, params) -> list[dict]:
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _duration_groups_postgresql(qs: QuerySet, group) -> list[dict]:
-    # Durations are computed once per row in the inner query, then aggregated; one sort per
-    # duration gives both percentiles.
-    inner, params = _duration_values(qs, group).query.sql_with_params()
+def _duration_groups_postgresql(base: str, params) -> list[dict]:
+    """All groupings in one statement: GROUPING SETS over the incidents, plus services over their links.
+
+    The durations are computed once per incident (the materialised ``base``); each
+    ``percentile_cont`` sorts its group's values once and reads both percentiles from that sort.
+    """
     fractions = ", ".join(repr(f) for f in PERCENTILES.values())
-    figures = ", ".join(
+    figures = "COUNT(*) AS total, " + ", ".join(
         f"COUNT({m}) AS {m}_n, AVG({m}) AS {m}_mean, "
         f"percentile_cont(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY {m}) AS {m}_percentiles"
         for m in METRIC_KEYS
     )
-    rows = _fetch(f"SELECT k, COUNT(*) AS total, {figures} FROM ({inner}) AS base GROUP BY k", params)
+    # GROUPING() sets one bit per column the row is not grouped by: period 4, severity 2, cause 1.
+    sql = f"""
+        WITH base AS MATERIALIZED ({base})
+        SELECT CASE GROUPING(period, severity_id, cause_category_id)
+                   WHEN 7 THEN 'overall' WHEN 3 THEN 'period' WHEN 5 THEN 'severity' ELSE 'cause'
+               END AS grouping,
+               period, severity_id, cause_category_id, NULL::bigint AS service_id, {figures}
+        FROM base
+        GROUP BY GROUPING SETS ((), (period), (severity_id), (cause_category_id))
+        UNION ALL
+        SELECT 'service', NULL::date, NULL::bigint, NULL::bigint, links.service_id, {figures}
+        FROM base LEFT JOIN {_services_table()} AS links ON links.incident_id = base.id
+        GROUP BY links.service_id
+    """
+    rows = _fetch(sql, params)
     for row in rows:
         for m in METRIC_KEYS:
             values = row.pop(f"{m}_percentiles") or [None] * len(PERCENTILES)
@@ -316,7 +380,7 @@ def _duration_groups_postgresql(qs: QuerySet, group) -> list[dict]:
     return rows
 
 
-def _sqlite_percentile(column: str, fraction: float) -> str:
+def _sqlite_percentile(column: str, name: str, fraction: float) -> str:
     """Linear interpolation between the ranks around ``fraction`` (0-based rank ``fraction * (n − 1)``)."""
     pos = f"({fraction!r} * ({column}_n - 1))"
     low = f"CAST({pos} AS INTEGER)"
@@ -324,51 +388,74 @@ def _sqlite_percentile(column: str, fraction: float) -> str:
         f"SUM(CASE WHEN {column} IS NULL THEN NULL "
         f"WHEN {column}_rank = {low} THEN {column} * (1 - ({pos} - {low})) "
         f"WHEN {column}_rank = {low} + 1 THEN {column} * ({pos} - {low}) "
-        f"ELSE 0 END) AS {column}_{'median' if fraction == 0.5 else 'p90'}"
+        f"ELSE 0 END) AS {column}_{name}"
     )
 
 
-def _duration_groups_sqlite(qs: QuerySet, group) -> list[dict]:
-    inner, params = _duration_values(qs, group).query.sql_with_params()
+def _duration_groups_sqlite(base: str, params) -> list[dict]:
+    """All groupings in one statement: each incident once per grouping (once per service), ranked by
+    window functions, as SQLite has no percentile aggregate."""
+    metrics = ", ".join(METRIC_KEYS)
+    keyed = " UNION ALL ".join(
+        f"SELECT '{name}' AS grouping, {column or 'NULL'} AS key, {metrics} FROM base"
+        for name, column in GROUP_KEYS.items()
+        if name != "service"
+    )
     ranks = ", ".join(
         # NULLs rank in a partition of their own, so the non-NULL ranks start at 0.
-        f"ROW_NUMBER() OVER (PARTITION BY k, {m} IS NULL ORDER BY {m}) - 1 AS {m}_rank, "
-        f"COUNT({m}) OVER (PARTITION BY k) AS {m}_n"
+        f"ROW_NUMBER() OVER (PARTITION BY grouping, key, {m} IS NULL ORDER BY {m}) - 1 AS {m}_rank, "
+        f"COUNT({m}) OVER (PARTITION BY grouping, key) AS {m}_n"
         for m in METRIC_KEYS
     )
     figures = ", ".join(
         f"COUNT({m}) AS {m}_n, AVG({m}) AS {m}_mean, "
-        + ", ".join(_sqlite_percentile(m, fraction) for fraction in PERCENTILES.values())
+        + ", ".join(_sqlite_percentile(m, name, fraction) for name, fraction in PERCENTILES.items())
         for m in METRIC_KEYS
     )
-    sql = (
-        f"WITH base AS ({inner}), ranked AS (SELECT base.*, {ranks} FROM base) "
-        f"SELECT k, COUNT(*) AS total, {figures} FROM ranked GROUP BY k"
-    )
-    return _fetch(sql, params)
-
-
-def duration_groups(qs: QuerySet, group) -> dict[object, tuple[int, dict[str, Stat]]]:
-    """Mean, median and p90 of each duration per value of ``group``, in one query."""
-    if connection.vendor == "postgresql":
-        rows = _duration_groups_postgresql(qs, group)
-    else:
-        rows = _duration_groups_sqlite(qs, group)
-    result = {}
+    sql = f"""
+        WITH base AS MATERIALIZED ({base}),
+        keyed AS (
+            {keyed}
+            UNION ALL
+            SELECT 'service', links.service_id, {metrics}
+            FROM base LEFT JOIN {_services_table()} AS links ON links.incident_id = base.id
+        ),
+        ranked AS (SELECT keyed.*, {ranks} FROM keyed)
+        SELECT grouping, key, COUNT(*) AS total, {figures} FROM ranked GROUP BY grouping, key
+    """
+    rows = _fetch(sql, params)
     for row in rows:
-        total = row["total"]
-        stats = {
-            m: Stat(
-                n=row[f"{m}_n"],
-                excluded=total - row[f"{m}_n"],
-                mean=row[f"{m}_mean"],
-                median=row[f"{m}_median"],
-                p90=row[f"{m}_p90"],
-            )
-            for m in METRIC_KEYS
-        }
-        result[row["k"]] = (total, stats)
+        column = GROUP_KEYS[row["grouping"]]
+        if column:
+            row[column] = row["key"]
+    return rows
+
+
+def duration_groups(qs: QuerySet, period: str) -> dict[str, Groups]:
+    """Mean, median and p90 of each duration for every grouping (see ``GROUP_KEYS``), in one query."""
+    base, params = _base_sql(qs, period)
+    if connection.vendor == "postgresql":
+        rows = _duration_groups_postgresql(base, params)
+    else:
+        rows = _duration_groups_sqlite(base, params)
+    result: dict[str, Groups] = {name: {} for name in GROUP_KEYS}
+    for row in rows:
+        column = GROUP_KEYS[row["grouping"]]
+        result[row["grouping"]][row[column] if column else None] = (row["total"], _stats(row))
     return result
+
+
+def _stats(row: dict) -> dict[str, Stat]:
+    return {
+        m: Stat(
+            n=row[f"{m}_n"],
+            excluded=row["total"] - row[f"{m}_n"],
+            mean=row[f"{m}_mean"],
+            median=row[f"{m}_median"],
+            p90=row[f"{m}_p90"],
+        )
+        for m in METRIC_KEYS
+    }
 
 
 def _rows(groups: dict, labels: dict) -> list[DurationRow]:
@@ -386,25 +473,41 @@ def _empty_row(label: str) -> DurationRow:
 # --- Counts, repeats, postmortems, action items ----------------------------------------------------------
 
 
-def _counts_per_period(qs: QuerySet, period: str, column: str, labels: dict) -> dict[date, dict[str, int]]:
-    rows = qs.annotate(p=_period_expr(period)).values("p", column).annotate(n=Count("pk"))
-    table: dict[date, dict[str, int]] = defaultdict(dict)
-    for row in rows:
-        table[_as_date(row["p"])][labels.get(row[column], "(none)")] = row["n"]
-    return table
+@dataclass
+class PeriodCounts:
+    """Incidents per period: by severity, by cause category, and how many are confirmed repeats."""
+
+    by_severity: dict[date, dict[str, int]]
+    by_cause: dict[date, dict[str, int]]
+    repeats: list[dict]
 
 
-def _repeats_per_period(qs: QuerySet, period: str) -> list[dict]:
+def period_counts(qs: QuerySet, period: str, severities: dict, causes: dict) -> PeriodCounts:
+    """Counts per period from one query grouped by period, severity and cause (a few hundred rows at
+    most), added up here into the three tables."""
     confirmed = RepeatLink.objects.filter(incident=OuterRef("pk"), state=RepeatLink.State.CONFIRMED)
     rows = (
         qs.annotate(p=_period_expr(period))
-        .values("p")
-        .annotate(incidents=Count("pk"), repeats=Count("pk", filter=Q(Exists(confirmed))))
+        .values("p", "severity_id", "cause_category_id")
+        .annotate(n=Count("pk"), repeats=Count("pk", filter=Q(Exists(confirmed))))
     )
-    result = [{"period": _as_date(r["p"]), "incidents": r["incidents"], "repeats": r["repeats"]} for r in rows]
-    for row in result:
-        row["rate"] = _ratio(row["repeats"], row["incidents"])
-    return sorted(result, key=lambda r: r["period"])
+    by_severity: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_cause: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    repeats: dict[date, dict] = {}
+    for row in rows:
+        day = _as_date(row["p"])
+        by_severity[day][severities.get(row["severity_id"], "(none)")] += row["n"]
+        by_cause[day][causes.get(row["cause_category_id"], "(none)")] += row["n"]
+        totals = repeats.setdefault(day, {"period": day, "incidents": 0, "repeats": 0})
+        totals["incidents"] += row["n"]
+        totals["repeats"] += row["repeats"]
+    for totals in repeats.values():
+        totals["rate"] = _ratio(totals["repeats"], totals["incidents"])
+    return PeriodCounts(
+        by_severity={day: dict(counts) for day, counts in by_severity.items()},
+        by_cause={day: dict(counts) for day, counts in by_cause.items()},
+        repeats=sorted(repeats.values(), key=lambda r: r["period"]),
+    )
 
 
 def postmortem_completion(qs: QuerySet, today: date) -> dict:
@@ -459,18 +562,19 @@ def _definitions(today: date) -> dict:
 def incident_metrics(filters: Filters, *, today: date | None = None) -> Metrics:
     """Every figure of the metrics page for ``filters``, in a fixed number of queries.
 
-    Queries: on PostgreSQL one to raise work_mem; severities, services and cause categories (labels);
-    durations overall, by period, severity, service and cause; counts by severity and by cause per
-    period; repeats per period; postmortem completion; action items.
+    Queries: severities, services and cause categories (labels); the durations of every grouping;
+    counts and repeats per period; postmortem completion; action items. On PostgreSQL, one more sets
+    the session for these inside a transaction (BEGIN and COMMIT, or a savepoint).
     """
     today = today or timezone.localdate()
     if connection.vendor != "postgresql":
         return _incident_metrics(filters, today)
     with transaction.atomic():
-        # Each percentile sorts its group's durations: let 100,000 of them sort in memory, not on
-        # disk (the default work_mem of 4 MB spills). SET LOCAL ends with this transaction.
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+            # Each percentile sorts its group's durations: let 100,000 of them sort in memory, not on
+            # disk (the default work_mem of 4 MB spills). JIT compiling these large-looking plans
+            # takes longer (0.3-0.5 s) than running them. Both end with this transaction.
+            cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
         return _incident_metrics(filters, today)
 
 
@@ -479,39 +583,36 @@ def _incident_metrics(filters: Filters, today: date) -> Metrics:
     severities = {s.pk: s.name for s in Severity.objects.order_by("level")}
     services = {s.pk: s.name for s in Service.objects.order_by("name")}
     causes = {c.pk: c.name for c in CauseCategory.objects.order_by("name")}
-    period = _period_expr(filters.period)
-
-    overall = duration_groups(qs, Value(1))
-    by_period = duration_groups(qs, period)
-    period_keys = sorted(_as_date(key) for key in by_period)
-    repeats_by_period = _repeats_per_period(qs, filters.period)
-    total = sum(r["incidents"] for r in repeats_by_period)
-    repeats = sum(r["repeats"] for r in repeats_by_period)
+    groups = duration_groups(qs, filters.period)
+    counts = period_counts(qs, filters.period, severities, causes)
+    total = sum(r["incidents"] for r in counts.repeats)
+    repeats = sum(r["repeats"] for r in counts.repeats)
+    overall = groups["overall"].get(None)
     return Metrics(
         filters=filters,
         today=today,
         time_zone=timezone.get_current_timezone_name(),
-        periods=period_keys,
-        overall=DurationRow("all", "All incidents", *next(iter(overall.values())))
-        if overall
-        else _empty_row("All incidents"),
-        by_severity=_rows(duration_groups(qs, F("severity_id")), severities),
-        by_service=_rows(duration_groups(qs, F("services")), services),
-        by_cause=_rows(duration_groups(qs, F("cause_category_id")), causes),
-        by_period=[
-            DurationRow(_as_date(key), period_label(_as_date(key), filters.period), *value)
-            for key, value in sorted(by_period.items(), key=lambda kv: _as_date(kv[0]))
-        ],
-        counts_by_severity=_counts_per_period(qs, filters.period, "severity_id", severities),
-        counts_by_cause=_counts_per_period(qs, filters.period, "cause_category_id", causes),
+        periods=sorted(_as_date(key) for key in groups["period"]),
+        overall=DurationRow("all", "All incidents", *overall) if overall else _empty_row("All incidents"),
+        by_severity=_rows(groups["severity"], severities),
+        by_service=_rows(groups["service"], services),
+        by_cause=_rows(groups["cause"], causes),
+        by_period=_period_rows(groups["period"], filters.period),
+        counts_by_severity=counts.by_severity,
+        counts_by_cause=counts.by_cause,
         severity_names=list(severities.values()),
         cause_names=list(causes.values()) + ["(none)"],
         repeats={"incidents": total, "confirmed_repeats": repeats, "rate": _ratio(repeats, total)},
-        repeats_by_period=repeats_by_period,
+        repeats_by_period=counts.repeats,
         postmortems=postmortem_completion(qs, today),
         action_items=action_item_figures(qs, today),
         definitions=_definitions(today),
     )
+
+
+def _period_rows(groups: Groups, period: str) -> list[DurationRow]:
+    days = sorted(((_as_date(key), value) for key, value in groups.items()), key=lambda pair: pair[0])
+    return [DurationRow(day, period_label(day, period), *value) for day, value in days]
 
 
 def period_label(day: date, period: str) -> str:

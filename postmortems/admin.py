@@ -4,7 +4,7 @@ from django.db.models import F
 
 from actions.models import ActionItem
 
-from .models import SECTIONS, Postmortem, PostmortemEvent, Review
+from .models import SECTIONS, FeedToken, Postmortem, PostmortemEvent, PostmortemSearchDocument, Review
 
 
 class PostmortemAdminForm(forms.ModelForm):
@@ -94,3 +94,43 @@ class ReviewAdmin(admin.ModelAdmin):
     search_fields = ["postmortem__incident__reference", "comment"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["postmortem", "reviewer"]
+
+
+@admin.register(PostmortemEvent)
+class PostmortemEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "postmortem", "kind", "actor", "from_status", "to_status"]
+    list_select_related = ["postmortem__incident", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["postmortem__incident__reference", "note"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["postmortem", "kind", "actor", "from_status", "to_status", "note", "postmortem_version"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(PostmortemSearchDocument)
+class PostmortemSearchDocumentAdmin(admin.ModelAdmin):
+    """The search index's text, for checking what a postmortem is found by; kept current
+    automatically (``manage.py rebuild_search_index`` rebuilds it)."""
+
+    list_display = ["postmortem", "has_internal", "indexed_at"]
+    list_select_related = ["postmortem__incident"]
+    search_fields = ["postmortem__incident__reference", "title"]
+    fields = ["postmortem", "title", "summary", "body", "extra", "internal", "has_internal", "indexed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(FeedToken)
+class FeedTokenAdmin(admin.ModelAdmin):
+    list_display = ["user", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    readonly_fields = ["user", "created_at", "updated_at"]
+    fields = ["user", "created_at", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

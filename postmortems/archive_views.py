@@ -19,7 +19,7 @@ from .archive_export import export_filename, export_markdown
 from .markdown import render_markdown
 from .models import FeedToken, Postmortem
 from .querysets import PostmortemAccess
-from .search import access_from_annotation, archive_page, feed_items
+from .search import archive_page, feed_items
 
 
 @login_required
@@ -62,7 +62,7 @@ class PublishedFeed(Feed):
         return f"{item.incident.reference} {item.incident.title}"
 
     def item_description(self, item: Postmortem) -> str:
-        if access_from_annotation(item, None).redacted("summary"):
+        if PostmortemAccess.from_annotated(item, None).redacted("summary"):
             return "The summary is internal to the postmortem's teams."
         return render_markdown(item.summary)
 

@@ -97,6 +97,17 @@ class PostmortemAccess:
         self.can_review = self.can_view and row.reviewable_by(user).exists()
         self.full_access = self.can_view and row.with_full_access(user).values_list("full_access", flat=True)[0]
 
+    @classmethod
+    def from_annotated(cls, postmortem, user) -> PostmortemAccess:
+        """Read access for a row fetched through ``visible_to(user).with_full_access(user)``:
+        built from its ``full_access`` annotation, so a page of rows costs no query per row.
+        It answers ``redacted()`` only; ask the full constructor for edit or review rights."""
+        access = cls.__new__(cls)
+        access.postmortem, access.user = postmortem, user
+        access.can_view, access.full_access = True, bool(postmortem.full_access)
+        access.can_edit = access.can_review = False
+        return access
+
     def redacted(self, section: str) -> bool:
         """Whether ``section`` must be replaced by a redaction notice for this user."""
         return not self.full_access and section in (self.postmortem.internal_sections or [])

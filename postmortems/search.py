@@ -45,7 +45,6 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import Postmortem
-from .querysets import PostmortemAccess
 from .search_index import FTS_TABLE, MARK_END, MARK_START
 
 MAX_QUERY_LENGTH = 500
@@ -413,17 +412,6 @@ def attach_snippets(postmortems: list[Postmortem], parsed: ParsedQuery) -> None:
 def _shorten(text: str, words: int = 40) -> str:
     parts = text.split()
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
-
-
-def access_from_annotation(postmortem: Postmortem, user) -> PostmortemAccess:
-    """A ``PostmortemAccess`` for a row from ``search_postmortems`` (so already visible), built
-    from its ``full_access`` annotation instead of three queries: the redaction rule itself
-    stays ``PostmortemAccess.redacted``."""
-    access = PostmortemAccess.__new__(PostmortemAccess)
-    access.postmortem, access.user = postmortem, user
-    access.can_view, access.full_access = True, bool(postmortem.full_access)
-    access.can_edit = access.can_review = False  # not asked by archive readers
-    return access
 
 
 # --- Around the search ------------------------------------------------------------------------

@@ -16,15 +16,6 @@ from .querysets import PostmortemAccess
 from .services import M2M_FIELDS, PLAIN_FIELDS
 
 
-def access_from_annotation(postmortem: Postmortem) -> PostmortemAccess:
-    """A ``PostmortemAccess`` whose ``full_access`` comes from ``with_full_access``'s annotation,
-    so a page of postmortems costs no query per row and redaction still follows ``redacted()``."""
-    access = object.__new__(PostmortemAccess)
-    access.postmortem, access.user = postmortem, None
-    access.full_access = postmortem.full_access
-    return access
-
-
 class ReviewSerializer(ModelSerializer):
     class Meta:
         model = Review
@@ -73,7 +64,7 @@ class PostmortemSerializer(ModelSerializer):
         extra_kwargs = {name: {"allow_null": True} for name in SECTION_NAMES}
 
     def get_redacted_sections(self, postmortem: Postmortem) -> list[str]:
-        access = access_from_annotation(postmortem)
+        access = PostmortemAccess.from_annotated(postmortem, None)
         return [name for name in SECTION_NAMES if access.redacted(name)]
 
     def to_representation(self, postmortem: Postmortem) -> dict:

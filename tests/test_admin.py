@@ -6,9 +6,11 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from actions.models import ActionItem, ActionItemChange, Notification
+from actions.models import ActionItem, ActionItemChange, ActionItemComment, Notification, NotificationPreference
+from incidents.api_auth import api_token_create
 from incidents.models import Incident, RepeatLink, SeverityChange, TimelineEvent
-from postmortems.models import Review
+from postmortems.models import FeedToken, PostmortemEvent, Review
+from postmortems.search_index import reindex_postmortem
 from tests.factories import T0, ActionItemFactory, IncidentFactory, ServiceFactory, TimelineEventFactory, severity
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +35,17 @@ def one_of_everything(admin_user):
     RepeatLink.objects.create(incident=IncidentFactory(), earlier=incident, score=0.8, reason="Same service")
     ActionItemChange.objects.create(item=item, changed_by=admin_user, changes={"status": ["open", "in_progress"]})
     Notification.objects.create(recipient_email="a@example.com", kind="digest", period_key="2026-W10")
+    PostmortemEvent.objects.create(postmortem=postmortem, kind="created", actor=admin_user, to_status="draft")
+    FeedToken.objects.create(user=admin_user)
+    ActionItemComment.objects.create(item=item, author=admin_user, text="PR is up")
+    NotificationPreference.objects.create(user=admin_user, time_zone="Europe/Paris")
+    api_token_create(user=admin_user, name="Jira sync")
+    reindex_postmortem(postmortem.pk)
 
 
 def test_every_admin_page_loads_for_a_superuser(admin_client, one_of_everything):
+    ours = [m for m in admin.site._registry if m._meta.app_label in ("incidents", "postmortems", "actions")]
+    assert all(m._default_manager.exists() for m in ours), [m for m in ours if not m._default_manager.exists()]
     for model, model_admin in admin.site._registry.items():
         info = (model._meta.app_label, model._meta.model_name)
         changelist = admin_client.get(reverse("admin:{}_{}_changelist".format(*info)))

@@ -513,3 +513,17 @@ def test_the_declare_form_opens_with_the_user_as_commander(client, outsider):
     assert response.status_code == 200
     assert response.context["form"]["commander"].value() == outsider.pk
     assert "severity_reason" not in response.context["form"].fields
+
+
+def test_the_team_filter_lists_an_incident_once_when_two_of_its_services_are_the_teams(client):
+    from incidents.models import Incident
+    from tests.factories import IncidentFactory, ServiceFactory, TeamFactory, UserFactory
+
+    team = TeamFactory(slug="payments")
+    incident = IncidentFactory(title="Both payment services down")
+    incident.services.add(ServiceFactory(team=team), ServiceFactory(team=team))
+    client.force_login(UserFactory())
+    page = client.get("/incidents/", {"team": "payments"})
+    assert page.status_code == 200
+    assert page.text.count(f'href="/incidents/{incident.reference}/"') == 1
+    assert Incident.objects.count() == 1
