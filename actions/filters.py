@@ -3,18 +3,17 @@
 from datetime import timedelta
 
 import django_filters
-from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.filters import IdFilter, StableOrderingFilter, filter_by_tags
+from incidents.filters import IdFilter, StableOrderingFilter, StyledFilterSet, filter_by_tags
 from incidents.models import CauseCategory, Service, Severity, Team
 
 from .models import ActionItem, Notification
 from .querysets import OPEN_STATUSES
 
 
-class ActionItemFilter(django_filters.FilterSet):
+class ActionItemFilter(StyledFilterSet):
     team = django_filters.ModelChoiceFilter(
         queryset=Team.objects.order_by("name"), to_field_name="slug", empty_label="Any team"
     )
@@ -58,18 +57,6 @@ class ActionItemFilter(django_filters.FilterSet):
     def filter_overdue_days(self, queryset, name, value):
         """Open items at least ``value`` days past their due date."""
         return queryset.overdue(timezone.localdate() - timedelta(days=int(value) - 1))
-
-    @property
-    def form(self):
-        form = super().form
-        for field in form.fields.values():
-            css = (
-                "form-select form-select-sm"
-                if isinstance(field.widget, forms.Select)
-                else "form-control form-control-sm"
-            )
-            field.widget.attrs.setdefault("class", css)
-        return form
 
 
 class ActionItemAPIFilter(ActionItemFilter):

@@ -11,7 +11,26 @@ from drf_spectacular.utils import extend_schema_field
 from .models import CauseCategory, Incident, Service, Severity, Team, TimelineEvent
 
 
-class IncidentFilter(django_filters.FilterSet):
+class StyledFilterSet(django_filters.FilterSet):
+    """A FilterSet whose form controls carry Bootstrap's small classes (every list page's filters)."""
+
+    @property
+    def form(self):
+        form = super().form
+        for field in form.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+                if isinstance(widget, forms.SelectMultiple):
+                    widget.attrs.setdefault("size", "4")
+            else:
+                widget.attrs.setdefault("class", "form-control form-control-sm")
+        return form
+
+
+class IncidentFilter(StyledFilterSet):
     q = django_filters.CharFilter(method="search", label="Search", max_length=200)
     severity = django_filters.ModelChoiceFilter(
         queryset=Severity.objects.order_by("level"), to_field_name="name", empty_label="Any severity"
@@ -51,18 +70,6 @@ class IncidentFilter(django_filters.FilterSet):
     def search(self, queryset, name, value):
         """Reference or title contains the words typed."""
         return queryset.filter(Q(reference__icontains=value) | Q(title__icontains=value))
-
-    @property
-    def form(self):
-        form = super().form
-        for field in form.fields.values():
-            css = (
-                "form-select form-select-sm"
-                if isinstance(field.widget, forms.Select)
-                else "form-control form-control-sm"
-            )
-            field.widget.attrs.setdefault("class", css)
-        return form
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):

@@ -5,12 +5,13 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q
 
 from actions.models import ActionItem
+from incidents.filters import StyledFilterSet
 from incidents.models import CauseCategory, Incident, RepeatLink, Service, Severity, Team
 
 from .models import Postmortem
 
 
-class PostmortemFilter(django_filters.FilterSet):
+class PostmortemFilter(StyledFilterSet):
     status = django_filters.ChoiceFilter(choices=Postmortem.Status.choices, empty_label="Any status")
     severity = django_filters.ModelChoiceFilter(
         field_name="incident__severity",
@@ -42,16 +43,8 @@ class PostmortemFilter(django_filters.FilterSet):
         ids = Postmortem.objects.filter(Q(facilitator=user) | Q(authors=user) | Q(reviewers=user)).values("pk")
         return queryset.filter(pk__in=ids)
 
-    @property
-    def form(self):
-        form = super().form
-        for field in form.fields.values():
-            if isinstance(field.widget, forms.Select):
-                field.widget.attrs.setdefault("class", "form-select form-select-sm")
-        return form
 
-
-class PostmortemArchiveFilter(django_filters.FilterSet):
+class PostmortemArchiveFilter(StyledFilterSet):
     """The archive's filters; they combine with each other and with the text search (``q``
     and ``sort`` share the GET form but are read by ``postmortems.search.archive_page``,
     which parses any text without failing and ranks)."""
@@ -112,17 +105,3 @@ class PostmortemArchiveFilter(django_filters.FilterSet):
         """A repeat incident has a repeat link (suggested or confirmed; dismissed ones are not repeats)."""
         links = RepeatLink.objects.filter(incident=OuterRef("incident")).exclude(state=RepeatLink.State.DISMISSED)
         return queryset.filter(Exists(links) if value else ~Exists(links))
-
-    @property
-    def form(self):
-        form = super().form
-        for field in form.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.SelectMultiple):
-                widget.attrs.setdefault("class", "form-select form-select-sm")
-                widget.attrs.setdefault("size", "4")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select form-select-sm")
-            else:
-                widget.attrs.setdefault("class", "form-control form-control-sm")
-        return form
