@@ -9,7 +9,7 @@ import markdown as md
 import nh3
 from django.utils.safestring import SafeString, mark_safe
 
-EXTENSIONS = ["tables", "fenced_code", "sane_lists", "nl2br"]
+EXTENSIONS = ["tables", "fenced_code", "sane_lists"]
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "del", "code", "pre",
