@@ -22,6 +22,7 @@ class ActionItemFilter(StyledFilterSet):
         queryset=Service.objects.order_by("name"),
         to_field_name="slug",
         empty_label="Any service",
+        label="Service",
     )
     severity = django_filters.ModelChoiceFilter(
         field_name="postmortem__incident__severity",
