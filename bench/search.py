@@ -467,8 +467,8 @@ WITH readable AS (
                    UNION SELECT postmortem_id FROM postmortems_postmortem_reviewers WHERE user_id = %(uid)s)
 ), matched AS (
     SELECT id, published_at, full_access,
-           CASE WHEN full_access THEN ts_rank_cd('{0.1,0.2,0.6,1.0}', public_vector || internal_vector, q)
-                ELSE ts_rank_cd('{0.1,0.2,0.6,1.0}', public_vector, q) END AS rank
+           CASE WHEN full_access THEN ts_rank('{0.1,0.2,0.6,1.0}', public_vector || internal_vector, q)
+                ELSE ts_rank('{0.1,0.2,0.6,1.0}', public_vector, q) END AS rank
     FROM readable, (SELECT {tsquery} AS q) query
     WHERE (full_access AND (public_vector || internal_vector) @@ q) OR (NOT full_access AND public_vector @@ q)
 )

@@ -49,7 +49,7 @@ from .search_index import FTS_TABLE, MARK_END, MARK_START
 
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 32
-# ts_rank_cd weights for D (timeline, action items), C (body), B (summary), A (title, tags).
+# ts_rank weights for D (timeline, action items), C (body), B (summary), A (title, tags).
 PG_WEIGHTS = [0.1, 0.2, 0.6, 1.0]
 # bm25 column weights, in the FTS5 table's column order: title, summary, body, extra, internal.
 FTS_WEIGHTS = "10.0, 5.0, 2.0, 1.0, 2.0"
@@ -213,7 +213,7 @@ def fts_expression(parsed: ParsedQuery, *, public_only: bool) -> str:
 
 def _fts_nearness(parsed: ParsedQuery, *, public_only: bool) -> str | None:
     """For two or more plain words, an expression matching them close together: bm25 ignores
-    word distance, so this bonus makes a phrase outrank scattered words (as ts_rank_cd does)."""
+    word distance, so this bonus makes a phrase outrank scattered words (as ts_rank does)."""
     words = [group[0] for group in parsed.required if len(group) == 1 and not group[0].phrase]
     if len(words) < 2:
         return None
@@ -257,21 +257,63 @@ class _Match:
     public_rank: Expression
     aliases: dict = field(default_factory=dict)
 
+    def where(self, insiders: bool | list[int]) -> Q:
+        """Rows matching on all their text for ``insiders`` (ids, or every row), on their public
+        text otherwise."""
+        if isinstance(insiders, bool):
+            return self.full if insiders else self.public
+        inside = Q(pk__in=insiders)
+        return (inside & self.full) | (~inside & self.public)
+
+
+@dataclass(frozen=True)
+class _PostgresMatch(_Match):
+    """Matches in forms the planner answers from the indexes on the search documents (the GIN
+    index of each vector expression, the primary key for the few insiders' rows), so the full
+    vector is built only for insiders' rows and no filter is evaluated row by row over the
+    whole archive."""
+
+    query: SearchQuery | None = None
+    excludes: bool = False
+
+    def where(self, insiders: bool | list[int]) -> Q:
+        from .models import PostmortemSearchDocument
+
+        documents = PostmortemSearchDocument.objects.order_by()
+        public = documents.filter(public_vector=self.query)
+        full = documents.alias(full_vector=_full_vector("")).filter(full_vector=self.query)
+        if isinstance(insiders, bool):
+            return Q(pk__in=(full if insiders else public).values("postmortem_id"))
+        if not self.excludes:
+            # A row matching on its public text matches on all of it too, and ``insiders`` are
+            # the insiders' rows matching on all of it: one bitmap OR of two indexes.
+            return self.public | Q(search_document__postmortem_id__in=insiders)
+        outsiders = public.exclude(postmortem_id__in=insiders).values("postmortem_id")
+        full = full.filter(postmortem_id__in=insiders).values("postmortem_id")
+        return Q(pk__in=outsiders.union(full, all=True))
+
+
+def _full_vector(prefix: str) -> CombinedExpression:
+    public, internal = F(f"{prefix}public_vector"), F(f"{prefix}internal_vector")
+    return CombinedExpression(public, "||", internal, output_field=SearchVectorField())
+
 
 def _postgres_match(parsed: ParsedQuery) -> _Match:
     query = _tsquery(parsed)
     public = F("search_document__public_vector")
-    full = CombinedExpression(public, "||", F("search_document__internal_vector"), output_field=SearchVectorField())
+    full = _full_vector("search_document__")
 
     def rank(vector):
-        return SearchRank(vector, query, weights=PG_WEIGHTS, cover_density=True)
+        return SearchRank(vector, query, weights=PG_WEIGHTS, cover_density=False)
 
-    return _Match(
+    return _PostgresMatch(
         full=Q(full_vector=query),  # the expression GIN index
         public=Q(search_document__public_vector=query),
         full_rank=rank(full),
         public_rank=rank(public),
         aliases={"full_vector": full},
+        query=query,
+        excludes=bool(parsed.excluded),
     )
 
 
@@ -291,24 +333,26 @@ def _sqlite_match(parsed: ParsedQuery) -> _Match:
     return _Match(full=matching(False), public=matching(True), full_rank=rank(False), public_rank=rank(True))
 
 
-def _insiders(user, match: _Match) -> Expression:
-    """Per row: may ``user`` search (and be quoted) its internal text?
+def _insiders(user, parsed: ParsedQuery, match: _Match) -> bool | list[int]:
+    """Per row: may ``user`` search (and be quoted) its internal text? ``True`` or ``False``
+    for every row alike, or the ids (never empty) of the matching rows where the answer is yes.
 
-    ``with_full_access`` decides. It is asked only about postmortems whose internal text
-    matches, in one query, so its cost follows those few rows rather than the archive's
-    size; the answer enters the search as a constant list.
+    ``with_full_access`` decides. It is asked only about postmortems with internal text that
+    match on all their text (or, when the query excludes words, on their public text: the
+    internal text may hold an excluded word), in one query, so its cost follows those few
+    rows rather than the archive's size; the answer enters the search as a constant list.
     """
     annotation = Postmortem.objects.with_full_access(user).query.annotations["full_access"]
     if isinstance(annotation, Value):  # admins and anonymous visitors: the same for every row
-        return annotation
+        return bool(annotation.value)
     ids = list(
         Postmortem.objects.alias(**match.aliases)
-        .filter(match.full, search_document__has_internal=True)
+        .filter(match.full | match.public if parsed.excluded else match.full, search_document__has_internal=True)
         .with_full_access(user)
         .filter(full_access=True)
         .values_list("pk", flat=True)
     )
-    return ExpressionWrapper(Q(pk__in=ids), output_field=BooleanField()) if ids else Value(False)
+    return ids or False
 
 
 def search_postmortems(user, query: str | ParsedQuery = "", *, queryset=None, order: str = "relevance") -> QuerySet:
@@ -329,17 +373,17 @@ def search_postmortems(user, query: str | ParsedQuery = "", *, queryset=None, or
         results = results.with_full_access(user).annotate(rank=Value(None, output_field=FloatField()))
         return results.order_by(*newest)
     match = (_postgres_match if connection.vendor == "postgresql" else _sqlite_match)(parsed)
-    results = (
-        results.alias(**match.aliases)
-        .filter(match.full | match.public)  # what the full-text indexes answer
-        .annotate(full_access=_insiders(user, match))
-        .filter(Case(When(full_access=True, then=match.full), default=match.public, output_field=BooleanField()))
-        .annotate(
-            rank=Case(
-                When(full_access=True, then=match.full_rank), default=match.public_rank, output_field=FloatField()
-            )
+    # Insiders' rows match and rank on all their text, the others on their public text only.
+    insiders = _insiders(user, parsed, match)
+    results = results.alias(**match.aliases).filter(match.where(insiders))
+    if isinstance(insiders, bool):
+        results = results.annotate(full_access=Value(insiders), rank=match.full_rank if insiders else match.public_rank)
+    else:
+        inside = Q(pk__in=insiders)
+        results = results.annotate(
+            full_access=ExpressionWrapper(inside, output_field=BooleanField()),
+            rank=Case(When(inside, then=match.full_rank), default=match.public_rank, output_field=FloatField()),
         )
-    )
     return results.order_by(*newest) if order == "date" else results.order_by(F("rank").desc(), *newest)
 
 

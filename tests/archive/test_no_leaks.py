@@ -120,3 +120,13 @@ def test_the_export_of_a_restricted_postmortem_is_a_404_outside_the_team(restric
     url = reverse("archive:export", args=[restricted.pk])
     assert as_user("outsider").get(url).status_code == 404
     assert as_user("teammate").get(url).status_code == 200
+
+
+def test_an_excluded_word_in_a_redacted_section_excludes_only_for_readers_who_may_see_it(redacted, people):
+    # The root cause (internal) holds the secret: excluding it drops the postmortem for a
+    # teammate, who may read that section, but not for an outsider, whose results must not
+    # depend on text they may not see.
+    _, users = people
+    assert search_postmortems(users["outsider"], f"quokka -{SECRET}").count() == 1
+    assert search_postmortems(users["teammate"], f"quokka -{SECRET}").count() == 0
+    assert search_postmortems(users["admin"], f"quokka -{SECRET}").count() == 0
