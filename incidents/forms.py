@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Incident, Service, Severity, TimelineEvent
+from .models import INCIDENT_EDITABLE_FIELDS, Incident, Service, Severity, TimelineEvent
 from .services import incident_save_with_severity_history
 
 DATETIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
@@ -96,28 +96,7 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = [
-            "title",
-            "summary",
-            "severity",
-            "severity_reason",
-            "status",
-            "services",
-            "cause_category",
-            "trigger",
-            "customer_facing",
-            "tags",
-            "started_at",
-            "detected_at",
-            "acknowledged_at",
-            "declared_at",
-            "mitigated_at",
-            "resolved_at",
-            "commander",
-            "operations_lead",
-            "communications_lead",
-            "scribe",
-        ]
+        fields = [*INCIDENT_EDITABLE_FIELDS[:3], "severity_reason", *INCIDENT_EDITABLE_FIELDS[3:]]
         field_classes = {
             name: LocalDateTimeField
             for name in ["started_at", "detected_at", "acknowledged_at", "declared_at", "mitigated_at", "resolved_at"]

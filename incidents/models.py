@@ -152,6 +152,32 @@ def _order_constraint(earlier: str, later: str, message: str) -> models.CheckCon
     )
 
 
+# The fields people write when declaring or editing an incident (the web form and the API),
+# in the order forms show them; ``severity_reason`` is not a field but asked beside severity.
+INCIDENT_EDITABLE_FIELDS = [
+    "title",
+    "summary",
+    "severity",
+    "status",
+    "services",
+    "cause_category",
+    "trigger",
+    "customer_facing",
+    "tags",
+    "started_at",
+    "detected_at",
+    "acknowledged_at",
+    "declared_at",
+    "mitigated_at",
+    "resolved_at",
+    "commander",
+    "operations_lead",
+    "communications_lead",
+    "scribe",
+]
+ROLE_FIELDS = ["commander", "operations_lead", "communications_lead", "scribe"]
+
+
 class Incident(TimeStampedModel):
     class Status(models.TextChoices):
         INVESTIGATING = "investigating", "Investigating"

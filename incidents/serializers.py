@@ -16,7 +16,17 @@ from django.utils import timezone
 from rest_framework import serializers
 from taggit.models import TaggedItem
 
-from .models import CauseCategory, Incident, Service, Severity, SeverityChange, Team, TimelineEvent
+from .models import (
+    INCIDENT_EDITABLE_FIELDS,
+    ROLE_FIELDS,
+    CauseCategory,
+    Incident,
+    Service,
+    Severity,
+    SeverityChange,
+    Team,
+    TimelineEvent,
+)
 
 User = get_user_model()
 
@@ -165,25 +175,7 @@ class TimelineEventWriteSerializer(ModelSerializer):
 INCIDENT_FIELDS = [
     "id",
     "reference",
-    "title",
-    "summary",
-    "severity",
-    "status",
-    "services",
-    "cause_category",
-    "trigger",
-    "customer_facing",
-    "tags",
-    "started_at",
-    "detected_at",
-    "acknowledged_at",
-    "declared_at",
-    "mitigated_at",
-    "resolved_at",
-    "commander",
-    "operations_lead",
-    "communications_lead",
-    "scribe",
+    *INCIDENT_EDITABLE_FIELDS,
     "created_by",
     "alert_group_key",
     "postmortem",
@@ -230,32 +222,11 @@ class IncidentWriteSerializer(ModelSerializer):
 
     class Meta:
         model = Incident
-        fields = [
-            "title",
-            "summary",
-            "severity",
-            "severity_reason",
-            "status",
-            "services",
-            "cause_category",
-            "trigger",
-            "customer_facing",
-            "tags",
-            "started_at",
-            "detected_at",
-            "acknowledged_at",
-            "declared_at",
-            "mitigated_at",
-            "resolved_at",
-            "commander",
-            "operations_lead",
-            "communications_lead",
-            "scribe",
-        ]
+        fields = [*INCIDENT_EDITABLE_FIELDS[:3], "severity_reason", *INCIDENT_EDITABLE_FIELDS[3:]]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ["commander", "operations_lead", "communications_lead", "scribe"]:
+        for name in ROLE_FIELDS:
             self.fields[name].queryset = active_users()
 
     def validate(self, attrs: dict) -> dict:
