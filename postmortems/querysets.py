@@ -112,6 +112,12 @@ class PostmortemAccess:
         """Whether ``section`` must be replaced by a redaction notice for this user."""
         return not self.full_access and section in (self.postmortem.internal_sections or [])
 
+    @property
+    def hides_discussion(self) -> bool:
+        """Review comments and amendment notes may quote internal sections: readers who get a
+        section redacted do not get the discussion either."""
+        return not self.full_access and bool(self.postmortem.internal_sections)
+
 
 def restrict_incidents(incidents: models.QuerySet, user) -> models.QuerySet:
     """Incidents ``user`` may see: all, except those whose postmortem is restricted to

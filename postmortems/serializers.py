@@ -21,6 +21,8 @@ class ReviewSerializer(ModelSerializer):
         model = Review
         fields = ["id", "reviewer", "decision", "comment", "postmortem_version", "created_at"]
         read_only_fields = fields
+        # null for readers outside the teams of a postmortem with internal sections
+        extra_kwargs = {"comment": {"allow_null": True}}
 
 
 class PostmortemSerializer(ModelSerializer):
@@ -71,6 +73,9 @@ class PostmortemSerializer(ModelSerializer):
         data = super().to_representation(postmortem)
         for name in data["redacted_sections"]:
             data[name] = None
+        if PostmortemAccess.from_annotated(postmortem, None).hides_discussion:
+            for review in data.get("reviews", []):
+                review["comment"] = None
         return data
 
 

@@ -87,3 +87,23 @@ def test_only_facilitator_authors_and_admins_edit(people):
     assert editors == {"facilitator", "author", "admin"}
     reviewers = {name for name, user in users.items() if PostmortemAccess(pm, user).can_review}
     assert reviewers == {"reviewer"}
+
+
+def test_review_discussion_is_hidden_where_sections_are_redacted(people, client):
+    """A reviewer's comment may quote an internal section: outsiders see neither."""
+    from postmortems.models import Review
+
+    team, users = people
+    pm = _postmortem(team, users, status="published", visibility="organisation", internal=["root_cause"])
+    pm.root_cause = "The vault token zebraquartz leaked."
+    pm.save()
+    Review.objects.create(
+        postmortem=pm, reviewer=users["reviewer"], decision="approve", comment="Fine: zebraquartz rotated."
+    )
+    for name, sees in [("outsider", False), ("teammate", True)]:
+        client.force_login(users[name])
+        page = client.get(f"/postmortems/{pm.pk}/")
+        api = client.get(f"/api/v1/postmortems/{pm.pk}/")
+        assert page.status_code == api.status_code == 200
+        assert ("zebraquartz" in page.text) is sees, name
+        assert ("zebraquartz" in api.text) is sees, name
