@@ -15,8 +15,6 @@ so the visibility rules are part of every query.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import random
 import statistics
 import sys
@@ -24,38 +22,14 @@ import time
 import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import prepare_database, setup_django  # noqa: E402
+
 BENCH_DB = "bench_api"
 PAGE_SIZE = 50
-
-
-def _postgres_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def prepare_database(keep: bool):
-    """Point DATABASE_URL at a bench database; return its description and a clean-up function."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        if not keep:
-            _postgres_admin(url, f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        with contextlib.suppress(Exception):  # kept from a previous --keep run
-            _postgres_admin(url, f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
-        return f"PostgreSQL database {BENCH_DB}", lambda: _postgres_admin(url, f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    path = ROOT / "var" / "bench" / "api.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not keep:
-        path.unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    return f"SQLite file {path}", lambda: path.unlink(missing_ok=True)
 
 
 def seed(count: int) -> None:
@@ -234,14 +208,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the bench database (and reuse it next time)")
     args = parser.parse_args()
 
-    where, drop = prepare_database(keep=args.keep)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-    import django
-
-    django.setup()
+    where, drop = prepare_database(BENCH_DB, keep=args.keep)
+    setup_django()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client

@@ -11,52 +11,19 @@ SQLite file. It prints the page's render time (target: under 1 s) and its query 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import prepare_database, setup_django  # noqa: E402
+
 BENCH_DB = "bench_metrics"
-
-
-def _postgres_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _postgres_exists(url: str) -> bool:
-    import psycopg
-
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone() is not None
-
-
-def prepare_database(keep_existing: bool) -> tuple[str, callable]:
-    """Point DATABASE_URL at a fresh bench database; return its description and a clean-up function."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        bench_url = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
-        if not (keep_existing and _postgres_exists(url)):
-            _postgres_admin(url, f"DROP DATABASE IF EXISTS {BENCH_DB}")
-            _postgres_admin(url, f"CREATE DATABASE {BENCH_DB}")
-        os.environ["DATABASE_URL"] = bench_url
-        return f"PostgreSQL database {BENCH_DB}", lambda: _postgres_admin(url, f"DROP DATABASE IF EXISTS {BENCH_DB}")
-    path = ROOT / "var" / "bench" / "metrics.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not keep_existing:
-        path.unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    return f"SQLite file {path}", lambda: path.unlink(missing_ok=True)
 
 
 def seed(count: int) -> None:
@@ -191,14 +158,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the bench database (and reuse it next time)")
     args = parser.parse_args()
 
-    where, drop = prepare_database(keep_existing=args.keep)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-    import django
-
-    django.setup()
+    where, drop = prepare_database(BENCH_DB, keep=args.keep)
+    setup_django()
     from django.core.management import call_command
 
     from incidents.models import Incident
