@@ -296,13 +296,13 @@ def seed(count: int, rng: random.Random) -> None:
                     published_at=incident.resolved_at + timedelta(days=rng.randrange(1, 20)),
                     facilitator=rng.choice(users),
                     summary=gen.paragraph(3),
-                    impact=gen.paragraph(5),
-                    root_cause=gen.paragraph(10),
-                    contributing_factors=gen.paragraph(8),
-                    what_went_well=gen.paragraph(4),
-                    what_could_be_improved=gen.paragraph(4),
+                    impact=gen.paragraph(6),
+                    root_cause=gen.paragraph(13),
+                    contributing_factors=gen.paragraph(10),
+                    what_went_well=gen.paragraph(5),
+                    what_could_be_improved=gen.paragraph(5),
                     where_we_got_lucky=gen.paragraph(3),
-                    lessons=gen.paragraph(5),
+                    lessons=gen.paragraph(6),
                     visibility="restricted" if restricted else "organisation",
                     internal_sections=["root_cause"] if rng.random() < 0.2 else [],
                 )
@@ -347,7 +347,8 @@ def seed(count: int, rng: random.Random) -> None:
 
 BULK_DOCUMENTS_SQL = """
 INSERT INTO postmortems_postmortemsearchdocument
-    (postmortem_id, title, summary, body, extra, internal, has_internal, indexed_at)
+    (postmortem_id, title, summary, body, extra, internal, has_internal, status, visibility, published_at,
+     indexed_at)
 SELECT p.id,
        trim(i.reference || ' ' || i.title),
        CASE WHEN p.internal_sections ? 'summary' THEN '' ELSE p.summary END,
@@ -368,6 +369,7 @@ SELECT p.id,
            CASE WHEN p.internal_sections ? 'contributing_factors' THEN p.contributing_factors END,
            CASE WHEN p.internal_sections ? 'lessons' THEN p.lessons END)),
        p.internal_sections ?| array['summary', 'impact', 'root_cause', 'contributing_factors', 'lessons'],
+       p.status, p.visibility, p.published_at,
        now()
 FROM postmortems_postmortem p JOIN incidents_incident i ON i.id = p.incident_id
 """
@@ -448,58 +450,88 @@ def app_page(user, query: str):
 
 
 RAW_SQL = """
-WITH readable AS (
-    SELECT p.id, p.published_at,
-           p.id IN (SELECT pt.postmortem_id FROM postmortems_postmortem_teams pt
-                     JOIN incidents_team_members tm ON tm.team_id = pt.team_id WHERE tm.user_id = %(uid)s
-                    UNION SELECT id FROM postmortems_postmortem WHERE facilitator_id = %(uid)s
-                    UNION SELECT postmortem_id FROM postmortems_postmortem_authors WHERE user_id = %(uid)s
-                    UNION SELECT postmortem_id FROM postmortems_postmortem_reviewers WHERE user_id = %(uid)s)
-             AS full_access,
-           d.public_vector, d.internal_vector
-    FROM postmortems_postmortem p JOIN postmortems_postmortemsearchdocument d ON d.postmortem_id = p.id
-    WHERE p.status = 'published' AND p.visibility = 'organisation'
-       OR p.status = 'published' AND p.visibility = 'restricted'
-          AND p.id IN (SELECT pt.postmortem_id FROM postmortems_postmortem_teams pt
-                        JOIN incidents_team_members tm ON tm.team_id = pt.team_id WHERE tm.user_id = %(uid)s)
-       OR p.id IN (SELECT id FROM postmortems_postmortem WHERE facilitator_id = %(uid)s
-                   UNION SELECT postmortem_id FROM postmortems_postmortem_authors WHERE user_id = %(uid)s
-                   UNION SELECT postmortem_id FROM postmortems_postmortem_reviewers WHERE user_id = %(uid)s)
-), matched AS (
-    SELECT id, published_at, full_access,
-           CASE WHEN full_access THEN ts_rank('{0.1,0.2,0.6,1.0}', public_vector || internal_vector, q)
-                ELSE ts_rank('{0.1,0.2,0.6,1.0}', public_vector, q) END AS rank
-    FROM readable, (SELECT {tsquery} AS q) query
-    WHERE (full_access AND (public_vector || internal_vector) @@ q) OR (NOT full_access AND public_vector @@ q)
+WITH q AS (SELECT {tsquery} AS q),
+ins AS MATERIALIZED (  -- documents with internal text whose internal sections the user may read
+    SELECT postmortem_id AS id FROM postmortems_postmortemsearchdocument
+    WHERE has_internal AND postmortem_id IN (
+        SELECT pt.postmortem_id FROM postmortems_postmortem_teams pt
+          JOIN incidents_team_members tm ON tm.team_id = pt.team_id WHERE tm.user_id = %(uid)s
+        UNION ALL SELECT id FROM postmortems_postmortem WHERE facilitator_id = %(uid)s
+        UNION ALL SELECT postmortem_id FROM postmortems_postmortem_authors WHERE user_id = %(uid)s
+        UNION ALL SELECT postmortem_id FROM postmortems_postmortem_reviewers WHERE user_id = %(uid)s)
+),
+full_ins AS MATERIALIZED (  -- of those, the ones matching on all their text
+    SELECT d.postmortem_id AS id FROM postmortems_postmortemsearchdocument d, q
+    WHERE d.has_internal AND (d.public_vector || d.internal_vector) @@ q.q AND d.postmortem_id IN (SELECT id FROM ins)
+),
+public_ins AS MATERIALIZED (  -- and the ones matching on their public text
+    SELECT d.postmortem_id AS id FROM postmortems_postmortemsearchdocument d, q
+    WHERE d.public_vector @@ q.q {pairs} AND d.postmortem_id IN (SELECT id FROM ins)
+),
+matches AS (  -- every match the user may see: public matches, corrected for the insiders' rows
+    SELECT d.postmortem_id AS id, d.published_at, d.head_vector FROM postmortems_postmortemsearchdocument d, q
+    WHERE d.public_vector @@ q.q {pairs}
+      AND d.postmortem_id NOT IN (SELECT id FROM public_ins EXCEPT SELECT id FROM full_ins)
+      AND {visible}
+    UNION ALL
+    SELECT d.postmortem_id, d.published_at, d.head_vector FROM postmortems_postmortemsearchdocument d
+    WHERE d.postmortem_id IN (SELECT id FROM full_ins EXCEPT SELECT id FROM public_ins) AND {visible}
+),
+first AS (  -- counted; the best 200 by title and summary
+    SELECT m.id, count(*) OVER () AS total FROM matches m, q
+    ORDER BY ts_rank('{0.1,0.2,0.6,1.0}', m.head_vector, q.q) DESC, m.published_at DESC NULLS FIRST, m.id DESC
+    LIMIT 200
+),
+page AS (  -- the window re-ranked on all the text each row's reader may search
+    SELECT d.postmortem_id AS id, d.published_at, d.postmortem_id IN (SELECT id FROM full_ins) AS full_access,
+           CASE WHEN d.postmortem_id IN (SELECT id FROM full_ins)
+                THEN ts_rank('{0.1,0.2,0.6,1.0}', d.public_vector || d.internal_vector, q.q)
+                ELSE ts_rank('{0.1,0.2,0.6,1.0}', d.public_vector, q.q) END AS rank
+    FROM postmortems_postmortemsearchdocument d, q
+    WHERE d.postmortem_id IN (SELECT id FROM first)
+    ORDER BY rank DESC, d.published_at DESC NULLS FIRST, d.postmortem_id DESC
+    LIMIT 20
 )
-SELECT m.id, m.rank, (SELECT count(*) FROM matched) AS total,
+SELECT page.id, page.rank, (SELECT total FROM first LIMIT 1),
        ts_headline(%(config)s::regconfig,
-                   CASE WHEN m.full_access THEN concat_ws(E'\\n', d.summary, d.body, d.extra, d.internal)
+                   CASE WHEN page.full_access THEN concat_ws(E'\\n', d.summary, d.body, d.extra, d.internal)
                         ELSE concat_ws(E'\\n', d.summary, d.body, d.extra) END,
-                   (SELECT {tsquery}),
-                   'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2')
-FROM (SELECT * FROM matched ORDER BY rank DESC, published_at DESC NULLS FIRST, id DESC LIMIT 20) m
-JOIN postmortems_postmortemsearchdocument d ON d.postmortem_id = m.id
-ORDER BY m.rank DESC, m.published_at DESC NULLS FIRST, m.id DESC
+                   q.q, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, MaxFragments=2')
+FROM page JOIN postmortems_postmortemsearchdocument d ON d.postmortem_id = page.id, q
+ORDER BY page.rank DESC, page.published_at DESC NULLS FIRST, page.id DESC
 """
+VISIBLE_SQL = """(d.status = 'published' AND d.visibility = 'organisation'
+           OR d.status = 'published' AND d.visibility = 'restricted' AND d.postmortem_id IN (
+               SELECT pt.postmortem_id FROM postmortems_postmortem_teams pt
+                 JOIN incidents_team_members tm ON tm.team_id = pt.team_id WHERE tm.user_id = %(uid)s)
+           OR d.postmortem_id IN (
+               SELECT id FROM postmortems_postmortem WHERE facilitator_id = %(uid)s
+               UNION ALL SELECT postmortem_id FROM postmortems_postmortem_authors WHERE user_id = %(uid)s
+               UNION ALL SELECT postmortem_id FROM postmortems_postmortem_reviewers WHERE user_id = %(uid)s))"""
 
 
 def raw_search(user, query: str):
-    """Hand-written SQL for the same page: count, 20 ranked rows, their headlines."""
+    """Hand-written SQL for the same page, in one statement: count, 20 ranked rows, their
+    headlines. Planned without sequential scans, as the app's first pass is."""
     from django.conf import settings
     from django.db import connection
 
-    from postmortems.search import _tsquery, parse_query
+    from postmortems.search import _through_indexes, _tsquery, parse_query, phrase_pairs
 
     parsed = parse_query(query)
     # The same tsquery the app builds, rendered once as SQL text with its parameters.
     compiler_sql, compiler_params = _compile_tsquery(_tsquery(parsed))
     for i in range(len(compiler_params)):
         compiler_sql = compiler_sql.replace("%s", f"%(p{i})s", 1)
-    sql = RAW_SQL.replace("{tsquery}", compiler_sql)
-    params = {"uid": user.pk, "config": settings.SEARCH_CONFIG}
+    pairs = phrase_pairs(parsed)
+    sql = (
+        RAW_SQL.replace("{tsquery}", compiler_sql)
+        .replace("{visible}", VISIBLE_SQL)
+        .replace("{pairs}", "AND d.pairs_vector @@ %(pairs)s::tsquery" if pairs else "")
+    )
+    params = {"uid": user.pk, "config": settings.SEARCH_CONFIG, "pairs": pairs}
     named = {f"p{i}": value for i, value in enumerate(compiler_params)}
-    with connection.cursor() as cursor:
+    with _through_indexes(), connection.cursor() as cursor:
         cursor.execute(sql, {**params, **named})
         rows = cursor.fetchall()
     return (rows[0][2] if rows else 0), [row[0] for row in rows]

@@ -14,8 +14,9 @@ class PostmortemsConfig(AppConfig):
         any text the archive searches reindexes its postmortem after commit.
 
         The editor's conditional ``UPDATE``s send no ``post_save``; the ``PostmortemEvent``
-        each workflow step records stands in for them. Visibility and teams are applied at
-        query time, so they need no reindexing (``internal_sections`` is a field: saved).
+        each workflow step records stands in for them. Team membership is applied at query
+        time, so it needs no reindexing; the status and visibility the document copies are
+        updated in the change's own transaction (``internal_sections`` is a field: saved).
         """
         from actions.models import ActionItem
         from incidents.models import Incident, TimelineEvent
@@ -26,7 +27,7 @@ class PostmortemsConfig(AppConfig):
         uid = "postmortems.search_index"
         post_save.connect(receivers.postmortem_changed, sender=Postmortem, dispatch_uid=f"{uid}.pm.save")
         post_delete.connect(receivers.postmortem_changed, sender=Postmortem, dispatch_uid=f"{uid}.pm.delete")
-        post_save.connect(receivers.part_changed, sender=PostmortemEvent, dispatch_uid=f"{uid}.event")
+        post_save.connect(receivers.workflow_step, sender=PostmortemEvent, dispatch_uid=f"{uid}.event")
         for signal, name in ((post_save, "save"), (post_delete, "delete")):
             signal.connect(receivers.part_changed, sender=ActionItem, dispatch_uid=f"{uid}.action.{name}")
             signal.connect(receivers.incident_part_changed, sender=TimelineEvent, dispatch_uid=f"{uid}.tl.{name}")

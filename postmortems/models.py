@@ -218,6 +218,10 @@ class PostmortemSearchDocument(models.Model):
     access. On PostgreSQL the vectors carry the weights (A title, B summary, C body and
     internal sections, D timeline and action items) and have GIN indexes, created by the
     migration; on SQLite the text is mirrored into the FTS5 table ``postmortems_search_fts``.
+
+    On PostgreSQL the table keeps its long values (text and the two big vectors) out of line
+    (``toast_tuple_target``), so a search's first pass over many matches reads a narrow heap:
+    ids, the copied fields and the small ``head_vector`` it ranks by.
     """
 
     postmortem = models.OneToOneField(
@@ -229,6 +233,17 @@ class PostmortemSearchDocument(models.Model):
     extra = models.TextField(blank=True, help_text="Timeline text and action-item titles.")
     internal = models.TextField(blank=True, help_text="Sections marked internal: only for readers with full access.")
     has_internal = models.BooleanField(default=False, help_text="Whether ``internal`` holds any text.")
+    # Copies of the postmortem's fields, so the search's first pass reads this table alone; the
+    # page itself is always fetched through ``Postmortem.objects.visible_to``.
+    status = models.CharField(max_length=20, choices=Postmortem.Status, default=Postmortem.Status.DRAFT)
+    visibility = models.CharField(
+        max_length=20, choices=Postmortem.Visibility, default=Postmortem.Visibility.ORGANISATION
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    head_vector = SearchVectorField(null=True, editable=False, help_text="Title (A) and public summary (B) only.")
+    pairs_vector = SearchVectorField(
+        null=True, editable=False, help_text="Each pair of adjacent words of the public text, for phrase searches."
+    )
     public_vector = SearchVectorField(null=True, editable=False)
     internal_vector = SearchVectorField(null=True, editable=False)
     indexed_at = models.DateTimeField(auto_now=True)

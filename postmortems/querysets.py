@@ -46,15 +46,22 @@ class PostmortemQuerySet(models.QuerySet):
         """Postmortems whose internal sections ``user`` may read: their teams and participants."""
         return self._team_member_ids(user).union(self._participant_ids(user), all=True)
 
+    def visibility_q(self, user, *, pk: str = "pk") -> Q | None:
+        """The condition for rows ``user`` may read (``None``: every row), on a model with the
+        postmortem's ``status`` and ``visibility`` and its id in ``pk``: the postmortem itself,
+        or the archive's search document, which carries copies of both. Only for active users."""
+        if is_admin(user):
+            return None
+        published_open = Q(status="published", visibility="organisation")
+        published_to_team = Q(status="published", visibility="restricted", **{f"{pk}__in": self._team_member_ids(user)})
+        return published_open | published_to_team | Q(**{f"{pk}__in": self._participant_ids(user)})
+
     def visible_to(self, user) -> PostmortemQuerySet:
         """Postmortems ``user`` may read (at least with internal sections redacted)."""
         if not (user and user.is_authenticated and user.is_active):
             return self.none()
-        if is_admin(user):
-            return self
-        published_open = Q(status="published", visibility="organisation")
-        published_to_team = Q(status="published", visibility="restricted", pk__in=self._team_member_ids(user))
-        return self.filter(published_open | published_to_team | Q(pk__in=self._participant_ids(user)))
+        condition = self.visibility_q(user)
+        return self if condition is None else self.filter(condition)
 
     def editable_by(self, user) -> PostmortemQuerySet:
         """Postmortems ``user`` may edit: facilitator, authors and admins."""
@@ -70,15 +77,22 @@ class PostmortemQuerySet(models.QuerySet):
             return self.none()
         return self.filter(pk__in=self._link_ids("reviewers", user=user))
 
+    def full_access_q(self, user, *, pk: str = "pk") -> Q | bool:
+        """The condition for rows whose internal sections ``user`` may read, with the
+        postmortem's id in ``pk`` (as ``visibility_q``); ``True`` or ``False`` when the
+        answer is the same for every row."""
+        if is_admin(user):
+            return True
+        if not (user and user.is_authenticated):
+            return False
+        return Q(**{f"{pk}__in": self._insider_ids(user)})
+
     def with_full_access(self, user) -> PostmortemQuerySet:
         """Annotate ``full_access``: whether ``user`` may read the internal sections."""
-        if is_admin(user):
-            return self.annotate(full_access=models.Value(True))
-        if not (user and user.is_authenticated):
-            return self.annotate(full_access=models.Value(False))
-        return self.annotate(
-            full_access=models.ExpressionWrapper(Q(pk__in=self._insider_ids(user)), output_field=models.BooleanField())
-        )
+        condition = self.full_access_q(user)
+        if isinstance(condition, bool):
+            return self.annotate(full_access=models.Value(condition))
+        return self.annotate(full_access=models.ExpressionWrapper(condition, output_field=models.BooleanField()))
 
     def for_list(self) -> PostmortemQuerySet:
         return self.select_related("incident__severity", "facilitator")

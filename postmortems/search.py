@@ -15,14 +15,22 @@ search document) may match and be quoted in a snippet.
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import cached_property, reduce
 from operator import and_, or_
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVectorField
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVectorExact,
+    SearchVectorField,
+)
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import (
@@ -38,13 +46,14 @@ from django.db.models import (
     TextField,
     Value,
     When,
+    Window,
 )
 from django.db.models.expressions import CombinedExpression, RawSQL
 from django.db.models.functions import Concat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import Postmortem
+from .models import Postmortem, PostmortemSearchDocument
 from .search_index import FTS_TABLE, MARK_END, MARK_START
 
 MAX_QUERY_LENGTH = 500
@@ -222,6 +231,19 @@ def _fts_nearness(parsed: ParsedQuery, *, public_only: bool) -> str | None:
 
 
 # --- Searching ------------------------------------------------------------------------------
+#
+# A search runs in two passes. The first reads the search documents alone (on PostgreSQL a
+# narrow heap: the long values live out of line): every match the reader may see, counted,
+# and ordered by a cheap first rank (on PostgreSQL the title-and-summary vector, which is
+# small and stored inline; on SQLite bm25, which FTS5 computes from its own index). The
+# first ``RESCORE_WINDOW`` of them are then re-ranked on all the text their reader may
+# search, the way search engines rescore their top hits; matches beyond the window keep the
+# first pass's order. A search with fewer matches than the window is ranked on all its text
+# exactly. The page itself is always fetched through ``Postmortem.objects.visible_to``, so a
+# document whose copied fields lag behind its postmortem can never show what it should not.
+
+# Matches re-ranked on all their text: ten pages of results.
+RESCORE_WINDOW = 200
 
 
 class _FtsRowQuery(Expression):
@@ -248,143 +270,367 @@ class _FtsRowQuery(Expression):
 
 
 @dataclass(frozen=True)
+class _Insiders:
+    """Who searches whose internal text. ``access``: ``True`` or ``False`` for every row
+    alike, or the ids of the matching rows (with internal text) whose reader may read it all.
+    Against matching on public text alone, ``add`` holds the rows that match only through
+    their internal text, ``remove`` those whose internal text holds an excluded word."""
+
+    access: bool | list[int] = False
+    add: tuple[int, ...] = ()
+    remove: tuple[int, ...] = ()
+
+
+def _per_reader(access: bool | list[int], full, public):
+    """``full`` for the rows whose reader may search their internal text, ``public`` for the
+    others."""
+    if isinstance(access, bool):
+        return full if access else public
+    return Case(When(pk__in=access, then=full), default=public, output_field=FloatField())
+
+
 class _Match:
-    """How one engine matches and ranks a query: on all text, or on the public text only."""
+    """How one engine matches and ranks a parsed query. ``public``, ``full``, ``internal_full``
+    and ``first_rank`` apply to search documents, ``rank`` to postmortems (through
+    ``search_document__``)."""
 
-    full: Q
-    public: Q
-    full_rank: Expression
-    public_rank: Expression
-    aliases: dict = field(default_factory=dict)
+    def __init__(self, parsed: ParsedQuery):
+        self.parsed = parsed
 
-    def where(self, insiders: bool | list[int]) -> Q:
-        """Rows matching on all their text for ``insiders`` (ids, or every row), on their public
-        text otherwise."""
-        if isinstance(insiders, bool):
-            return self.full if insiders else self.public
-        inside = Q(pk__in=insiders)
-        return (inside & self.full) | (~inside & self.public)
+    def public(self) -> Q:
+        """Documents matching on their public text."""
+        raise NotImplementedError
 
+    def full(self) -> Q:
+        """Documents matching on all their text."""
+        raise NotImplementedError
 
-@dataclass(frozen=True)
-class _PostgresMatch(_Match):
-    """Matches in forms the planner answers from the indexes on the search documents (the GIN
-    index of each vector expression, the primary key for the few insiders' rows), so the full
-    vector is built only for insiders' rows and no filter is evaluated row by row over the
-    whole archive."""
+    def internal_full(self, documents: QuerySet) -> QuerySet:
+        """Of ``documents``, all with internal text, those matching on all their text."""
+        raise NotImplementedError
 
-    query: SearchQuery | None = None
-    excludes: bool = False
+    def rank(self, access: bool | list[int], prefix: str = "") -> Expression:
+        raise NotImplementedError
 
-    def where(self, insiders: bool | list[int]) -> Q:
-        from .models import PostmortemSearchDocument
+    def first_rank(self, access: bool | list[int]) -> Expression:
+        return self.rank(access)
 
-        documents = PostmortemSearchDocument.objects.order_by()
-        public = documents.filter(public_vector=self.query)
-        full = documents.alias(full_vector=_full_vector("")).filter(full_vector=self.query)
-        if isinstance(insiders, bool):
-            return Q(pk__in=(full if insiders else public).values("postmortem_id"))
-        if not self.excludes:
-            # A row matching on its public text matches on all of it too, and ``insiders`` are
-            # the insiders' rows matching on all of it: one bitmap OR of two indexes.
-            return self.public | Q(search_document__postmortem_id__in=insiders)
-        outsiders = public.exclude(postmortem_id__in=insiders).values("postmortem_id")
-        full = full.filter(postmortem_id__in=insiders).values("postmortem_id")
-        return Q(pk__in=outsiders.union(full, all=True))
+    def where(self, documents: QuerySet, insiders: _Insiders) -> QuerySet:
+        """``documents`` that match, each on the text its reader may search."""
+        if isinstance(insiders.access, bool):
+            return documents.filter(self.full() if insiders.access else self.public())
+        condition = self.public() | Q(pk__in=insiders.add) if insiders.add else self.public()
+        documents = documents.filter(condition)
+        return documents.exclude(pk__in=insiders.remove) if insiders.remove else documents
 
 
-def _full_vector(prefix: str) -> CombinedExpression:
+def _full_vector(prefix: str = "") -> CombinedExpression:
     public, internal = F(f"{prefix}public_vector"), F(f"{prefix}internal_vector")
     return CombinedExpression(public, "||", internal, output_field=SearchVectorField())
 
 
-def _postgres_match(parsed: ParsedQuery) -> _Match:
-    query = _tsquery(parsed)
-    public = F("search_document__public_vector")
-    full = _full_vector("search_document__")
-
-    def rank(vector):
-        return SearchRank(vector, query, weights=PG_WEIGHTS, cover_density=False)
-
-    return _PostgresMatch(
-        full=Q(full_vector=query),  # the expression GIN index
-        public=Q(search_document__public_vector=query),
-        full_rank=rank(full),
-        public_rank=rank(public),
-        aliases={"full_vector": full},
-        query=query,
-        excludes=bool(parsed.excluded),
-    )
+def _tsquery_lexeme(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _sqlite_match(parsed: ParsedQuery) -> _Match:
-    def matching(public_only: bool) -> Q:
+def phrase_pairs(parsed: ParsedQuery) -> str | None:
+    """On PostgreSQL, the word pairs every required phrase of ``parsed`` holds, as ``tsquery``
+    text over the documents' ``pairs_vector`` (``None`` without any): a necessary condition
+    for the phrase, answered by the pairs' GIN index. One query, only for phrases."""
+    phrases = [group[0].text for group in parsed.required if len(group) == 1 and group[0].phrase]
+    if not phrases:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.n, v.lexeme, p.pos FROM unnest(%s::text[]) WITH ORDINALITY AS t(phrase, n)"
+            " CROSS JOIN LATERAL unnest(to_tsvector(%s::regconfig, t.phrase)) AS v"
+            " CROSS JOIN LATERAL unnest(v.positions) AS p(pos)",
+            [phrases, settings.SEARCH_CONFIG],
+        )
+        positions: dict[int, dict[int, list[str]]] = {}
+        for n, lexeme, pos in cursor.fetchall():
+            positions.setdefault(n, {}).setdefault(pos, []).append(lexeme)
+    pairs = set()
+    for words in positions.values():
+        if any(len(at) > 1 for at in words.values()):
+            continue  # two words at one position: leave this phrase to the vector itself
+        pairs.update(f"{words[pos][0]} {words[pos + 1][0]}" for pos in words if pos + 1 in words)
+    return " & ".join(map(_tsquery_lexeme, sorted(pairs))) or None
+
+
+class _TsMatch(Expression):
+    """``vector @@ 'query text'::tsquery``, for a query built here rather than parsed from
+    user input by one of PostgreSQL's ``to_tsquery`` functions."""
+
+    output_field = BooleanField()
+
+    def __init__(self, vector, text: str):
+        super().__init__()
+        self.vector, self.text = vector, text
+
+    def get_source_expressions(self):
+        return [self.vector]
+
+    def set_source_expressions(self, exprs):
+        (self.vector,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.vector)
+        return f"{sql} @@ %s::tsquery", [*params, self.text]
+
+
+class _PostgresMatch(_Match):
+    """Matches in forms the planner answers from the GIN indexes alone (of the public vector,
+    of the title-and-summary vector, and of the full vector of documents with internal
+    text), so no vector is read to decide a match and the big ones are read only to rank
+    the window."""
+
+    def __init__(self, parsed: ParsedQuery):
+        super().__init__(parsed)
+        self.query = _tsquery(parsed)
+        self.pairs = phrase_pairs(parsed)
+
+    def _ts_rank(self, vector) -> Expression:
+        return SearchRank(vector, self.query, weights=PG_WEIGHTS, cover_density=False)
+
+    def public(self) -> Q:
+        if self.pairs is None:
+            return Q(public_vector=self.query)
+        return Q(_TsMatch(F("pairs_vector"), self.pairs), public_vector=self.query)
+
+    def _internal_full(self) -> Q:
+        # The partial GIN index on the full vector of documents with internal text.
+        return Q(SearchVectorExact(_full_vector(), self.query), has_internal=True)
+
+    def full(self) -> Q:
+        # Without internal text, all the text is the public text. With an excluded word, a
+        # document with internal text matches on its full vector only (the word may be there).
+        public = self.public() & Q(has_internal=False) if self.parsed.excluded else self.public()
+        return public | self._internal_full()
+
+    def internal_full(self, documents: QuerySet) -> QuerySet:
+        return documents.filter(self._internal_full())
+
+    def first_rank(self, access: bool | list[int]) -> Expression:
+        return self._ts_rank(F("head_vector"))
+
+    def rank(self, access: bool | list[int], prefix: str = "") -> Expression:
+        return _per_reader(access, self._ts_rank(_full_vector(prefix)), self._ts_rank(F(f"{prefix}public_vector")))
+
+
+class _SqliteMatch(_Match):
+    """FTS5 matches by rowid (the postmortem's id), ranked by bm25 with a nearness bonus."""
+
+    def _ids(self, public_only: bool) -> RawSQL:
         sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
-        return Q(pk__in=RawSQL(sql, [fts_expression(parsed, public_only=public_only)]))
+        return RawSQL(sql, [fts_expression(self.parsed, public_only=public_only)])
 
-    def rank(public_only: bool) -> Expression:
-        score = _FtsRowQuery(fts_expression(parsed, public_only=public_only))
-        near = _fts_nearness(parsed, public_only=public_only)
+    def public(self) -> Q:
+        return Q(pk__in=self._ids(public_only=True))
+
+    def full(self) -> Q:
+        return Q(pk__in=self._ids(public_only=False))
+
+    def internal_full(self, documents: QuerySet) -> QuerySet:
+        return documents.filter(self.full())
+
+    def _score(self, public_only: bool) -> Expression:
+        score = _FtsRowQuery(fts_expression(self.parsed, public_only=public_only))
+        near = _fts_nearness(self.parsed, public_only=public_only)
         if near is None:
             return score
         bonus = Case(When(_FtsRowQuery(near, exists=True), then=Value(2.0)), default=Value(1.0))
         return ExpressionWrapper(score * bonus, output_field=FloatField())
 
-    return _Match(full=matching(False), public=matching(True), full_rank=rank(False), public_rank=rank(True))
+    def rank(self, access: bool | list[int], prefix: str = "") -> Expression:
+        return _per_reader(access, self._score(False), self._score(True))
 
 
-def _insiders(user, parsed: ParsedQuery, match: _Match) -> bool | list[int]:
-    """Per row: may ``user`` search (and be quoted) its internal text? ``True`` or ``False``
-    for every row alike, or the ids (never empty) of the matching rows where the answer is yes.
+def _find_insiders(user, match: _Match) -> _Insiders:
+    """Which matching rows ``user`` may search (and be quoted) in full, and how that changes
+    the matches. Asked only about the documents with internal text whose internal sections
+    ``user`` may read (``with_full_access``'s rule), in two queries, so the cost follows
+    those rows rather than the archive's size; the answer enters the search as constant
+    lists, which keeps every match decided by the indexes."""
+    condition = Postmortem.objects.full_access_q(user)
+    if isinstance(condition, bool):  # admins and anonymous visitors: the same for every row
+        return _Insiders(access=condition)
+    documents = PostmortemSearchDocument.objects.order_by()
+    ids = list(documents.filter(condition, has_internal=True).values_list("pk", flat=True))
+    if not ids:
+        return _Insiders()
+    documents = documents.filter(pk__in=ids)
+    on_full = match.internal_full(documents).annotate(full=Value(True)).values_list("pk", "full")
+    on_public = documents.filter(match.public()).annotate(full=Value(False)).values_list("pk", "full")
+    full, public = set(), set()
+    for pk, is_full in on_full.union(on_public, all=True):
+        (full if is_full else public).add(pk)
+    return _Insiders(access=sorted(full), add=tuple(sorted(full - public)), remove=tuple(sorted(public - full)))
 
-    ``with_full_access`` decides. It is asked only about postmortems with internal text that
-    match on all their text (or, when the query excludes words, on their public text: the
-    internal text may hold an excluded word), in one query, so its cost follows those few
-    rows rather than the archive's size; the answer enters the search as a constant list.
+
+@contextmanager
+def _through_indexes():
+    """On PostgreSQL, plan the enclosed queries without sequential scans.
+
+    The planner does not count the cost of reading a long, out-of-line vector: on the
+    narrow documents table, a scan testing every row's vector looks cheaper than the GIN
+    index for a common word, and takes ten times as long. The setting is this session's
+    (a rollback undoes it too) and its previous value is restored on the way out."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', false)")
+        (previous, _) = cursor.fetchone()
+        try:
+            yield
+        finally:
+            cursor.execute("SELECT set_config('enable_seqscan', %s, false)", [previous])
+
+
+class SearchResults:
+    """The postmortems ``user`` may read that match a query, in order: a sequence that a
+    paginator counts and slices, each slice one query for the page's rows.
+
+    Rows come annotated with ``full_access`` (may the reader see the internal sections),
+    ``public_summary`` (the summary as indexed) and ``rank`` (``None`` outside the window
+    and without a query).
     """
-    annotation = Postmortem.objects.with_full_access(user).query.annotations["full_access"]
-    if isinstance(annotation, Value):  # admins and anonymous visitors: the same for every row
-        return bool(annotation.value)
-    ids = list(
-        Postmortem.objects.alias(**match.aliases)
-        .filter(match.full | match.public if parsed.excluded else match.full, search_document__has_internal=True)
-        .with_full_access(user)
-        .filter(full_access=True)
-        .values_list("pk", flat=True)
-    )
-    return ids or False
+
+    def __init__(self, user, parsed: ParsedQuery, *, queryset=None, documents: Q | None = None, order="relevance"):
+        self.user, self.parsed, self.order = user, parsed, order
+        self.queryset = queryset if queryset is not None else Postmortem.objects.all()
+        self.documents = documents
+        self._related: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+        self._first: tuple[int, list[int]] | None = None
+
+    # --- Django QuerySet-like chaining, for the page's rows
+
+    def _clone(self, **changes) -> SearchResults:
+        clone = copy.copy(self)
+        clone.__dict__.update(changes)
+        return clone
+
+    def select_related(self, *fields: str) -> SearchResults:
+        return self._clone(_related=(self._related[0] + fields, self._related[1]))
+
+    def prefetch_related(self, *lookups: str) -> SearchResults:
+        return self._clone(_related=(self._related[0], self._related[1] + lookups))
+
+    # --- The first pass
+
+    @cached_property
+    def _match(self) -> _Match | None:
+        if not self.parsed:
+            return None
+        return (_PostgresMatch if connection.vendor == "postgresql" else _SqliteMatch)(self.parsed)
+
+    @cached_property
+    def _insiders(self) -> _Insiders:
+        return _find_insiders(self.user, self._match) if self._match else _Insiders()
+
+    @property
+    def _ranked(self) -> bool:
+        return self._match is not None and self.order == "relevance"
+
+    def _documents(self) -> QuerySet:
+        """The documents of the matches, in the first pass's order."""
+        documents = PostmortemSearchDocument.objects.order_by()
+        if not (self.user and self.user.is_authenticated and self.user.is_active):
+            return documents.none()
+        visible = Postmortem.objects.visibility_q(self.user, pk="pk")
+        if visible is not None:
+            documents = documents.filter(visible)
+        if self.documents is not None:
+            documents = documents.filter(self.documents)
+        if self.queryset.query.has_filters():
+            documents = documents.filter(pk__in=self.queryset.order_by().values("pk"))
+        newest = [F("published_at").desc(nulls_first=True), F("pk").desc()]
+        if self._match is None:
+            return documents.order_by(*newest)
+        documents = self._match.where(documents, self._insiders)
+        if not self._ranked:
+            return documents.order_by(*newest)
+        return documents.annotate(first_rank=self._match.first_rank(self._insiders.access)).order_by(
+            F("first_rank").desc(), *newest
+        )
+
+    def _first_pass(self) -> tuple[int, list[int]]:
+        """The number of matches, and the ids of the first ``RESCORE_WINDOW`` (one query)."""
+        if self._first is None:
+            first = self._documents().annotate(total=Window(Count("pk"))).values_list("pk", "total")
+            with _through_indexes():
+                rows = list(first[:RESCORE_WINDOW])
+            self._first = (rows[0][1] if rows else 0, [pk for pk, _ in rows])
+        return self._first
+
+    # --- The sequence
+
+    def count(self) -> int:
+        return self._first_pass()[0]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self):
+        for start in range(0, self.count(), 100):
+            yield from self[start : start + 100]
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            return self[key : key + 1][0]
+        start, stop, _ = key.indices(self.count())
+        if start >= stop:
+            return []
+        rows = []
+        if start < RESCORE_WINDOW:
+            rows += self._window_rows(start, min(stop, RESCORE_WINDOW))
+        if stop > RESCORE_WINDOW:
+            rows += self._rows_beyond(max(start, RESCORE_WINDOW), stop)
+        return rows
+
+    def _postmortems(self, ids: list[int], *, ranked: bool) -> QuerySet:
+        rows = self.queryset.visible_to(self.user).filter(pk__in=ids)
+        rows = rows.select_related(*self._related[0]).prefetch_related(*self._related[1])
+        rows = rows.annotate(public_summary=F("search_document__summary"))
+        if self._match is None:
+            rows = rows.with_full_access(self.user)
+        else:
+            inside = self._insiders.access
+            access = Value(inside) if isinstance(inside, bool) else ExpressionWrapper(Q(pk__in=inside), BooleanField())
+            rows = rows.annotate(full_access=access)
+        rank = self._match.rank(self._insiders.access, "search_document__") if ranked else Value(None)
+        return rows.annotate(rank=ExpressionWrapper(rank, output_field=FloatField()))
+
+    def _window_rows(self, start: int, stop: int) -> list[Postmortem]:
+        """Rows ``start:stop`` of the window, re-ranked on all their searchable text."""
+        newest = [F("published_at").desc(nulls_first=True), F("pk").desc()]
+        rows = self._postmortems(self._first_pass()[1], ranked=self._ranked)
+        order = [F("rank").desc(), *newest] if self._ranked else newest
+        return list(rows.order_by(*order)[start:stop])
+
+    def _rows_beyond(self, start: int, stop: int) -> list[Postmortem]:
+        """Rows past the window, in the first pass's order."""
+        ids = list(self._documents().values_list("pk", flat=True)[start:stop])
+        found = {pm.pk: pm for pm in self._postmortems(ids, ranked=False)}
+        return [found[pk] for pk in ids if pk in found]
 
 
-def search_postmortems(user, query: str | ParsedQuery = "", *, queryset=None, order: str = "relevance") -> QuerySet:
-    """Postmortems ``user`` may read matching ``query``, annotated with ``full_access`` and
-    ``rank`` (None without a query) and ordered by relevance or date, ties broken by id.
+def search_postmortems(
+    user, query: str | ParsedQuery = "", *, queryset=None, documents: Q | None = None, order: str = "relevance"
+) -> SearchResults:
+    """Postmortems ``user`` may read matching ``query``, ordered by relevance (best first) or
+    date (newest first), ties broken by id.
 
-    ``queryset`` narrows the candidates (filters); visibility is always applied here.
-    An empty query lists the newest published first (drafts, unpublished, come first).
-    With a query, who may search which internal text is asked here, in one query.
-    Each row matches and ranks on the text its reader may see: all of it for readers
-    with full access, the public text otherwise.
+    ``queryset`` narrows the candidates (the archive's filters) and ``documents`` narrows
+    them by the fields the search documents copy (``status``, ``visibility``,
+    ``published_at``), which costs no join; visibility is always applied here. An empty
+    query lists the newest published first (drafts, unpublished, come first). Each row
+    matches and ranks on the text its reader may see: all of it for readers with full
+    access, the public text otherwise.
     """
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
-    base = queryset if queryset is not None else Postmortem.objects.all()
-    results = base.visible_to(user).annotate(public_summary=F("search_document__summary"))
-    newest = [F("published_at").desc(nulls_first=True), F("pk").desc()]
-    if not parsed:
-        results = results.with_full_access(user).annotate(rank=Value(None, output_field=FloatField()))
-        return results.order_by(*newest)
-    match = (_postgres_match if connection.vendor == "postgresql" else _sqlite_match)(parsed)
-    # Insiders' rows match and rank on all their text, the others on their public text only.
-    insiders = _insiders(user, parsed, match)
-    results = results.alias(**match.aliases).filter(match.where(insiders))
-    if isinstance(insiders, bool):
-        results = results.annotate(full_access=Value(insiders), rank=match.full_rank if insiders else match.public_rank)
-    else:
-        inside = Q(pk__in=insiders)
-        results = results.annotate(
-            full_access=ExpressionWrapper(inside, output_field=BooleanField()),
-            rank=Case(When(inside, then=match.full_rank), default=match.public_rank, output_field=FloatField()),
-        )
-    return results.order_by(*newest) if order == "date" else results.order_by(F("rank").desc(), *newest)
+    return SearchResults(user, parsed, queryset=queryset, documents=documents, order=order)
 
 
 # --- Snippets -------------------------------------------------------------------------------
@@ -397,8 +643,6 @@ def highlight(text: str) -> SafeString:
 
 
 def _postgres_snippets(ids_by_access: dict[bool, list[int]], parsed: ParsedQuery) -> dict[int, str]:
-    from .models import PostmortemSearchDocument
-
     sep = Value("\n")
     public = Concat("summary", sep, "body", sep, "extra", output_field=TextField())
     full = Concat("summary", sep, "body", sep, "extra", sep, "internal", output_field=TextField())
@@ -479,8 +723,8 @@ def similar_postmortems(postmortem: Postmortem, user, *, limit: int = 5) -> list
     parsed = similar_query(postmortem)
     if not parsed:
         return []
-    candidates = Postmortem.objects.filter(status=Postmortem.Status.PUBLISHED).exclude(pk=postmortem.pk)
-    results = search_postmortems(user, parsed, queryset=candidates).select_related("incident__severity")
+    candidates = Q(status=Postmortem.Status.PUBLISHED) & ~Q(pk=postmortem.pk)
+    results = search_postmortems(user, parsed, documents=candidates).select_related("incident__severity")
     return list(results[:limit])
 
 
@@ -522,5 +766,5 @@ def archive_page(user, params) -> dict:
 
 def feed_items(user, *, limit: int = 30) -> list[Postmortem]:
     """The newest published postmortems ``user`` may read, for their Atom feed."""
-    published = Postmortem.objects.filter(status=Postmortem.Status.PUBLISHED)
-    return list(search_postmortems(user, "", queryset=published, order="date").select_related("incident")[:limit])
+    published = Q(status=Postmortem.Status.PUBLISHED)
+    return list(search_postmortems(user, "", documents=published, order="date").select_related("incident")[:limit])

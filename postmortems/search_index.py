@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.signals import post_save
 
 from .models import Postmortem, PostmortemSearchDocument
 
@@ -21,6 +23,8 @@ from .models import Postmortem, PostmortemSearchDocument
 BODY_SECTIONS = ["impact", "root_cause", "contributing_factors", "lessons"]
 SEARCHED_SECTIONS = ["summary", *BODY_SECTIONS]
 TEXT_COLUMNS = ["title", "summary", "body", "extra", "internal"]
+# The postmortem's fields the document carries for the search's first pass.
+COPIED_FIELDS = ["status", "visibility", "published_at"]
 FTS_TABLE = "postmortems_search_fts"
 DOCUMENT_TABLE = PostmortemSearchDocument._meta.db_table
 
@@ -55,7 +59,8 @@ def document_values(postmortem: Postmortem) -> dict[str, str | bool]:
         "internal": "\n\n".join(hidden),
     }
     cleaned = {name: _clean(text).strip() for name, text in values.items()}
-    return {**cleaned, "has_internal": bool(cleaned["internal"])}
+    copies = {name: getattr(postmortem, name) for name in COPIED_FIELDS}
+    return {**cleaned, "has_internal": bool(cleaned["internal"]), **copies}
 
 
 def _postmortems_to_index():
@@ -69,8 +74,18 @@ def _vector_sql() -> str:
     clause appended by the caller."""
     parts = [("title", "A"), ("summary", "B"), ("body", "C"), ("extra", "D")]
     public = " || ".join(f"setweight(to_tsvector(%(config)s::regconfig, {col}), '{w}')" for col, w in parts)
+    head = " || ".join(f"setweight(to_tsvector(%(config)s::regconfig, {col}), '{w}')" for col, w in parts[:2])
     internal = "setweight(to_tsvector(%(config)s::regconfig, internal), 'C')"
-    return f"UPDATE {DOCUMENT_TABLE} SET public_vector = {public}, internal_vector = {internal}"
+    return f"UPDATE {DOCUMENT_TABLE} SET head_vector = {head}, public_vector = {public}, internal_vector = {internal}"
+
+
+# Every pair of adjacent lexemes of the public vector, as one lexeme "first second" (no stemmed
+# lexeme holds a space): a quoted phrase is first looked up among these in a GIN index, so only
+# the documents holding all its pairs are checked against their whole vector.
+PAIRS_SQL = f"""UPDATE {DOCUMENT_TABLE} SET pairs_vector = (
+    SELECT coalesce(array_to_tsvector(array_agg(DISTINCT a.lexeme || ' ' || b.lexeme)), ''::tsvector)
+    FROM (SELECT lexeme, unnest(positions) AS pos FROM unnest(public_vector)) a
+    JOIN (SELECT lexeme, unnest(positions) AS pos FROM unnest(public_vector)) b ON b.pos = a.pos + 1)"""
 
 
 def _sync_engine(pks: list[int] | None) -> None:
@@ -79,6 +94,7 @@ def _sync_engine(pks: list[int] | None) -> None:
         if connection.vendor == "postgresql":
             where, params = ("", {}) if pks is None else (" WHERE postmortem_id = ANY(%(pks)s)", {"pks": pks})
             cursor.execute(_vector_sql() + where, {"config": settings.SEARCH_CONFIG, **params})
+            cursor.execute(PAIRS_SQL + where, params)
         elif connection.vendor == "sqlite":
             columns = ", ".join(TEXT_COLUMNS)
             if pks is None:
@@ -102,7 +118,7 @@ def _write_documents(postmortems: Iterable[Postmortem]) -> list[int]:
         docs,
         update_conflicts=True,
         unique_fields=["postmortem"],
-        update_fields=[*TEXT_COLUMNS, "has_internal", "indexed_at"],
+        update_fields=[*TEXT_COLUMNS, "has_internal", *COPIED_FIELDS, "indexed_at"],
     )
     return [doc.postmortem_id for doc in docs]
 
@@ -137,15 +153,34 @@ def _on_commit(func, pk) -> None:
         transaction.on_commit(lambda: func(pk), robust=True)
 
 
-# Signal receivers, connected in apps.py. No queries here: everything runs after commit.
+def copy_postmortem_fields(pk: int) -> None:
+    """Bring the document's copies of postmortem ``pk``'s status, visibility and publication
+    time up to date, in one UPDATE inside the current transaction: who may find a postmortem
+    changes with the change itself, not after it commits."""
+    source = Postmortem.objects.filter(pk=OuterRef("pk"))
+    copies = {name: Subquery(source.values(name)[:1]) for name in COPIED_FIELDS}
+    PostmortemSearchDocument.objects.filter(pk=pk).update(**copies)
 
 
-def postmortem_changed(sender, instance, **kwargs) -> None:
+# Signal receivers, connected in apps.py. Only the copied fields are written in the change's
+# own transaction; the rest of the document is rebuilt after commit.
+
+
+def postmortem_changed(sender, instance, created=False, **kwargs) -> None:
+    if kwargs.get("signal") is post_save and not created:
+        copy_postmortem_fields(instance.pk)
     _on_commit(reindex_postmortem, instance.pk)
 
 
+def workflow_step(sender, instance, **kwargs) -> None:
+    """A postmortem's workflow event: the step may have changed its status or visibility
+    (the editor's conditional UPDATEs send no ``post_save`` of their own)."""
+    copy_postmortem_fields(instance.postmortem_id)
+    _on_commit(reindex_postmortem, instance.postmortem_id)
+
+
 def part_changed(sender, instance, **kwargs) -> None:
-    """An action item or a workflow event of a postmortem."""
+    """An action item of a postmortem."""
     _on_commit(reindex_postmortem, instance.postmortem_id)
 
 

@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import RepeatLink
+from postmortems import search, services
+from postmortems.models import PostmortemSearchDocument
 from postmortems.search import attach_snippets, parse_query, search_postmortems
 from tests.factories import T0, ActionItemFactory, IncidentFactory, ServiceFactory, cause, severity
 
@@ -168,9 +171,11 @@ def test_the_page_query_count_does_not_grow_with_the_results(make_pm, as_user, c
         pm.incident.services.add(ServiceFactory())
         ActionItemFactory(postmortem=pm)
     client = as_user("teammate")
-    # session, user, count, page, services, tags, snippets (full-access and public), open
-    # action items, and the filter form's choices (severity, service, team, cause).
-    with django_assert_max_num_queries(15):
+    # session, user, the reader's insiders (their documents with internal text, which of them
+    # match), the first pass (count and window; on PostgreSQL between two settings), the page,
+    # services, tags, snippets, open action items, and the filter form's choices (severity,
+    # service, team, cause).
+    with django_assert_max_num_queries(17):
         response = client.get(URL, {"q": "timeout", "tags": "network", "severity": "SEV2"})
     assert len(page_ids(response)) == min(count, 20)
 
@@ -192,3 +197,79 @@ def test_dates_filter_on_when_the_incident_happened(make_pm, as_user):
     client = as_user("outsider")
     assert page_ids(client.get(URL, {"date_to": "2026-03-31"})) == [march.pk]
     assert page_ids(client.get(URL, {"date_from": "2026-04-01"})) == [may.pk]
+
+
+def test_every_match_is_shown_once_across_the_rescoring_window(make_pm, people, monkeypatch):
+    """The first RESCORE_WINDOW matches are re-ranked on all their text, the rest keep the
+    first pass's order (on PostgreSQL: title and summary, then newest): either way every
+    match appears exactly once, the count is exact and a title match comes first."""
+    monkeypatch.setattr(search, "RESCORE_WINDOW", 3)
+    title = make_pm(incident=IncidentFactory(title="Quokka outage"), summary="The brokers stalled.")
+    bodies = [make_pm(summary="Routine deploy.", root_cause=f"A quokka chewed cable {n}.") for n in range(4)]
+    results = search_postmortems(people[1]["outsider"], "quokka")
+    shown = [pm.pk for start in range(0, 6, 2) for pm in results[start : start + 2]]
+    assert results.count() == 5 and len(results) == 5
+    assert sorted(shown) == sorted([title.pk, *(pm.pk for pm in bodies)])
+    assert shown[0] == title.pk
+    assert shown == [pm.pk for pm in results] == [pm.pk for pm in search_postmortems(people[1]["outsider"], "quokka")]
+    if connection.vendor == "postgresql":
+        # Body-only matches tie on title and summary: the window takes the newest two.
+        assert set(shown[1:3]) == {bodies[3].pk, bodies[2].pk}
+        assert shown[3:] == [bodies[1].pk, bodies[0].pk]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ('"payment gateway"', {"adjacent", "three"}),
+        ('"gateway payment"', set()),
+        ('"payment gateway timed"', {"three"}),
+        ('"page of status"', {"stop word"}),
+        ('"on-call rotation"', {"hyphen"}),
+        ('"payment gateway" -timed', {"adjacent"}),
+        ('"payment gateway" OR "status page"', {"adjacent", "three"}),
+    ],
+)
+def test_phrases_match_adjacent_words_only(make_pm, people, query, expected):
+    texts = {
+        "adjacent": "Calls to the payment gateway failed.",
+        "apart": "The payment was retried; the gateway was fine.",
+        "three": "The payment gateway timed out twice.",
+        "stop word": "Nobody read the page of status updates.",
+        "hyphen": "The on-call rotation was short of people.",
+    }
+    pms = {name: make_pm(summary=text) for name, text in texts.items()}
+    names = {pm.pk: name for name, pm in pms.items()}
+    assert {names[pk] for pk in found(people[1]["outsider"], query)} == expected
+
+
+def test_a_restricted_postmortem_leaves_outsiders_results_with_the_change_itself(
+    make_pm, people, django_capture_on_commit_callbacks
+):
+    """The search document's copy of the visibility changes in the editor's transaction; the
+    rest of the document is rebuilt after commit (not run here)."""
+    team, users = people
+    pm = make_pm(summary="The narwhal cluster fell over.")
+    assert found(users["outsider"], "narwhal") == [pm.pk]
+    with django_capture_on_commit_callbacks(execute=False):
+        services.postmortem_update(
+            postmortem=pm,
+            user=users["facilitator"],
+            data={"visibility": "restricted", "teams": [team]},
+            expected_version=pm.version,
+            amendment_note="Restricted to the team.",
+        )
+    assert search_postmortems(users["outsider"], "narwhal").count() == 0
+    assert found(users["outsider"], "narwhal") == []
+    assert found(users["teammate"], "narwhal") == [pm.pk]
+
+
+def test_a_stale_search_document_never_shows_what_its_postmortem_hides(make_pm, people):
+    """Documents copy the status and visibility for the first pass; the page is fetched
+    through the postmortems' own rules, so a copy that lags behind shows nothing more."""
+    _, users = people
+    pm = make_pm(summary="The ocelot queue jammed.", visibility="restricted")
+    assert found(users["outsider"], "ocelot") == []
+    PostmortemSearchDocument.objects.filter(pk=pm.pk).update(visibility="organisation")
+    assert found(users["outsider"], "ocelot") == []
+    assert found(users["teammate"], "ocelot") == [pm.pk]
