@@ -394,9 +394,11 @@ def build_index() -> dict[str, float]:
     timings["vectors (one UPDATE)"] = time.perf_counter() - started
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE postmortems_postmortemsearchdocument")
+        # The UPDATE left a dead version of every row behind: compact the table, as after
+        # any bulk load (day to day, autovacuum reuses the space of edited documents).
+        cursor.execute("VACUUM FULL ANALYZE postmortems_postmortemsearchdocument")
         cursor.execute("ANALYZE")
-    timings["vacuum analyze"] = time.perf_counter() - started
+    timings["vacuum full analyze"] = time.perf_counter() - started
     sample = Postmortem.objects.order_by("?").values_list("pk", flat=True)[:5]
     for pm in _postmortems_to_index().filter(pk__in=list(sample)):
         doc = PostmortemSearchDocument.objects.get(pk=pm.pk)
@@ -450,7 +452,7 @@ def app_page(user, query: str):
 
 
 RAW_SQL = """
-WITH q AS (SELECT {tsquery} AS q),
+WITH q AS (SELECT {tsquery} AS q, {public_tsquery} AS pq),
 ins AS MATERIALIZED (  -- documents with internal text whose internal sections the user may read
     SELECT postmortem_id AS id FROM postmortems_postmortemsearchdocument
     WHERE has_internal AND postmortem_id IN (
@@ -466,22 +468,34 @@ full_ins AS MATERIALIZED (  -- of those, the ones matching on all their text
 ),
 public_ins AS MATERIALIZED (  -- and the ones matching on their public text
     SELECT d.postmortem_id AS id FROM postmortems_postmortemsearchdocument d, q
-    WHERE d.public_vector @@ q.q {pairs} AND d.postmortem_id IN (SELECT id FROM ins)
+    WHERE d.public_vector @@ q.pq {pairs} AND d.postmortem_id IN (SELECT id FROM ins)
 ),
-matches AS (  -- every match the user may see: public matches, corrected for the insiders' rows
-    SELECT d.postmortem_id AS id, d.published_at, d.head_vector FROM postmortems_postmortemsearchdocument d, q
-    WHERE d.public_vector @@ q.q {pairs}
+matches AS MATERIALIZED (  -- every match the user may see: public matches, corrected for insiders' rows
+    SELECT d.postmortem_id AS id FROM postmortems_postmortemsearchdocument d, q
+    WHERE d.public_vector @@ q.pq {pairs}
       AND d.postmortem_id NOT IN (SELECT id FROM public_ins EXCEPT SELECT id FROM full_ins)
       AND {visible}
     UNION ALL
-    SELECT d.postmortem_id, d.published_at, d.head_vector FROM postmortems_postmortemsearchdocument d
+    SELECT d.postmortem_id FROM postmortems_postmortemsearchdocument d
     WHERE d.postmortem_id IN (SELECT id FROM full_ins EXCEPT SELECT id FROM public_ins) AND {visible}
 ),
-first AS (  -- counted; the best 200 by title and summary
-    SELECT m.id, count(*) OVER () AS total FROM matches m, q
-    ORDER BY ts_rank('{0.1,0.2,0.6,1.0}', m.head_vector, q.q) DESC, m.published_at DESC NULLS FIRST, m.id DESC
-    LIMIT 200
+total AS (SELECT count(*) AS n FROM (SELECT 1 FROM matches LIMIT 1001) capped),
+head AS (  -- title and summary hold the whole query: best first
+    SELECT d.postmortem_id AS id, row_number() OVER (
+               ORDER BY ts_rank('{0.1,0.2,0.6,1.0}', d.head_vector, q.q) DESC, d.published_at DESC NULLS FIRST,
+                        d.postmortem_id DESC) AS n
+    FROM postmortems_postmortemsearchdocument d, q
+    WHERE d.postmortem_id IN (SELECT id FROM matches) AND d.head_vector @@ q.q
+    ORDER BY n LIMIT 200
 ),
+rest AS (  -- then the others, newest first
+    SELECT d.postmortem_id AS id, 200 + row_number() OVER (
+               ORDER BY d.published_at DESC NULLS FIRST, d.postmortem_id DESC) AS n
+    FROM postmortems_postmortemsearchdocument d, q
+    WHERE d.postmortem_id IN (SELECT id FROM matches) AND NOT d.head_vector @@ q.q
+    ORDER BY n LIMIT 200
+),
+first AS (SELECT id FROM (SELECT * FROM head UNION ALL SELECT * FROM rest) w ORDER BY n LIMIT 200),
 page AS (  -- the window re-ranked on all the text each row's reader may search
     SELECT d.postmortem_id AS id, d.published_at, d.postmortem_id IN (SELECT id FROM full_ins) AS full_access,
            CASE WHEN d.postmortem_id IN (SELECT id FROM full_ins)
@@ -492,7 +506,7 @@ page AS (  -- the window re-ranked on all the text each row's reader may search
     ORDER BY rank DESC, d.published_at DESC NULLS FIRST, d.postmortem_id DESC
     LIMIT 20
 )
-SELECT page.id, page.rank, (SELECT total FROM first LIMIT 1),
+SELECT page.id, page.rank, (SELECT least(n, 1000) FROM total),
        ts_headline(%(config)s::regconfig,
                    CASE WHEN page.full_access THEN concat_ws(E'\\n', d.summary, d.body, d.extra, d.internal)
                         ELSE concat_ws(E'\\n', d.summary, d.body, d.extra) END,
@@ -516,21 +530,22 @@ def raw_search(user, query: str):
     from django.conf import settings
     from django.db import connection
 
-    from postmortems.search import _through_indexes, _tsquery, parse_query, phrase_pairs
+    from postmortems.search import _PostgresMatch, _through_indexes, parse_query
 
-    parsed = parse_query(query)
-    # The same tsquery the app builds, rendered once as SQL text with its parameters.
-    compiler_sql, compiler_params = _compile_tsquery(_tsquery(parsed))
-    for i in range(len(compiler_params)):
-        compiler_sql = compiler_sql.replace("%s", f"%(p{i})s", 1)
-    pairs = phrase_pairs(parsed)
-    sql = (
-        RAW_SQL.replace("{tsquery}", compiler_sql)
-        .replace("{visible}", VISIBLE_SQL)
-        .replace("{pairs}", "AND d.pairs_vector @@ %(pairs)s::tsquery" if pairs else "")
-    )
-    params = {"uid": user.pk, "config": settings.SEARCH_CONFIG, "pairs": pairs}
-    named = {f"p{i}": value for i, value in enumerate(compiler_params)}
+    # The same tsqueries the app builds (for ranking, and for matching public text beside the
+    # word pairs), rendered as SQL text with their parameters.
+    match = _PostgresMatch(parse_query(query))
+    named = {}
+    sql = RAW_SQL.replace("{visible}", VISIBLE_SQL)
+    for placeholder, tsquery in (("{tsquery}", match.query), ("{public_tsquery}", match.public_query)):
+        compiled, values = _compile_tsquery(tsquery)
+        for value in values:
+            name = f"p{len(named)}"
+            compiled = compiled.replace("%s", f"%({name})s", 1)
+            named[name] = value
+        sql = sql.replace(placeholder, compiled)
+    sql = sql.replace("{pairs}", "AND d.pairs_vector @@ %(pairs)s::tsquery" if match.pairs else "")
+    params = {"uid": user.pk, "config": settings.SEARCH_CONFIG, "pairs": match.pairs}
     with _through_indexes(), connection.cursor() as cursor:
         cursor.execute(sql, {**params, **named})
         rows = cursor.fetchall()
@@ -646,6 +661,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument("--reuse", action="store_true", help="Reuse a kept, seeded database.")
+    parser.add_argument("--no-build", action="store_true", help="With --reuse: keep its index too, only measure.")
     args = parser.parse_args()
 
     if not args.reuse:
@@ -661,11 +677,12 @@ def main() -> None:
             started = time.perf_counter()
             seed(args.count, random.Random(SEED))
             print(f"  seeding: {time.perf_counter() - started:.1f} s")
-        started = time.perf_counter()
-        timings = build_index()
-        print(f"Index build from scratch: {time.perf_counter() - started:.1f} s")
-        for step, seconds in timings.items():
-            print(f"  {step}: {seconds:.1f} s")
+        if not (args.reuse and args.no_build):
+            started = time.perf_counter()
+            timings = build_index()
+            print(f"Index build from scratch: {time.perf_counter() - started:.1f} s")
+            for step, seconds in timings.items():
+                print(f"  {step}: {seconds:.1f} s")
         from django.db import connection
 
         with connection.cursor() as cursor:

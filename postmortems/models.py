@@ -250,6 +250,7 @@ class PostmortemSearchDocument(models.Model):
 
     class Meta:
         verbose_name = "search document"
+        indexes = [models.Index(fields=["-published_at", "-postmortem"], name="postmortem_search_newest")]
 
     def __str__(self) -> str:
         return f"Search document for postmortem {self.postmortem_id}"

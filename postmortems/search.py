@@ -16,6 +16,7 @@ search document) may match and be quoted in a snippet.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import unicodedata
 from contextlib import contextmanager
@@ -46,7 +47,6 @@ from django.db.models import (
     TextField,
     Value,
     When,
-    Window,
 )
 from django.db.models.expressions import CombinedExpression, RawSQL
 from django.db.models.functions import Concat
@@ -195,13 +195,19 @@ def _first_terms(required: list[list[Term]], excluded: list[Term]) -> tuple[list
     return kept, excluded[: max(budget, 0)]
 
 
-def _tsquery(parsed: ParsedQuery) -> SearchQuery:
+def _tsquery(parsed: ParsedQuery, *, as_words: frozenset[Term] = frozenset()) -> SearchQuery:
+    """``parsed`` as a ``tsquery``; the required phrases in ``as_words`` as their words only
+    (for a match whose word order another condition checks)."""
     config = settings.SEARCH_CONFIG
 
-    def term(t: Term) -> SearchQuery:
-        return SearchQuery(t.text, search_type="phrase" if t.phrase else "plain", config=config)
+    def term(t: Term, alone: bool = False) -> SearchQuery:
+        phrase = t.phrase and not (alone and t in as_words)
+        return SearchQuery(t.text, search_type="phrase" if phrase else "plain", config=config)
 
-    query = reduce(and_, (reduce(or_, map(term, group)) for group in parsed.required))
+    def group(terms: tuple[Term, ...]) -> SearchQuery:
+        return term(terms[0], alone=True) if len(terms) == 1 else reduce(or_, map(term, terms))
+
+    query = reduce(and_, map(group, parsed.required))
     for t in parsed.excluded:
         query &= ~term(t)
     return query
@@ -244,6 +250,9 @@ def _fts_nearness(parsed: ParsedQuery, *, public_only: bool) -> str | None:
 
 # Matches re-ranked on all their text: ten pages of results.
 RESCORE_WINDOW = 200
+# Matches counted and shown, at most: fifty pages. A search matching more says so.
+COUNT_LIMIT = 1000
+NEWEST = [F("published_at").desc(nulls_first=True), F("pk").desc()]
 
 
 class _FtsRowQuery(Expression):
@@ -269,6 +278,37 @@ class _FtsRowQuery(Expression):
         return f"(SELECT {score} FROM {FTS_TABLE} WHERE {where})", [self.match, *pk_params]
 
 
+class _AnyOf(Expression):
+    """``field IN (ids)`` with the ids as one array parameter (PostgreSQL) or JSON text
+    (SQLite), so a reader's thousands of ids cost one parameter rather than one each."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field, ids: list[int]):
+        super().__init__()
+        self.column, self.ids = field, list(ids)
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.column)
+        # A subquery, not ``= ANY(array)``: PostgreSQL hashes its rows once, where it would
+        # scan the array for every row tested.
+        return f"{sql} IN (SELECT unnest(%s::bigint[]))", [*params, self.ids]
+
+    def as_sqlite(self, compiler, connection):
+        sql, params = compiler.compile(self.column)
+        return f"{sql} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(self.ids)]
+
+
+def _pk_in(ids) -> Q:
+    return Q(_AnyOf(F("pk"), ids))
+
+
 @dataclass(frozen=True)
 class _Insiders:
     """Who searches whose internal text. ``access``: ``True`` or ``False`` for every row
@@ -286,7 +326,7 @@ def _per_reader(access: bool | list[int], full, public):
     others."""
     if isinstance(access, bool):
         return full if access else public
-    return Case(When(pk__in=access, then=full), default=public, output_field=FloatField())
+    return Case(When(_pk_in(access), then=full), default=public, output_field=FloatField())
 
 
 class _Match:
@@ -305,8 +345,8 @@ class _Match:
         """Documents matching on all their text."""
         raise NotImplementedError
 
-    def internal_full(self, documents: QuerySet) -> QuerySet:
-        """Of ``documents``, all with internal text, those matching on all their text."""
+    def internal_full(self) -> Q:
+        """Documents with internal text matching on all their text."""
         raise NotImplementedError
 
     def rank(self, access: bool | list[int], prefix: str = "") -> Expression:
@@ -315,10 +355,16 @@ class _Match:
     def first_rank(self, access: bool | list[int]) -> Expression:
         return self.rank(access)
 
+    def head_words(self) -> Q | None:
+        """Documents whose title and summary match the whole query, which the first pass puts
+        first (``None``: the first rank ranks every match)."""
+        return None
+
     def where(self, documents: QuerySet, insiders: _Insiders) -> QuerySet:
         """``documents`` that match, each on the text its reader may search."""
         if isinstance(insiders.access, bool):
             return documents.filter(self.full() if insiders.access else self.public())
+        # Literal lists: the planner ORs their primary-key lookups with the GIN index's matches.
         condition = self.public() | Q(pk__in=insiders.add) if insiders.add else self.public()
         documents = documents.filter(condition)
         return documents.exclude(pk__in=insiders.remove) if insiders.remove else documents
@@ -333,29 +379,33 @@ def _tsquery_lexeme(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def phrase_pairs(parsed: ParsedQuery) -> str | None:
+def phrase_pairs(parsed: ParsedQuery) -> tuple[str | None, frozenset[Term]]:
     """On PostgreSQL, the word pairs every required phrase of ``parsed`` holds, as ``tsquery``
     text over the documents' ``pairs_vector`` (``None`` without any): a necessary condition
-    for the phrase, answered by the pairs' GIN index. One query, only for phrases."""
-    phrases = [group[0].text for group in parsed.required if len(group) == 1 and group[0].phrase]
+    for the phrase, answered by the pairs' GIN index. Also the phrases of two words, for
+    which the pair is the whole condition. One query, only for phrases."""
+    phrases = [group[0] for group in parsed.required if len(group) == 1 and group[0].phrase]
     if not phrases:
-        return None
+        return None, frozenset()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT t.n, v.lexeme, p.pos FROM unnest(%s::text[]) WITH ORDINALITY AS t(phrase, n)"
             " CROSS JOIN LATERAL unnest(to_tsvector(%s::regconfig, t.phrase)) AS v"
             " CROSS JOIN LATERAL unnest(v.positions) AS p(pos)",
-            [phrases, settings.SEARCH_CONFIG],
+            [[term.text for term in phrases], settings.SEARCH_CONFIG],
         )
         positions: dict[int, dict[int, list[str]]] = {}
         for n, lexeme, pos in cursor.fetchall():
             positions.setdefault(n, {}).setdefault(pos, []).append(lexeme)
-    pairs = set()
-    for words in positions.values():
+    pairs, whole = set(), set()
+    for n, words in positions.items():
         if any(len(at) > 1 for at in words.values()):
             continue  # two words at one position: leave this phrase to the vector itself
-        pairs.update(f"{words[pos][0]} {words[pos + 1][0]}" for pos in words if pos + 1 in words)
-    return " & ".join(map(_tsquery_lexeme, sorted(pairs))) or None
+        found = {f"{words[pos][0]} {words[pos + 1][0]}" for pos in words if pos + 1 in words}
+        pairs |= found
+        if len(words) == 2 and found:  # two adjacent words: the pair is the phrase
+            whole.add(phrases[n - 1])
+    return " & ".join(map(_tsquery_lexeme, sorted(pairs))) or None, frozenset(whole)
 
 
 class _TsMatch(Expression):
@@ -388,7 +438,10 @@ class _PostgresMatch(_Match):
     def __init__(self, parsed: ParsedQuery):
         super().__init__(parsed)
         self.query = _tsquery(parsed)
-        self.pairs = phrase_pairs(parsed)
+        self.pairs, whole = phrase_pairs(parsed)
+        # Public text: two-word phrases as their words plus their pair, which the GIN indexes
+        # answer exactly; checking the phrase itself would read every candidate's vector.
+        self.public_query = _tsquery(parsed, as_words=whole) if whole else self.query
 
     def _ts_rank(self, vector) -> Expression:
         return SearchRank(vector, self.query, weights=PG_WEIGHTS, cover_density=False)
@@ -396,23 +449,23 @@ class _PostgresMatch(_Match):
     def public(self) -> Q:
         if self.pairs is None:
             return Q(public_vector=self.query)
-        return Q(_TsMatch(F("pairs_vector"), self.pairs), public_vector=self.query)
-
-    def _internal_full(self) -> Q:
-        # The partial GIN index on the full vector of documents with internal text.
-        return Q(SearchVectorExact(_full_vector(), self.query), has_internal=True)
+        return Q(_TsMatch(F("pairs_vector"), self.pairs), public_vector=self.public_query)
 
     def full(self) -> Q:
         # Without internal text, all the text is the public text. With an excluded word, a
         # document with internal text matches on its full vector only (the word may be there).
         public = self.public() & Q(has_internal=False) if self.parsed.excluded else self.public()
-        return public | self._internal_full()
+        return public | self.internal_full()
 
-    def internal_full(self, documents: QuerySet) -> QuerySet:
-        return documents.filter(self._internal_full())
+    def internal_full(self) -> Q:
+        # The partial GIN index on the full vector of documents with internal text.
+        return Q(SearchVectorExact(_full_vector(), self.query), has_internal=True)
 
     def first_rank(self, access: bool | list[int]) -> Expression:
         return self._ts_rank(F("head_vector"))
+
+    def head_words(self) -> Q:
+        return Q(head_vector=self.query)
 
     def rank(self, access: bool | list[int], prefix: str = "") -> Expression:
         return _per_reader(access, self._ts_rank(_full_vector(prefix)), self._ts_rank(F(f"{prefix}public_vector")))
@@ -431,8 +484,8 @@ class _SqliteMatch(_Match):
     def full(self) -> Q:
         return Q(pk__in=self._ids(public_only=False))
 
-    def internal_full(self, documents: QuerySet) -> QuerySet:
-        return documents.filter(self.full())
+    def internal_full(self) -> Q:
+        return Q(self.full(), has_internal=True)
 
     def _score(self, public_only: bool) -> Expression:
         score = _FtsRowQuery(fts_expression(self.parsed, public_only=public_only))
@@ -448,23 +501,28 @@ class _SqliteMatch(_Match):
 
 def _find_insiders(user, match: _Match) -> _Insiders:
     """Which matching rows ``user`` may search (and be quoted) in full, and how that changes
-    the matches. Asked only about the documents with internal text whose internal sections
-    ``user`` may read (``with_full_access``'s rule), in two queries, so the cost follows
-    those rows rather than the archive's size; the answer enters the search as constant
-    lists, which keeps every match decided by the indexes."""
+    the matches, in one query: over the documents with internal text that match on all of
+    it (the partial GIN index), it asks ``with_full_access``'s rule of each and, only for
+    the reader's own rows, whether they match on their public text too. The answer enters
+    the search as constant lists, which keeps every match there decided by the indexes."""
     condition = Postmortem.objects.full_access_q(user)
     if isinstance(condition, bool):  # admins and anonymous visitors: the same for every row
         return _Insiders(access=condition)
-    documents = PostmortemSearchDocument.objects.order_by()
-    ids = list(documents.filter(condition, has_internal=True).values_list("pk", flat=True))
-    if not ids:
-        return _Insiders()
-    documents = documents.filter(pk__in=ids)
-    on_full = match.internal_full(documents).annotate(full=Value(True)).values_list("pk", "full")
-    on_public = documents.filter(match.public()).annotate(full=Value(False)).values_list("pk", "full")
-    full, public = set(), set()
-    for pk, is_full in on_full.union(on_public, all=True):
-        (full if is_full else public).add(pk)
+
+    def for_insider(question: Q) -> Case:
+        # NULL for rows outside the reader's: their vectors are never read.
+        answer = ExpressionWrapper(question, output_field=BooleanField())
+        return Case(When(condition, then=answer), default=None, output_field=BooleanField())
+
+    documents = PostmortemSearchDocument.objects.order_by().annotate(on_public=for_insider(match.public()))
+    if match.parsed.excluded:  # the internal text may hold an excluded word: ask both ways
+        documents = documents.filter(match.internal_full() | Q(match.public(), has_internal=True))
+        rows = documents.annotate(on_full=for_insider(match.internal_full()))
+    else:
+        rows = documents.filter(match.internal_full()).annotate(on_full=Value(True))
+    found = [(pk, full, public) for pk, full, public in rows.values_list("pk", "on_full", "on_public")]
+    full = {pk for pk, on_full, on_public in found if on_public is not None and on_full}
+    public = {pk for pk, on_full, on_public in found if on_public}
     return _Insiders(access=sorted(full), add=tuple(sorted(full - public)), remove=tuple(sorted(public - full)))
 
 
@@ -533,8 +591,8 @@ class SearchResults:
     def _ranked(self) -> bool:
         return self._match is not None and self.order == "relevance"
 
-    def _documents(self) -> QuerySet:
-        """The documents of the matches, in the first pass's order."""
+    def _matches(self) -> QuerySet:
+        """The documents of the matches (of every visible postmortem, without a query)."""
         documents = PostmortemSearchDocument.objects.order_by()
         if not (self.user and self.user.is_authenticated and self.user.is_active):
             return documents.none()
@@ -545,29 +603,49 @@ class SearchResults:
             documents = documents.filter(self.documents)
         if self.queryset.query.has_filters():
             documents = documents.filter(pk__in=self.queryset.order_by().values("pk"))
-        newest = [F("published_at").desc(nulls_first=True), F("pk").desc()]
-        if self._match is None:
-            return documents.order_by(*newest)
-        documents = self._match.where(documents, self._insiders)
+        return documents if self._match is None else self._match.where(documents, self._insiders)
+
+    def _documents(self) -> QuerySet:
+        """The documents of the matches, in the first pass's order."""
         if not self._ranked:
-            return documents.order_by(*newest)
-        return documents.annotate(first_rank=self._match.first_rank(self._insiders.access)).order_by(
-            F("first_rank").desc(), *newest
-        )
+            return self._matches().order_by(*NEWEST)
+        first_rank = self._match.first_rank(self._insiders.access)
+        head = self._match.head_words()
+        if head is not None:
+            first_rank = Case(When(head, then=first_rank), default=Value(0.0), output_field=FloatField())
+        return self._matches().annotate(first_rank=first_rank).order_by(F("first_rank").desc(), *NEWEST)
 
     def _first_pass(self) -> tuple[int, list[int]]:
-        """The number of matches, and the ids of the first ``RESCORE_WINDOW`` (one query)."""
-        if self._first is None:
-            first = self._documents().annotate(total=Window(Count("pk"))).values_list("pk", "total")
-            with _through_indexes():
-                rows = list(first[:RESCORE_WINDOW])
-            self._first = (rows[0][1] if rows else 0, [pk for pk, _ in rows])
+        """The number of matches (counted up to one past ``COUNT_LIMIT``), and the ids of the
+        first ``RESCORE_WINDOW`` in the first pass's order.
+
+        On PostgreSQL the matches whose title and summary hold the whole query come first,
+        ranked on those (found through that small vector's own index); the rest follow
+        newest first, fetched only when the first kind leaves room in the window. Neither
+        query reads every match of a common word."""
+        if self._first is not None:
+            return self._first
+        head = self._match.head_words() if self._ranked else None
+        with _through_indexes():
+            total = self._matches()[: COUNT_LIMIT + 1].count()
+            ordered = self._documents().values_list("pk", flat=True)
+            ids = list((ordered if head is None else ordered.filter(head))[:RESCORE_WINDOW])
+            if head is not None and len(ids) < RESCORE_WINDOW:
+                rest = self._matches().exclude(head).order_by(*NEWEST).values_list("pk", flat=True)
+                ids += list(rest[: RESCORE_WINDOW - len(ids)])
+        self._first = (total, ids)
         return self._first
 
     # --- The sequence
 
     def count(self) -> int:
-        return self._first_pass()[0]
+        """How many results can be shown: every match, up to ``COUNT_LIMIT``."""
+        return min(self._first_pass()[0], COUNT_LIMIT)
+
+    @property
+    def capped(self) -> bool:
+        """Whether more than ``COUNT_LIMIT`` postmortems match (only that many are shown)."""
+        return self._first_pass()[0] > COUNT_LIMIT
 
     def __len__(self) -> int:
         return self.count()
@@ -589,31 +667,47 @@ class SearchResults:
             rows += self._rows_beyond(max(start, RESCORE_WINDOW), stop)
         return rows
 
-    def _postmortems(self, ids: list[int], *, ranked: bool) -> QuerySet:
-        rows = self.queryset.visible_to(self.user).filter(pk__in=ids)
+    @cached_property
+    def _window(self) -> list[tuple[int, float | None]]:
+        """The window's ids in their final order, with their rank (``None`` when not ranked):
+        re-ranked on all the text each reader may search, in one query on the documents."""
+        ids = self._first_pass()[1]
+        if not self._ranked:
+            return [(pk, None) for pk in ids]
+        rank = self._match.rank(self._insiders.access)
+        documents = PostmortemSearchDocument.objects.filter(_pk_in(ids)).annotate(rank=rank)
+        return list(documents.order_by(F("rank").desc(), *NEWEST).values_list("pk", "rank"))
+
+    def _rows(self, ranked_ids: list[tuple[int, float | None]]) -> list[Postmortem]:
+        """The postmortems of ``ranked_ids``, in that order, fetched through ``visible_to``
+        (a document whose copied fields lag behind its postmortem shows nothing it should
+        not), with ``rank``, ``full_access`` and ``public_summary``."""
+        rows = self.queryset.visible_to(self.user).filter(pk__in=[pk for pk, _ in ranked_ids])
         rows = rows.select_related(*self._related[0]).prefetch_related(*self._related[1])
         rows = rows.annotate(public_summary=F("search_document__summary"))
         if self._match is None:
             rows = rows.with_full_access(self.user)
         else:
             inside = self._insiders.access
-            access = Value(inside) if isinstance(inside, bool) else ExpressionWrapper(Q(pk__in=inside), BooleanField())
+            access = Value(inside) if isinstance(inside, bool) else ExpressionWrapper(_pk_in(inside), BooleanField())
             rows = rows.annotate(full_access=access)
-        rank = self._match.rank(self._insiders.access, "search_document__") if ranked else Value(None)
-        return rows.annotate(rank=ExpressionWrapper(rank, output_field=FloatField()))
+        found = {pm.pk: pm for pm in rows}
+        page = []
+        for pk, rank in ranked_ids:
+            if pk in found:
+                found[pk].rank = rank
+                page.append(found[pk])
+        return page
 
     def _window_rows(self, start: int, stop: int) -> list[Postmortem]:
-        """Rows ``start:stop`` of the window, re-ranked on all their searchable text."""
-        newest = [F("published_at").desc(nulls_first=True), F("pk").desc()]
-        rows = self._postmortems(self._first_pass()[1], ranked=self._ranked)
-        order = [F("rank").desc(), *newest] if self._ranked else newest
-        return list(rows.order_by(*order)[start:stop])
+        """Rows ``start:stop`` of the window."""
+        return self._rows(self._window[start:stop])
 
     def _rows_beyond(self, start: int, stop: int) -> list[Postmortem]:
         """Rows past the window, in the first pass's order."""
-        ids = list(self._documents().values_list("pk", flat=True)[start:stop])
-        found = {pm.pk: pm for pm in self._postmortems(ids, ranked=False)}
-        return [found[pk] for pk in ids if pk in found]
+        with _through_indexes():
+            ids = list(self._documents().values_list("pk", flat=True)[start:stop])
+        return self._rows([(pk, None) for pk in ids])
 
 
 def search_postmortems(

@@ -107,5 +107,9 @@ class Migration(migrations.Migration):
                 null=True,
             ),
         ),
+        migrations.AddIndex(
+            model_name="postmortemsearchdocument",
+            index=models.Index(fields=["-published_at", "-postmortem"], name="postmortem_search_newest"),
+        ),
         migrations.RunPython(forward, backward),
     ]

@@ -130,3 +130,12 @@ def test_an_excluded_word_in_a_redacted_section_excludes_only_for_readers_who_ma
     assert search_postmortems(users["outsider"], f"quokka -{SECRET}").count() == 1
     assert search_postmortems(users["teammate"], f"quokka -{SECRET}").count() == 0
     assert search_postmortems(users["admin"], f"quokka -{SECRET}").count() == 0
+
+
+def test_an_excluded_word_keeps_the_team_s_postmortems_without_internal_sections(redacted, make_pm, people):
+    """A teammate's exclusion is checked on all the text of the postmortems with internal
+    sections; the team's other postmortems still match on their (public) text."""
+    _, users = people
+    plain = make_pm(summary="The quokka cluster restarted cleanly.")
+    assert [pm.pk for pm in search_postmortems(users["teammate"], f"quokka -{SECRET}")] == [plain.pk]
+    assert {pm.pk for pm in search_postmortems(users["outsider"], f"quokka -{SECRET}")} == {plain.pk, redacted.pk}
