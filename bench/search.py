@@ -464,7 +464,8 @@ ins AS MATERIALIZED (  -- documents with internal text whose internal sections t
 ),
 full_ins AS MATERIALIZED (  -- of those, the ones matching on all their text
     SELECT d.postmortem_id AS id FROM postmortems_postmortemsearchdocument d, q
-    WHERE d.has_internal AND (d.public_vector || d.internal_vector) @@ q.q AND d.postmortem_id IN (SELECT id FROM ins)
+    WHERE d.has_internal AND (d.public_vector || d.internal_vector) @@ q.pq {full_pairs}
+      AND d.postmortem_id IN (SELECT id FROM ins)
 ),
 public_ins AS MATERIALIZED (  -- and the ones matching on their public text
     SELECT d.postmortem_id AS id FROM postmortems_postmortemsearchdocument d, q
@@ -537,7 +538,7 @@ def raw_search(user, query: str):
     match = _PostgresMatch(parse_query(query))
     named = {}
     sql = RAW_SQL.replace("{visible}", VISIBLE_SQL)
-    for placeholder, tsquery in (("{tsquery}", match.query), ("{public_tsquery}", match.public_query)):
+    for placeholder, tsquery in (("{tsquery}", match.query), ("{public_tsquery}", match.words_query)):
         compiled, values = _compile_tsquery(tsquery)
         for value in values:
             name = f"p{len(named)}"
@@ -545,6 +546,7 @@ def raw_search(user, query: str):
             named[name] = value
         sql = sql.replace(placeholder, compiled)
     sql = sql.replace("{pairs}", "AND d.pairs_vector @@ %(pairs)s::tsquery" if match.pairs else "")
+    sql = sql.replace("{full_pairs}", "AND d.full_pairs_vector @@ %(pairs)s::tsquery" if match.pairs else "")
     params = {"uid": user.pk, "config": settings.SEARCH_CONFIG, "pairs": match.pairs}
     with _through_indexes(), connection.cursor() as cursor:
         cursor.execute(sql, {**params, **named})

@@ -244,6 +244,9 @@ class PostmortemSearchDocument(models.Model):
     pairs_vector = SearchVectorField(
         null=True, editable=False, help_text="Each pair of adjacent words of the public text, for phrase searches."
     )
+    full_pairs_vector = SearchVectorField(
+        null=True, editable=False, help_text="With internal text: each pair of adjacent words of all the text."
+    )
     public_vector = SearchVectorField(null=True, editable=False)
     internal_vector = SearchVectorField(null=True, editable=False)
     indexed_at = models.DateTimeField(auto_now=True)

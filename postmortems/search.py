@@ -439,9 +439,9 @@ class _PostgresMatch(_Match):
         super().__init__(parsed)
         self.query = _tsquery(parsed)
         self.pairs, whole = phrase_pairs(parsed)
-        # Public text: two-word phrases as their words plus their pair, which the GIN indexes
+        # Matching: two-word phrases as their words plus their pair, which the GIN indexes
         # answer exactly; checking the phrase itself would read every candidate's vector.
-        self.public_query = _tsquery(parsed, as_words=whole) if whole else self.query
+        self.words_query = _tsquery(parsed, as_words=whole) if whole else self.query
 
     def _ts_rank(self, vector) -> Expression:
         return SearchRank(vector, self.query, weights=PG_WEIGHTS, cover_density=False)
@@ -449,7 +449,7 @@ class _PostgresMatch(_Match):
     def public(self) -> Q:
         if self.pairs is None:
             return Q(public_vector=self.query)
-        return Q(_TsMatch(F("pairs_vector"), self.pairs), public_vector=self.public_query)
+        return Q(_TsMatch(F("pairs_vector"), self.pairs), public_vector=self.words_query)
 
     def full(self) -> Q:
         # Without internal text, all the text is the public text. With an excluded word, a
@@ -458,8 +458,11 @@ class _PostgresMatch(_Match):
         return public | self.internal_full()
 
     def internal_full(self) -> Q:
-        # The partial GIN index on the full vector of documents with internal text.
-        return Q(SearchVectorExact(_full_vector(), self.query), has_internal=True)
+        # The partial GIN indexes on the full vector (and its pairs) of documents with internal text.
+        if self.pairs is None:
+            return Q(SearchVectorExact(_full_vector(), self.query), has_internal=True)
+        pairs = _TsMatch(F("full_pairs_vector"), self.pairs)
+        return Q(SearchVectorExact(_full_vector(), self.words_query), pairs, has_internal=True)
 
     def first_rank(self, access: bool | list[int]) -> Expression:
         return self._ts_rank(F("head_vector"))

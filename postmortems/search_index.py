@@ -79,13 +79,21 @@ def _vector_sql() -> str:
     return f"UPDATE {DOCUMENT_TABLE} SET head_vector = {head}, public_vector = {public}, internal_vector = {internal}"
 
 
-# Every pair of adjacent lexemes of the public vector, as one lexeme "first second" (no stemmed
-# lexeme holds a space): a quoted phrase is first looked up among these in a GIN index, so only
-# the documents holding all its pairs are checked against their whole vector.
-PAIRS_SQL = f"""UPDATE {DOCUMENT_TABLE} SET pairs_vector = (
+def _pairs(vector: str) -> str:
+    """Every pair of adjacent lexemes of ``vector``, as one lexeme "first second" (no stemmed
+    lexeme holds a space): a quoted phrase is first looked up among these in a GIN index, so
+    only the documents holding all its pairs are checked against their whole vector."""
+    return f"""(
     SELECT coalesce(array_to_tsvector(array_agg(DISTINCT a.lexeme || ' ' || b.lexeme)), ''::tsvector)
-    FROM (SELECT lexeme, unnest(positions) AS pos FROM unnest(public_vector)) a
-    JOIN (SELECT lexeme, unnest(positions) AS pos FROM unnest(public_vector)) b ON b.pos = a.pos + 1)"""
+    FROM (SELECT lexeme, unnest(positions) AS pos FROM unnest({vector})) a
+    JOIN (SELECT lexeme, unnest(positions) AS pos FROM unnest({vector})) b ON b.pos = a.pos + 1)"""
+
+
+# The pairs of the public text, and of all the text of documents with internal sections.
+PAIRS_SQL = (
+    f"UPDATE {DOCUMENT_TABLE} SET pairs_vector = {_pairs('public_vector')}, "
+    f"full_pairs_vector = CASE WHEN has_internal THEN {_pairs('public_vector || internal_vector')} END"
+)
 
 
 def _sync_engine(pks: list[int] | None) -> None:

@@ -19,13 +19,21 @@ HEAD_VECTOR = """,
 """
 
 
-# Every pair of adjacent lexemes of the public vector, as one lexeme "first second": a quoted
-# phrase is then looked up in a GIN index instead of checked against each candidate's vector.
-PAIRS = """
-    (SELECT coalesce(array_to_tsvector(array_agg(DISTINCT a.lexeme || ' ' || b.lexeme)), ''::tsvector)
-     FROM (SELECT lexeme, unnest(positions) AS pos FROM unnest(public_vector)) a
-     JOIN (SELECT lexeme, unnest(positions) AS pos FROM unnest(public_vector)) b ON b.pos = a.pos + 1)
-"""
+
+
+def _pairs(vector):
+    # Every pair of adjacent lexemes of the vector, as one lexeme "first second": a quoted
+    # phrase is then looked up in a GIN index instead of checked against each candidate.
+    return f"""(
+    SELECT coalesce(array_to_tsvector(array_agg(DISTINCT a.lexeme || ' ' || b.lexeme)), ''::tsvector)
+    FROM (SELECT lexeme, unnest(positions) AS pos FROM unnest({vector})) a
+    JOIN (SELECT lexeme, unnest(positions) AS pos FROM unnest({vector})) b ON b.pos = a.pos + 1)"""
+
+
+PAIRS = (
+    f"pairs_vector = {_pairs('public_vector')}, "
+    f"full_pairs_vector = CASE WHEN has_internal THEN {_pairs('public_vector || internal_vector')} END"
+)
 INDEXES = [
     # The full vector is searched only for documents with internal text; the others' is public.
     "DROP INDEX IF EXISTS postmortem_search_full",
@@ -34,6 +42,7 @@ INDEXES = [
     f"CREATE INDEX postmortem_search_internal ON {DOCUMENT_TABLE} (postmortem_id) WHERE has_internal",
     f"CREATE INDEX postmortem_search_head ON {DOCUMENT_TABLE} USING gin (head_vector)",
     f"CREATE INDEX postmortem_search_pairs ON {DOCUMENT_TABLE} USING gin (pairs_vector)",
+    f"CREATE INDEX postmortem_search_full_pairs ON {DOCUMENT_TABLE} USING gin (full_pairs_vector) WHERE has_internal",
 ]
 
 
@@ -48,13 +57,13 @@ def forward(apps, schema_editor):
         schema_editor.execute(statement)
     # One UPDATE rewrites every row once: the new row versions keep long values out of line.
     schema_editor.execute(
-        f"UPDATE {DOCUMENT_TABLE} SET {COPIES} {HEAD_VECTOR}, pairs_vector = {PAIRS}", {"config": settings.SEARCH_CONFIG}
+        f"UPDATE {DOCUMENT_TABLE} SET {COPIES} {HEAD_VECTOR}, {PAIRS}", {"config": settings.SEARCH_CONFIG}
     )
 
 
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        for name in ("head", "pairs", "internal", "full"):
+        for name in ("head", "pairs", "full_pairs", "internal", "full"):
             schema_editor.execute(f"DROP INDEX IF EXISTS postmortem_search_{name}")
         schema_editor.execute(
             f"CREATE INDEX postmortem_search_full ON {DOCUMENT_TABLE} USING gin ((public_vector || internal_vector))"
@@ -104,6 +113,15 @@ class Migration(migrations.Migration):
             field=django.contrib.postgres.search.SearchVectorField(
                 editable=False,
                 help_text="Each pair of adjacent words of the public text, for phrase searches.",
+                null=True,
+            ),
+        ),
+        migrations.AddField(
+            model_name="postmortemsearchdocument",
+            name="full_pairs_vector",
+            field=django.contrib.postgres.search.SearchVectorField(
+                editable=False,
+                help_text="With internal text: each pair of adjacent words of all the text.",
                 null=True,
             ),
         ),

@@ -273,3 +273,16 @@ def test_a_stale_search_document_never_shows_what_its_postmortem_hides(make_pm, 
     PostmortemSearchDocument.objects.filter(pk=pm.pk).update(visibility="organisation")
     assert found(users["outsider"], "ocelot") == []
     assert found(users["teammate"], "ocelot") == [pm.pk]
+
+
+def test_a_search_matching_more_than_the_limit_says_so_and_pages_through_the_limit(make_pm, as_user, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_LIMIT", 3)
+    for n in range(5):
+        make_pm(summary=f"Timeout number {n}.")
+    client = as_user("outsider")
+    response = client.get(URL, {"q": "timeout", "page": 1})
+    assert "More than 3 postmortems match; the first 3 are shown" in " ".join(response.content.decode().split())
+    assert len(page_ids(response)) == 3
+    assert response.context["page"].paginator.num_pages == 1
+    response = client.get(URL, {"q": "timeout", "sort": "date"})
+    assert len(page_ids(response)) == 3
