@@ -471,13 +471,13 @@ public_ins AS MATERIALIZED (  -- and the ones matching on their public text
     SELECT d.postmortem_id AS id FROM postmortems_postmortemsearchdocument d, q
     WHERE d.public_vector @@ q.pq {pairs} AND d.postmortem_id IN (SELECT id FROM ins)
 ),
-matches AS MATERIALIZED (  -- every match the user may see: public matches, corrected for insiders' rows
-    SELECT d.postmortem_id AS id FROM postmortems_postmortemsearchdocument d, q
+matches AS (  -- every match the user may see: public matches, corrected for insiders' rows
+    SELECT d.postmortem_id AS id, d.published_at, d.head_vector FROM postmortems_postmortemsearchdocument d, q
     WHERE d.public_vector @@ q.pq {pairs}
       AND d.postmortem_id NOT IN (SELECT id FROM public_ins EXCEPT SELECT id FROM full_ins)
       AND {visible}
     UNION ALL
-    SELECT d.postmortem_id FROM postmortems_postmortemsearchdocument d
+    SELECT d.postmortem_id, d.published_at, d.head_vector FROM postmortems_postmortemsearchdocument d
     WHERE d.postmortem_id IN (SELECT id FROM full_ins EXCEPT SELECT id FROM public_ins) AND {visible}
 ),
 total AS (SELECT count(*) AS n FROM (SELECT 1 FROM matches LIMIT 1001) capped),
@@ -486,14 +486,13 @@ head AS (  -- title and summary hold the whole query: best first
                ORDER BY ts_rank('{0.1,0.2,0.6,1.0}', d.head_vector, q.q) DESC, d.published_at DESC NULLS FIRST,
                         d.postmortem_id DESC) AS n
     FROM postmortems_postmortemsearchdocument d, q
-    WHERE d.postmortem_id IN (SELECT id FROM matches) AND d.head_vector @@ q.q
+    WHERE {head_matches}
     ORDER BY n LIMIT 200
 ),
 rest AS (  -- then the others, newest first
-    SELECT d.postmortem_id AS id, 200 + row_number() OVER (
-               ORDER BY d.published_at DESC NULLS FIRST, d.postmortem_id DESC) AS n
-    FROM postmortems_postmortemsearchdocument d, q
-    WHERE d.postmortem_id IN (SELECT id FROM matches) AND NOT d.head_vector @@ q.q
+    SELECT m.id, 200 + row_number() OVER (ORDER BY m.published_at DESC NULLS FIRST, m.id DESC) AS n
+    FROM matches m, q
+    WHERE NOT m.head_vector @@ q.q AND (SELECT count(*) FROM head) < 200
     ORDER BY n LIMIT 200
 ),
 first AS (SELECT id FROM (SELECT * FROM head UNION ALL SELECT * FROM rest) w ORDER BY n LIMIT 200),
@@ -545,6 +544,11 @@ def raw_search(user, query: str):
             compiled = compiled.replace("%s", f"%({name})s", 1)
             named[name] = value
         sql = sql.replace(placeholder, compiled)
+    # Without excluded words, a title and summary holding the query make a match (as in the app).
+    head = "d.head_vector @@ q.q AND {visible}"
+    if match.parsed.excluded:
+        head = "d.postmortem_id IN (SELECT id FROM matches) AND d.head_vector @@ q.q"
+    sql = sql.replace("{head_matches}", head).replace("{visible}", VISIBLE_SQL)
     sql = sql.replace("{pairs}", "AND d.pairs_vector @@ %(pairs)s::tsquery" if match.pairs else "")
     sql = sql.replace("{full_pairs}", "AND d.full_pairs_vector @@ %(pairs)s::tsquery" if match.pairs else "")
     params = {"uid": user.pk, "config": settings.SEARCH_CONFIG, "pairs": match.pairs}

@@ -594,8 +594,8 @@ class SearchResults:
     def _ranked(self) -> bool:
         return self._match is not None and self.order == "relevance"
 
-    def _matches(self) -> QuerySet:
-        """The documents of the matches (of every visible postmortem, without a query)."""
+    def _candidates(self) -> QuerySet:
+        """The documents of the visible postmortems the filters let through."""
         documents = PostmortemSearchDocument.objects.order_by()
         if not (self.user and self.user.is_authenticated and self.user.is_active):
             return documents.none()
@@ -606,6 +606,11 @@ class SearchResults:
             documents = documents.filter(self.documents)
         if self.queryset.query.has_filters():
             documents = documents.filter(pk__in=self.queryset.order_by().values("pk"))
+        return documents
+
+    def _matches(self) -> QuerySet:
+        """The documents of the matches (of every candidate, without a query)."""
+        documents = self._candidates()
         return documents if self._match is None else self._match.where(documents, self._insiders)
 
     def _documents(self) -> QuerySet:
@@ -632,7 +637,15 @@ class SearchResults:
         with _through_indexes():
             total = self._matches()[: COUNT_LIMIT + 1].count()
             ordered = self._documents().values_list("pk", flat=True)
-            ids = list((ordered if head is None else ordered.filter(head))[:RESCORE_WINDOW])
+            if head is not None:
+                # Without excluded words, a title and summary holding the query make a match:
+                # they are public text, and no match needs a reader's internal text for them.
+                ordered = ordered.filter(head)
+                if not self.parsed.excluded:
+                    first_rank = self._match.first_rank(self._insiders.access)
+                    ranked = self._candidates().filter(head).annotate(first_rank=first_rank)
+                    ordered = ranked.order_by(F("first_rank").desc(), *NEWEST).values_list("pk", flat=True)
+            ids = list(ordered[:RESCORE_WINDOW])
             if head is not None and len(ids) < RESCORE_WINDOW:
                 rest = self._matches().exclude(head).order_by(*NEWEST).values_list("pk", flat=True)
                 ids += list(rest[: RESCORE_WINDOW - len(ids)])
