@@ -129,5 +129,14 @@ class Migration(migrations.Migration):
             model_name="postmortemsearchdocument",
             index=models.Index(fields=["-published_at", "-postmortem"], name="postmortem_search_newest"),
         ),
+        migrations.AddIndex(
+            model_name="postmortem",
+            index=models.Index(fields=["facilitator", "id"], name="postmortem_facilitator_ids"),
+        ),
+        # A team's postmortems, answered from the index alone (the reader rules ask it often).
+        migrations.RunSQL(
+            "CREATE INDEX postmortem_teams_by_team ON postmortems_postmortem_teams (team_id, postmortem_id)",
+            "DROP INDEX postmortem_teams_by_team",
+        ),
         migrations.RunPython(forward, backward),
     ]
