@@ -594,8 +594,15 @@ class SearchResults:
     def _ranked(self) -> bool:
         return self._match is not None and self.order == "relevance"
 
+    @cached_property
+    def _candidates_qs(self) -> QuerySet:
+        return self._build_candidates()
+
     def _candidates(self) -> QuerySet:
-        """The documents of the visible postmortems the filters let through."""
+        """The documents of the visible postmortems the filters let through (built once)."""
+        return self._candidates_qs.all()
+
+    def _build_candidates(self) -> QuerySet:
         documents = PostmortemSearchDocument.objects.order_by()
         if not (self.user and self.user.is_authenticated and self.user.is_active):
             return documents.none()
@@ -608,10 +615,14 @@ class SearchResults:
             documents = documents.filter(pk__in=self.queryset.order_by().values("pk"))
         return documents
 
-    def _matches(self) -> QuerySet:
-        """The documents of the matches (of every candidate, without a query)."""
+    @cached_property
+    def _matches_qs(self) -> QuerySet:
         documents = self._candidates()
         return documents if self._match is None else self._match.where(documents, self._insiders)
+
+    def _matches(self) -> QuerySet:
+        """The documents of the matches (of every candidate, without a query; built once)."""
+        return self._matches_qs.all()
 
     def _documents(self) -> QuerySet:
         """The documents of the matches, in the first pass's order."""
