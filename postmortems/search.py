@@ -29,6 +29,7 @@ from django.contrib.postgres.search import (
     SearchHeadline,
     SearchQuery,
     SearchRank,
+    SearchVector,
     SearchVectorExact,
     SearchVectorField,
 )
@@ -646,7 +647,6 @@ class SearchResults:
             return self._first
         head = self._match.head_words() if self._ranked else None
         with _through_indexes():
-            total = self._matches()[: COUNT_LIMIT + 1].count()
             ordered = self._documents().values_list("pk", flat=True)
             if head is not None:
                 # Without excluded words, a title and summary holding the query make a match:
@@ -660,6 +660,10 @@ class SearchResults:
             if head is not None and len(ids) < RESCORE_WINDOW:
                 rest = self._matches().exclude(head).order_by(*NEWEST).values_list("pk", flat=True)
                 ids += list(rest[: RESCORE_WINDOW - len(ids)])
+                head = None
+            # Fewer than a window's worth, with every kind fetched: that is every match.
+            complete = head is None and len(ids) < RESCORE_WINDOW
+            total = len(ids) if complete else self._matches()[: COUNT_LIMIT + 1].count()
         self._first = (total, ids)
         return self._first
 
@@ -765,11 +769,20 @@ def highlight(text: str) -> SafeString:
 
 def _postgres_snippets(ids_by_access: dict[bool, list[int]], parsed: ParsedQuery) -> dict[int, str]:
     sep = Value("\n")
+    query = _tsquery(parsed)
     public = Concat("summary", sep, "body", sep, "extra", output_field=TextField())
     full = Concat("summary", sep, "body", sep, "extra", sep, "internal", output_field=TextField())
+    # A summary that holds the whole query is quoted on its own: the best place for the
+    # snippet, and a tenth of the text to parse.
+    in_summary = SearchVectorExact(SearchVector("summary", config=settings.SEARCH_CONFIG), query)
     headline = SearchHeadline(
-        Case(When(postmortem_id__in=ids_by_access[True], then=full), default=public),
-        _tsquery(parsed),
+        Case(
+            When(in_summary, then=F("summary")),
+            When(postmortem_id__in=ids_by_access[True], then=full),
+            default=public,
+            output_field=TextField(),
+        ),
+        query,
         config=settings.SEARCH_CONFIG,
         start_sel=MARK_START,
         stop_sel=MARK_END,
