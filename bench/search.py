@@ -24,10 +24,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import prepare_database, setup_django  # noqa: E402
+
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "bench_search"
 SEED = 20260302
@@ -224,20 +225,7 @@ class TextGen:
         return " ".join(self.sentence() for _ in range(sentences))
 
 
-# --- Database setup ------------------------------------------------------------------------------
-
-
-def admin_sql(statement: str) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def setup_django(db_url: str) -> None:
-    os.environ["DATABASE_URL"] = db_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
-    import django
-
-    django.setup()
+# --- Seeding ------------------------------------------------------------------------------------
 
 
 def seed(count: int, rng: random.Random) -> None:
@@ -681,11 +669,10 @@ def main() -> None:
     parser.add_argument("--no-build", action="store_true", help="With --reuse: keep its index too, only measure.")
     args = parser.parse_args()
 
-    if not args.reuse:
-        admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        admin_sql(f"CREATE DATABASE {DB_NAME}")
+    os.environ["DATABASE_URL"] = f"{SERVER}/postgres"
+    _, drop = prepare_database(DB_NAME, keep=args.reuse)
     try:
-        setup_django(f"{SERVER}/{DB_NAME}")
+        setup_django()
         from django.core.management import call_command
 
         print(f"Archive search benchmark: {args.count} postmortems, {os.cpu_count()} CPUs")
@@ -720,7 +707,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            admin_sql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            drop()
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ class PostmortemsConfig(AppConfig):
         from .models import Postmortem, PostmortemEvent
 
         uid = "postmortems.search_index"
-        post_save.connect(receivers.postmortem_changed, sender=Postmortem, dispatch_uid=f"{uid}.pm.save")
-        post_delete.connect(receivers.postmortem_changed, sender=Postmortem, dispatch_uid=f"{uid}.pm.delete")
+        post_save.connect(receivers.postmortem_saved, sender=Postmortem, dispatch_uid=f"{uid}.pm.save")
+        post_delete.connect(receivers.postmortem_deleted, sender=Postmortem, dispatch_uid=f"{uid}.pm.delete")
         post_save.connect(receivers.workflow_step, sender=PostmortemEvent, dispatch_uid=f"{uid}.event")
         for signal, name in ((post_save, "save"), (post_delete, "delete")):
             signal.connect(receivers.part_changed, sender=ActionItem, dispatch_uid=f"{uid}.action.{name}")

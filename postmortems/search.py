@@ -524,7 +524,7 @@ def _find_insiders(user, match: _Match) -> _Insiders:
         rows = documents.annotate(on_full=for_insider(match.internal_full()))
     else:
         rows = documents.filter(match.internal_full()).annotate(on_full=Value(True))
-    found = [(pk, full, public) for pk, full, public in rows.values_list("pk", "on_full", "on_public")]
+    found = list(rows.values_list("pk", "on_full", "on_public"))
     full = {pk for pk, on_full, on_public in found if on_public is not None and on_full}
     public = {pk for pk, on_full, on_public in found if on_public}
     return _Insiders(access=sorted(full), add=tuple(sorted(full - public)), remove=tuple(sorted(public - full)))

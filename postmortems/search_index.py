@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
-from django.db.models.signals import post_save
 
 from .models import Postmortem, PostmortemSearchDocument
 
@@ -174,9 +173,13 @@ def copy_postmortem_fields(pk: int) -> None:
 # own transaction; the rest of the document is rebuilt after commit.
 
 
-def postmortem_changed(sender, instance, created=False, **kwargs) -> None:
-    if kwargs.get("signal") is post_save and not created:
+def postmortem_saved(sender, instance, created=False, **kwargs) -> None:
+    if not created:
         copy_postmortem_fields(instance.pk)
+    _on_commit(reindex_postmortem, instance.pk)
+
+
+def postmortem_deleted(sender, instance, **kwargs) -> None:
     _on_commit(reindex_postmortem, instance.pk)
 
 
