@@ -20,8 +20,13 @@ run: install migrate seed
 	@echo "Starting web on http://$(WEB_ADDR), Celery worker and beat. Ctrl-C stops all three."
 	WEB_ADDR=$(WEB_ADDR) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
-test: install-dev
+test: install-dev node_modules/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Test-only tools from the npm registry (axe-core), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
