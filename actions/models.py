@@ -154,10 +154,11 @@ def available_time_zones() -> frozenset[str]:
 
 
 class NotificationPreference(models.Model):
-    """How one user wants their email: their time zone (for digests and reminders) and digest opt-out.
+    """How one user wants their email: their time zone (for digests and reminders), digest
+    opt-out, and which workflow messages they get.
 
-    Users without a row get the defaults: the server's time zone, digests on.
-    Escalations and reminders ignore the opt-out: only digests can be turned off.
+    Users without a row get the defaults: the server's time zone, digests on, assignment and
+    review emails on, publication emails off. Escalations and reminders always come.
     """
 
     user = models.OneToOneField(
@@ -166,6 +167,18 @@ class NotificationPreference(models.Model):
     time_zone = models.CharField(max_length=64, default=default_time_zone, validators=[validate_time_zone])
     digest_opt_out = models.BooleanField(
         default=False, verbose_name="no weekly digest", help_text="Reminders and escalations still come."
+    )
+    email_assigned = models.BooleanField(
+        default=True,
+        verbose_name="when an action item is assigned to me",
+        help_text="Not when you assign an item to yourself.",
+    )
+    email_review = models.BooleanField(
+        default=True,
+        verbose_name="when a reviewer approves or asks for changes on a postmortem I facilitate",
+    )
+    email_published = models.BooleanField(
+        default=False, verbose_name="when a postmortem of one of my teams is published"
     )
 
     class Meta:
@@ -185,6 +198,8 @@ class ActionItemChange(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
     changes = models.JSONField(default=dict, help_text='{"field": ["old", "new"], ...}')
     note = models.TextField(blank=True, help_text="Why, e.g. the reason a due date moved.")
+    # The item's first row: ``changes`` then holds its initial values (old value None).
+    created = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["changed_at", "id"]
@@ -212,6 +227,9 @@ class Notification(models.Model):
         POSTMORTEM_DUE = "postmortem_due", "Postmortem due"
         REVIEW_REQUEST = "review_request", "Review request"
         REPEAT = "repeat", "Repeat incident"
+        ASSIGNED = "assigned", "Item assigned"
+        REVIEW_DECISION = "review_decision", "Review decision"
+        PUBLISHED = "published", "Postmortem published"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
