@@ -24,3 +24,6 @@ WHITENOISE_USE_FINDERS = True
 # default), so a Celery worker started as a subprocess by a test can open it too.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# Each test process counts rate limits in its own memory (tests/conftest.py empties it per test).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

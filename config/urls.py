@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from incidents.accounts import PasswordResetView
 from incidents.views import home
 
 admin.site.site_header = "Postmortem tracker administration"
@@ -8,7 +9,11 @@ admin.site.site_title = "Postmortem tracker"
 
 urlpatterns = [
     path("", home, name="home"),
+    # Rate-limited and mailed by a task; the rest of the flow is Django's.
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Its presence puts a "Forgotten your password?" link on the admin's sign-in page.
+    path("admin/password_reset/", PasswordResetView.as_view(), name="admin_password_reset"),
     path("admin/", admin.site.urls),
     path("actions/", include("actions.urls")),
     path("metrics/", include("incidents.metrics_urls")),

@@ -1,7 +1,9 @@
 """Personal API tokens: creating and revoking them, and authenticating requests that carry one.
 
 A key is ``pmt_`` followed by 43 random URL-safe characters. Only its SHA-256 is stored,
-so a lookup is one indexed query and the key itself is shown once, at creation.
+so a lookup is one indexed query and the key itself is shown once, at creation. Failed checks
+are counted per client address; past API_TOKEN_FAILURE_RATE every token from that address is
+refused with a 429 until the oldest failure leaves the window, so guessing keys learns nothing.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.throttling import SimpleRateThrottle
 
+from .accounts import client_ip
 from .models import ApiToken
 
 KEY_PREFIX = "pmt_"
@@ -58,6 +63,30 @@ def user_for_key(key: str) -> tuple:
     return token.user, token
 
 
+class FailedTokenThrottle(SimpleRateThrottle):
+    """DRF's throttle, counting only failed token checks, per client address."""
+
+    scope = "api-token-failures"
+
+    def get_rate(self) -> str:
+        return settings.API_TOKEN_FAILURE_RATE
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+
+    def is_locked(self, request) -> bool:
+        """True while the address's failures within the window reach the rate (reads only)."""
+        self.key = self.get_cache_key(request, None)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        return len(self.history) >= self.num_requests
+
+    def record_failure(self) -> None:
+        self.throttle_success()  # stores this attempt's time in the address's history
+
+
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     """``Authorization: Bearer <key>`` (or ``Token <key>``) with a personal API token."""
 
@@ -73,8 +102,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             key = parts[1].decode()
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("The token contains invalid characters.") from exc
+        throttle = FailedTokenThrottle()
+        if throttle.is_locked(request):
+            wait = throttle.wait()
+            # DRF adds "Expected available in N seconds." and the Retry-After header.
+            raise exceptions.Throttled(wait, detail="Too many failed token checks from your address.")
         user, token = user_for_key(key)
         if user is None:
+            throttle.record_failure()
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         return user, token
 

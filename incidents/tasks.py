@@ -1,4 +1,4 @@
-"""Celery tasks for incidents: repeat-class detection."""
+"""Celery tasks for incidents: repeat-class detection; password reset mail."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.db import OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
-from . import services
+from . import accounts, services
 from .models import Incident
 
 # How far back the nightly scan looks for changed incidents: two nights, so one missed run loses nothing.
@@ -47,3 +47,13 @@ def detect_repeats_nightly() -> int:
         for incident in Incident.objects.filter(pk__in=chunk).order_by("pk"):
             count += len(services.repeat_detect(incident=incident))
         last_pk = chunk[-1]
+
+
+# smtplib's errors and refused connections are OSErrors.
+@shared_task(acks_late=True, autoretry_for=(OperationalError, OSError), retry_backoff=30, max_retries=5)
+def send_password_reset(email: str) -> None:
+    """Mail a password reset link to the accounts with ``email`` (nothing when there is none).
+
+    Queued by the reset page, so the page takes as long for an unknown address as for a known one.
+    """
+    accounts.password_reset_send(email=email)

@@ -18,3 +18,11 @@ def is_postgres() -> bool:
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Rate limits (password reset, failed token checks) start afresh in every test."""
+    from django.core.cache import cache
+
+    cache.clear()

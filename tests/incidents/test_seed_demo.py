@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 from django.utils import timezone
 
 from actions.models import ActionItem, ActionItemChange
@@ -88,4 +89,5 @@ def test_demo_user_can_log_in_even_after_a_password_change(client):
 
     seed()
 
-    assert client.login(username="demo", password="demo")
+    # django-axes needs the request that a sign-in comes with.
+    assert client.login(request=RequestFactory().post("/accounts/login/"), username="demo", password="demo")
