@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import ReferenceSequence, Team, TimeStampedModel
+from incidents.timestamps import validate_planned_date, validate_timestamp
 from postmortems.models import Postmortem
 
 from .querysets import OPEN_STATUSES, ActionItemQuerySet
@@ -50,9 +51,9 @@ class ActionItem(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_items"
     )
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_items")
-    due_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True, validators=[validate_planned_date])
     status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
-    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False, validators=[validate_timestamp])
     resolution_note = models.TextField(
         blank=True, help_text="How it was done (and the evidence), or why it will not be done."
     )
@@ -234,7 +235,10 @@ class Notification(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
+        # The last attempt failed for a reason that may pass (the server down, a 4xx reply): retried.
         FAILED = "failed", "Failed"
+        # The server refused it for good (a 5xx reply, e.g. no such recipient): never retried.
+        REFUSED = "refused", "Refused"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
@@ -256,6 +260,9 @@ class Notification(models.Model):
     last_error = models.TextField(blank=True)
     claimed_until = models.DateTimeField(
         null=True, blank=True, help_text="A worker is sending it until then; another may take over after."
+    )
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its task is queued or waiting to retry until then; the sweep leaves it alone."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

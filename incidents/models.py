@@ -13,6 +13,7 @@ from django.utils import timezone
 from taggit.managers import TaggableManager
 
 from .querysets import IncidentQuerySet
+from .timestamps import validate_timestamp
 
 
 class TimeStampedModel(models.Model):
@@ -209,12 +210,24 @@ class Incident(TimeStampedModel):
     customer_facing = models.BooleanField(default=False)
     tags = TaggableManager(blank=True)
 
-    started_at = models.DateTimeField(null=True, blank=True, help_text="When impact began.")
-    detected_at = models.DateTimeField(null=True, blank=True, help_text="When an alert fired or someone noticed.")
-    acknowledged_at = models.DateTimeField(null=True, blank=True, help_text="When a responder took it on.")
-    declared_at = models.DateTimeField(default=timezone.now, help_text="When it was declared an incident.")
-    mitigated_at = models.DateTimeField(null=True, blank=True, help_text="When user impact stopped.")
-    resolved_at = models.DateTimeField(null=True, blank=True, help_text="When the incident was closed.")
+    started_at = models.DateTimeField(
+        null=True, blank=True, validators=[validate_timestamp], help_text="When impact began."
+    )
+    detected_at = models.DateTimeField(
+        null=True, blank=True, validators=[validate_timestamp], help_text="When an alert fired or someone noticed."
+    )
+    acknowledged_at = models.DateTimeField(
+        null=True, blank=True, validators=[validate_timestamp], help_text="When a responder took it on."
+    )
+    declared_at = models.DateTimeField(
+        default=timezone.now, validators=[validate_timestamp], help_text="When it was declared an incident."
+    )
+    mitigated_at = models.DateTimeField(
+        null=True, blank=True, validators=[validate_timestamp], help_text="When user impact stopped."
+    )
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, validators=[validate_timestamp], help_text="When the incident was closed."
+    )
 
     commander = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -334,7 +347,7 @@ class SeverityChange(models.Model):
     from_severity = models.ForeignKey(Severity, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
     to_severity = models.ForeignKey(Severity, on_delete=models.PROTECT, related_name="+")
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    changed_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=timezone.now, validators=[validate_timestamp])
     reason = models.TextField()
 
     class Meta:
@@ -363,7 +376,7 @@ class TimelineEvent(models.Model):
         NOTE = "note", "Note"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline_events")
-    occurred_at = models.DateTimeField()
+    occurred_at = models.DateTimeField(validators=[validate_timestamp])
     kind = models.CharField(max_length=20, choices=Kind, default=Kind.NOTE)
     text = models.TextField()
     author = models.ForeignKey(
@@ -395,7 +408,7 @@ class RepeatLink(TimeStampedModel):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, validators=[validate_timestamp])
 
     class Meta:
         ordering = ["-score", "id"]
@@ -433,7 +446,7 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, validators=[validate_timestamp])
 
     class Meta:
         ordering = ["-created_at", "-id"]

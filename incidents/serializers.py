@@ -27,6 +27,10 @@ from .models import (
     Team,
     TimelineEvent,
 )
+from .timestamps import validate_timestamp
+
+# Recording an alert takes a few queries; a delivery must finish well inside a request.
+MAX_ALERTS_PER_PAYLOAD = 500
 
 User = get_user_model()
 
@@ -218,7 +222,7 @@ class IncidentWriteSerializer(ModelSerializer):
     severity_reason = serializers.CharField(
         write_only=True, required=False, allow_blank=True, help_text="Required when the severity changes."
     )
-    declared_at = UTCDateTimeField(required=False)
+    declared_at = UTCDateTimeField(required=False, validators=[validate_timestamp])
 
     class Meta:
         model = Incident
@@ -253,10 +257,15 @@ class IncidentWriteSerializer(ModelSerializer):
 
 
 class AlertTimeField(serializers.DateTimeField):
-    """A time from an alert; Alertmanager's "0001-01-01T00:00:00Z" (not ended) reads as null."""
+    """A time from an alert, within the bounds of ``incidents.timestamps``. Where the field may
+    be null, Alertmanager's "0001-01-01T00:00:00Z" (not ended) reads as null."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [validate_timestamp])
+        super().__init__(*args, **kwargs)
 
     def to_internal_value(self, value):
-        if isinstance(value, str) and value.startswith("0001-01-01"):
+        if self.allow_null and isinstance(value, str) and value.startswith("0001-01-01"):
             return None
         return super().to_internal_value(value)
 
@@ -290,7 +299,18 @@ class AlertmanagerPayloadSerializer(serializers.Serializer):
         child=serializers.CharField(allow_blank=True), required=False
     )
     externalURL = serializers.CharField(required=False, allow_blank=True)  # noqa: N815
-    alerts = AlertmanagerAlertSerializer(many=True, allow_empty=False)
+    alerts = AlertmanagerAlertSerializer(
+        many=True,
+        allow_empty=False,
+        max_length=MAX_ALERTS_PER_PAYLOAD,
+        error_messages={
+            "max_length": (
+                f"At most {MAX_ALERTS_PER_PAYLOAD} alerts per delivery: set max_alerts: {MAX_ALERTS_PER_PAYLOAD} "
+                "in Alertmanager's webhook_config (it then sends the first ones and counts the rest in "
+                "truncatedAlerts)."
+            )
+        },
+    )
 
     def validate_version(self, version: str) -> str:
         if version != "4":
@@ -318,8 +338,8 @@ class GenericAlertSerializer(serializers.Serializer):
         default="",
         help_text="A label mapped through ALERT_SEVERITY_MAP (e.g. critical), or a severity name (e.g. SEV2).",
     )
-    started_at = serializers.DateTimeField(help_text="When the alert started firing; becomes detected_at.")
-    ended_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    started_at = AlertTimeField(help_text="When the alert started firing; becomes detected_at.")
+    ended_at = AlertTimeField(required=False, allow_null=True, default=None)
     url = serializers.URLField(required=False, allow_blank=True, default="")
     labels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
 

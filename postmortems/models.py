@@ -13,7 +13,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from incidents.models import Incident, Team, TimeStampedModel
+from incidents.timestamps import validate_planned_date, validate_timestamp
 
+from .markdown import validate_markdown_length
 from .querysets import PostmortemQuerySet
 
 # The standard sections, in the order the template shows them: (field, title).
@@ -59,17 +61,20 @@ class Postmortem(TimeStampedModel):
     authors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="authored_postmortems", blank=True)
     reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="postmortems_to_review", blank=True)
     due_date = models.DateField(
-        null=True, blank=True, help_text="Set from the incident's resolution and severity when left empty."
+        null=True,
+        blank=True,
+        validators=[validate_planned_date],
+        help_text="Set from the incident's resolution and severity when left empty.",
     )
 
-    summary = models.TextField(blank=True)
-    impact = models.TextField(blank=True)
-    root_cause = models.TextField(blank=True)
-    contributing_factors = models.TextField(blank=True)
-    what_went_well = models.TextField(blank=True)
-    what_could_be_improved = models.TextField(blank=True)
-    where_we_got_lucky = models.TextField(blank=True)
-    lessons = models.TextField(blank=True)
+    summary = models.TextField(blank=True, validators=[validate_markdown_length])
+    impact = models.TextField(blank=True, validators=[validate_markdown_length])
+    root_cause = models.TextField(blank=True, validators=[validate_markdown_length])
+    contributing_factors = models.TextField(blank=True, validators=[validate_markdown_length])
+    what_went_well = models.TextField(blank=True, validators=[validate_markdown_length])
+    what_could_be_improved = models.TextField(blank=True, validators=[validate_markdown_length])
+    where_we_got_lucky = models.TextField(blank=True, validators=[validate_markdown_length])
+    lessons = models.TextField(blank=True, validators=[validate_markdown_length])
 
     users_affected = models.PositiveIntegerField(null=True, blank=True)
     revenue_impact = models.DecimalField(
@@ -92,8 +97,8 @@ class Postmortem(TimeStampedModel):
     version = models.PositiveIntegerField(
         default=1, editable=False, help_text="Raised on every edit, so two editors never silently overwrite each other."
     )
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True, validators=[validate_timestamp])
+    published_at = models.DateTimeField(null=True, blank=True, validators=[validate_timestamp])
 
     objects = PostmortemQuerySet.as_manager()
 
@@ -165,7 +170,7 @@ class Review(TimeStampedModel):
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
     decision = models.CharField(max_length=20, choices=Decision)
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, validators=[validate_markdown_length])
     postmortem_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The version of the postmortem that was reviewed."
     )

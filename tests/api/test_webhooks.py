@@ -203,3 +203,44 @@ def test_resolved_alerts_of_an_unknown_group_open_nothing(sender):
     response = sender.post(AM, resolved_payload(), format="json")
     assert response.status_code == 200 and response.json()["incident"] is None
     assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("starts_at", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "1969-12-31T23:59:59Z"])
+def test_start_times_out_of_range_are_refused(sender, checkout, starts_at):
+    payload = copy.deepcopy(FIRING)
+    payload["alerts"][0]["startsAt"] = starts_at
+    response = sender.post(AM, payload, format="json")
+    assert response.status_code == 400
+    assert "startsAt" in response.json()["errors"]["alerts"]["0"]
+    generic = {"id": "pingdom-42", "title": "Checkout page down", "started_at": starts_at}
+    response = sender.post(GENERIC, generic, format="json")
+    assert response.status_code == 400 and "started_at" in response.json()["errors"]
+    assert not Incident.objects.exists()
+    assert sender.get("/api/v1/incidents/").status_code in (200, 403)
+
+
+def test_an_end_time_in_year_9999_is_refused_but_alertmanagers_zero_time_means_not_ended(sender, checkout):
+    payload = resolved_payload()
+    payload["alerts"][0]["endsAt"] = "9999-12-31T23:59:59Z"
+    response = sender.post(AM, payload, format="json")
+    assert response.status_code == 400 and "endsAt" in response.json()["errors"]["alerts"]["0"]
+    assert sender.post(AM, FIRING, format="json").status_code == 201  # endsAt 0001-01-01: still firing
+
+
+def _many_alerts(count: int) -> dict:
+    payload = copy.deepcopy(FIRING)
+    alert = payload["alerts"][0]
+    payload["alerts"] = [{**alert, "fingerprint": f"{n:016x}"} for n in range(count)]
+    return payload
+
+
+def test_a_delivery_of_5000_alerts_is_refused_quickly_with_a_hint(sender, checkout):
+    response = sender.post(AM, _many_alerts(5000), format="json")
+    assert response.status_code == 400
+    assert "At most 500 alerts per delivery: set max_alerts: 500" in response.json()["detail"]
+    assert not Incident.objects.exists()
+
+
+def test_a_delivery_of_500_alerts_is_recorded(sender, checkout):
+    response = sender.post(AM, _many_alerts(500), format="json")
+    assert response.status_code == 201 and response.json()["events_added"] == 500
