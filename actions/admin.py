@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from .models import ActionItem, ActionItemChange, ActionItemComment, Notification, NotificationPreference
-from .services import TRACKED_FIELDS, action_item_record_changes
+from .services import action_item_saved
 
 
 class ActionItemChangeInline(admin.TabularInline):
@@ -40,8 +40,7 @@ class ActionItemAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: ActionItem, form, change: bool) -> None:
         before = ActionItem.objects.get(pk=obj.pk) if change else None
         super().save_model(request, obj, form, change)
-        if before is not None:
-            action_item_record_changes(item=obj, before=before, user=request.user, fields=TRACKED_FIELDS)
+        action_item_saved(item=obj, before=before, user=request.user)
 
 
 @admin.register(ActionItemChange)

@@ -56,8 +56,11 @@ class PreferenceForm(forms.ModelForm):
 
     class Meta:
         model = NotificationPreference
-        fields = ["time_zone", "digest_opt_out"]
-        widgets = {"digest_opt_out": forms.CheckboxInput(attrs={"class": "form-check-input"})}
+        fields = ["time_zone", "digest_opt_out", "email_assigned", "email_review", "email_published"]
+        widgets = {
+            name: forms.CheckboxInput(attrs={"class": "form-check-input"})
+            for name in ["digest_opt_out", "email_assigned", "email_review", "email_published"]
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.header import Header
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -180,6 +181,18 @@ def _enqueue(ids: list[int]) -> None:
         deliver_notification.delay(notification_id)
 
 
+class _Email(EmailMultiAlternatives):
+    """Django encodes a non-ASCII subject without knowing it is the Subject header, so the
+    encoded words start on a folded second line and mail readers show a leading space
+    (or worse); encoding it as the Subject header keeps it on the Subject line."""
+
+    def message(self, *args, **kwargs):
+        msg = super().message(*args, **kwargs)
+        if not self.subject.isascii():
+            msg.replace_header("Subject", Header(self.subject, "utf-8", header_name="Subject"))
+        return msg
+
+
 def _take_lease(notification_id: int) -> bool:
     """Mark the row as being sent by us; False if it is sent or another worker holds it."""
     now = timezone.now()
@@ -200,7 +213,7 @@ def deliver(notification_id: int) -> bool:
     if not _take_lease(notification_id):
         return False
     row = Notification.objects.get(pk=notification_id)
-    message = EmailMultiAlternatives(
+    message = _Email(
         subject=row.subject, body=row.body_text, from_email=settings.DEFAULT_FROM_EMAIL, to=[row.recipient_email]
     )
     if row.body_html:

@@ -64,8 +64,12 @@ def action_item_detail(user, reference: str) -> ActionItem:
         raise Http404("No such action item") from None
 
 
+CHOICE_FIELDS = ("kind", "priority", "status")
+
+
 def readable_history(item: ActionItem) -> list[dict]:
-    """Each change with owner and team ids shown as names (two queries at most)."""
+    """Each change with owner and team ids shown as names (two queries at most) and choices
+    as their labels; an item's first row (``created``) holds its initial values."""
     changes = list(item.changes.all())
     wanted = {"owner": set(), "team": set()}
     for change in changes:
@@ -77,11 +81,13 @@ def readable_history(item: ActionItem) -> list[dict]:
         names["owner"] = {str(u.pk): u.get_full_name() or u.username for u in users}
     if wanted["team"]:
         names["team"] = {str(t.pk): t.name for t in Team.objects.filter(pk__in=wanted["team"])}
+    # Choices are stored as values ("in_progress") and shown as labels ("In progress").
+    names.update({field: dict(ActionItem._meta.get_field(field).choices) for field in CHOICE_FIELDS})
     rows = []
     for change in changes:
         fields = []
         for field, (old, new) in change.changes.items():
             lookup = names.get(field, {})
             fields.append({"name": field.replace("_", " "), "old": lookup.get(old, old), "new": lookup.get(new, new)})
-        rows.append({"change": change, "fields": fields})
+        rows.append({"change": change, "created": change.created, "fields": fields})
     return rows

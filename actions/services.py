@@ -6,7 +6,9 @@ Pages, the admin and the REST API call these, so the rules hold everywhere:
 - done needs a resolution note (and may carry an evidence link); won't-do needs a reason;
 - ``completed_at`` is set on completion and cleared on reopening (``ActionItem.save``);
 - moving a due date needs a reason, kept in the history with the change;
-- every change is one ``ActionItemChange`` row: who, when, each field's old and new value.
+- every change is one ``ActionItemChange`` row: who, when, each field's old and new value;
+  a new item's first row says "created" and holds its initial values;
+- an item's new owner is emailed (unless they assigned it to themselves or opted out).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import copy
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from .models import ActionItem, ActionItemChange, ActionItemComment, NotificationPreference
+from .models import ActionItem, ActionItemChange, ActionItemComment, Notification, NotificationPreference
+from .notifications import absolute_url, notify
 
 # The fields whose changes the history keeps.
 TRACKED_FIELDS = (
@@ -68,6 +71,52 @@ def action_item_record_changes(
     return ActionItemChange.objects.create(item=item, changed_by=user, changes=changes, note=note)
 
 
+def action_item_record_created(*, item: ActionItem, user) -> ActionItemChange:
+    """Record a new item's first history row: "created", with each initial value that is set."""
+    changes = {
+        field.removesuffix("_id"): [None, _display(getattr(item, field))]
+        for field in TRACKED_FIELDS
+        if getattr(item, field) not in (None, "")
+    }
+    return ActionItemChange.objects.create(item=item, changed_by=user, changes=changes, created=True)
+
+
+def action_item_notify_assigned(*, item: ActionItem, assigned_by, change: ActionItemChange) -> Notification | None:
+    """Email ``item``'s owner that it is theirs now, once per history row that assigned it.
+
+    Nobody is emailed about assigning an item to themselves, nor when they turned it off.
+    """
+    owner = item.owner
+    if owner is None or not owner.is_active or owner.pk == getattr(assigned_by, "pk", None):
+        return None
+    if not preferences_for(owner).email_assigned:
+        return None
+    link = absolute_url(item.get_absolute_url())
+    return notify(
+        kind=Notification.Kind.ASSIGNED,
+        recipient=owner,
+        recipient_email=owner.email,
+        subject_key=item.reference,
+        period_key=f"change-{change.pk}",
+        template="emails/assigned",
+        context={"item": item, "owner": owner, "assigned_by": assigned_by, "link": link},
+        item=item,
+    )
+
+
+@transaction.atomic
+def action_item_saved(*, item: ActionItem, before: ActionItem | None, user, note: str = "") -> ActionItemChange | None:
+    """After ``user`` saved ``item``: record its history ("created" when ``before`` is None,
+    else each changed field) and, when its owner changed, email the new owner (after commit)."""
+    if before is None:
+        change = action_item_record_created(item=item, user=user)
+    else:
+        change = action_item_record_changes(item=item, before=before, user=user, note=note)
+    if change is not None and "owner" in change.changes and item.owner_id:
+        action_item_notify_assigned(item=item, assigned_by=user, change=change)
+    return change
+
+
 def can_edit(*, item: ActionItem, user) -> bool:
     """Whether ``user`` may change ``item`` (the rule is ``ActionItemQuerySet.editable_by``)."""
     return ActionItem.objects.filter(pk=item.pk).editable_by(user).exists()
@@ -105,7 +154,7 @@ def action_item_update(*, item: ActionItem, user, data: dict, note: str = "") ->
     _check_rules(current, before, note)
     current.full_clean(validate_unique=False, validate_constraints=False)
     current.save()
-    action_item_record_changes(item=current, before=before, user=user, note=note.strip())
+    action_item_saved(item=current, before=before, user=user, note=note.strip())
     item.__dict__.update(current.__dict__)
     return item
 
@@ -158,9 +207,17 @@ def preferences_for(user) -> NotificationPreference:
         return NotificationPreference(user=user)
 
 
-def preferences_update(*, user, time_zone: str, digest_opt_out: bool) -> NotificationPreference:
+PREFERENCE_FIELDS = ("time_zone", "digest_opt_out", "email_assigned", "email_review", "email_published")
+
+
+def preferences_update(*, user, **values) -> NotificationPreference:
+    """Save ``user``'s preferences: any of ``PREFERENCE_FIELDS``; the others keep their value."""
+    unknown = set(values) - set(PREFERENCE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a preference: {', '.join(sorted(unknown))}")
     preference = preferences_for(user)
-    preference.time_zone, preference.digest_opt_out = time_zone, digest_opt_out
+    for name, value in values.items():
+        setattr(preference, name, value)
     preference.full_clean()
     preference.save()
     return preference

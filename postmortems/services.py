@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from actions.models import ActionItem, Notification
-from actions.notifications import absolute_url, notify
-from actions.services import action_item_record_changes
+from actions.notifications import Message, absolute_url, claim_many, notify
+from actions.services import action_item_saved, preferences_for
 from incidents.models import Incident
 
 from .models import SECTION_NAMES, SECTIONS, Postmortem, PostmortemEvent, Review
@@ -131,7 +132,8 @@ def _save_action_items(postmortem: Postmortem, user, items: Iterable[Mapping[str
             if field in data:
                 setattr(item, field, data[field])
         item.save()
-        action_item_record_changes(item=item, before=before, user=user)
+        # A new item's history says "created" with its values; a new owner is emailed.
+        action_item_saved(item=item, before=before if current else None, user=user)
 
 
 def _request_reviews(postmortem: Postmortem, reviewers, requested_by) -> None:
@@ -148,6 +150,57 @@ def _request_reviews(postmortem: Postmortem, reviewers, requested_by) -> None:
             context={"postmortem": postmortem, "reviewer": reviewer, "requested_by": requested_by, "link": link},
             postmortem=postmortem,
         )
+
+
+def _notify_review_decision(postmortem: Postmortem, review: Review) -> None:
+    """Email the facilitator a reviewer's decision (unless they reviewed it or opted out)."""
+    facilitator = postmortem.facilitator
+    if facilitator is None or facilitator.pk == review.reviewer_id or not facilitator.is_active:
+        return
+    if not preferences_for(facilitator).email_review:
+        return
+    notify(
+        kind=Notification.Kind.REVIEW_DECISION,
+        recipient=facilitator,
+        recipient_email=facilitator.email,
+        subject_key=f"PM-{postmortem.pk}",
+        period_key=f"review-{review.pk}",
+        template="emails/review_decision",
+        context={
+            "postmortem": postmortem,
+            "review": review,
+            "facilitator": facilitator,
+            "problems": publish_problems(postmortem),
+            "link": absolute_url(postmortem.get_absolute_url()),
+        },
+        postmortem=postmortem,
+    )
+
+
+def _notify_published(postmortem: Postmortem, published_by) -> None:
+    """Email the members of the postmortem's teams who asked to hear of publications."""
+    members = (
+        get_user_model()
+        .objects.filter(teams__in=postmortem.teams.all(), is_active=True, notification_preference__email_published=True)
+        .exclude(pk=published_by.pk)
+        .exclude(email="")
+        .distinct()
+    )
+    link = absolute_url(postmortem.get_absolute_url())
+    context = {"postmortem": postmortem, "published_by": published_by, "link": link}
+    claim_many(
+        Message(
+            kind=Notification.Kind.PUBLISHED,
+            recipient_email=member.email,
+            recipient_id=member.pk,
+            subject_key=f"PM-{postmortem.pk}",
+            period_key="published",
+            template="emails/published",
+            context={**context, "recipient": member},
+            postmortem_id=postmortem.pk,
+        )
+        for member in members
+    )
 
 
 @transaction.atomic
@@ -232,6 +285,7 @@ def postmortem_review(*, postmortem: Postmortem, user, decision: str, comment: s
     review.save()
     kind = Kind.APPROVED if decision == Review.Decision.APPROVE else Kind.CHANGES_REQUESTED
     _record(locked, user, kind, from_status=locked.status, to_status=locked.status, note=review.comment)
+    _notify_review_decision(locked, review)
     return review
 
 
@@ -286,4 +340,5 @@ def postmortem_publish(*, postmortem: Postmortem, user) -> Postmortem:
         published_at=timezone.now(),
     )
     _record(postmortem, user, Kind.PUBLISHED, from_status=Status.IN_REVIEW, to_status=Status.PUBLISHED)
+    _notify_published(postmortem, user)
     return postmortem
