@@ -20,6 +20,7 @@ one message twice; nothing else repeats.
 from __future__ import annotations
 
 import logging
+import smtplib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from email.header import Header
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -37,8 +38,14 @@ from .models import Notification
 
 logger = logging.getLogger(__name__)
 
-# How long a worker may take to send one message before another may take it over.
-LEASE = timedelta(minutes=10)
+# How long a worker may take to send one message before another may take it over. A send
+# is a few SMTP commands of at most EMAIL_TIMEOUT each; a worker killed while holding a
+# lease delays that message by at most this (plus a sweep).
+LEASE = timedelta(minutes=3)
+# A queued or retrying message is left to its task this long past when the task should
+# have run; after that the sweep enqueues it again (its task was lost with a worker).
+SWEEP_GRACE = timedelta(minutes=2)
+SWEEP_CHUNK = 1000
 
 
 def absolute_url(path: str) -> str:
@@ -205,10 +212,15 @@ def _take_lease(notification_id: int) -> bool:
     return taken == 1
 
 
-def deliver(notification_id: int) -> bool:
+def deliver(notification_id: int, *, retry_in: timedelta | None = None) -> bool:
     """Send one ledger row if nobody has; True when this call sent it.
 
-    Raises the mail error after recording it, so the caller (a Celery task) can retry.
+    A permanent refusal (a 5xx reply: no such recipient, bad credentials) marks the row
+    refused with the server's reply and returns False: retrying cannot help. Any other
+    failure is recorded and raised, so the caller (a Celery task) can retry; ``retry_in``
+    says when that retry runs, and the sweep leaves the row to it until then. If the
+    server accepted the message but the ledger cannot record it (the database went away),
+    ``SentNotRecorded`` asks the caller to record it later rather than send it again.
     """
     if not _take_lease(notification_id):
         return False
@@ -221,19 +233,50 @@ def deliver(notification_id: int) -> bool:
     try:
         message.send(fail_silently=False)
     except Exception as exc:
+        refused = is_permanent_refusal(exc)
+        retry_at = timezone.now() + (retry_in + SWEEP_GRACE if retry_in is not None else timedelta(0))
         Notification.objects.filter(pk=row.pk).update(
-            state=Notification.State.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000], claimed_until=None
+            state=Notification.State.REFUSED if refused else Notification.State.FAILED,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            claimed_until=None,
+            retry_at=retry_at,
         )
-        logger.warning("Sending notification %s failed: %s", row.pk, exc)
+        logger.warning("Sending notification %s failed%s: %s", row.pk, " for good" if refused else "", exc)
+        if refused:
+            return False
         raise
-    Notification.objects.filter(pk=row.pk).update(
-        state=Notification.State.SENT, sent_at=timezone.now(), claimed_until=None, last_error=""
-    )
+    try:
+        record_sent(row.pk)
+    except DatabaseError as exc:
+        raise SentNotRecorded(row.pk) from exc
     return True
 
 
+class SentNotRecorded(Exception):
+    """The mail server accepted the message, but the ledger could not mark it sent."""
+
+
+def record_sent(notification_id: int) -> bool:
+    """Mark a row sent (the server accepted it); False if it was marked already."""
+    return bool(
+        Notification.objects.exclude(state=Notification.State.SENT)
+        .filter(pk=notification_id)
+        .update(state=Notification.State.SENT, sent_at=timezone.now(), claimed_until=None, last_error="")
+    )
+
+
+def is_permanent_refusal(exc: BaseException) -> bool:
+    """True for an SMTP reply that says "never" (5xx); 4xx replies and lost connections may pass."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):  # sender refused, data refused, authentication
+        return exc.smtp_code >= 500
+    return False
+
+
 def undelivered_ids(limit: int = 1000) -> list[int]:
-    """Rows still to send (pending or failed, not leased): the sweep's work list."""
+    """Rows still to send (pending or failed, not leased), whether or not a task is on its way."""
     now = timezone.now()
     return list(
         Notification.objects.filter(state__in=[Notification.State.PENDING, Notification.State.FAILED])
@@ -241,3 +284,27 @@ def undelivered_ids(limit: int = 1000) -> list[int]:
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
+
+
+def take_for_sweep(limit: int = SWEEP_CHUNK) -> list[int]:
+    """Claim up to ``limit`` rows that no task will send, for the sweep to enqueue.
+
+    A row qualifies when it is pending or failed, nobody holds its lease, and its task is
+    overdue: created (or last swept or failed) longer than SWEEP_GRACE ago, or past its
+    retry time plus that grace. Claiming pushes ``retry_at`` on, so a row is enqueued once
+    per grace period however many sweeps run at once (concurrent sweeps skip each other's
+    locked rows), and a sweep that claims until this returns nothing ends.
+    """
+    now = timezone.now()
+    due = Q(retry_at__lte=now) | Q(retry_at__isnull=True, created_at__lte=now - SWEEP_GRACE)
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(state__in=[Notification.State.PENDING, Notification.State.FAILED])
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .filter(due)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Notification.objects.filter(pk__in=ids).update(retry_at=now + SWEEP_GRACE)
+    return ids

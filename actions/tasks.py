@@ -1,39 +1,64 @@
 """Celery tasks for action items and the notification ledger."""
 
 import smtplib
+from datetime import timedelta
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
+from django.db import InterfaceError, OperationalError
 
 from . import notifications
 
-# Transient mail failures: the server is down, refuses for now, or the network dropped.
+# Failures that may pass: the mail server is down, answers 4xx, or the network dropped.
+# Permanent refusals (5xx) never reach the task: ``deliver`` records them and returns.
 TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
+# The database restarting or failing over; the ledger row is untouched, so just try again.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Waits between tries, in seconds: exponential from the factor, capped, with full jitter.
+# The caps keep a message at most a few minutes behind a recovered server, and every wait
+# far below the broker's visibility timeout (see CELERY_BROKER_TRANSPORT_OPTIONS).
+MAIL_BACKOFF = {"factor": 30, "maximum": 240}
+DATABASE_BACKOFF = {"factor": 2, "maximum": 60}
+MAX_RETRIES = 10
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT_MAIL_ERRORS,
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-    max_retries=8,
-)
-def deliver_notification(self, notification_id: int) -> bool:
-    """Send one ledger row; retried with backoff while the mail server is unavailable.
+def backoff(retries: int, *, factor: int, maximum: int) -> int:
+    return get_exponential_backoff_interval(factor, retries, maximum, full_jitter=True)
 
-    A row that exhausts its retries stays ``failed`` and is picked up by the sweep.
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def deliver_notification(self, notification_id: int, sent: bool = False) -> bool:
+    """Send one ledger row; retried with backoff while the mail server or the database is away.
+
+    A permanent refusal is recorded on the row (``refused``) and not retried. A row whose
+    retries run out stays ``failed`` and the sweep picks it up. ``sent`` means the server
+    accepted it but the database could not record that: only the record is retried.
     """
-    return notifications.deliver(notification_id)
+    retries = self.request.retries
+    mail_wait = backoff(retries, **MAIL_BACKOFF)
+    try:
+        if sent:
+            return notifications.record_sent(notification_id)
+        retry_in = timedelta(seconds=mail_wait) if retries < self.max_retries else None
+        return notifications.deliver(notification_id, retry_in=retry_in)
+    except notifications.SentNotRecorded as exc:
+        raise self.retry(exc=exc, kwargs={"sent": True}, countdown=backoff(retries, **DATABASE_BACKOFF)) from exc
+    except DATABASE_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=backoff(retries, **DATABASE_BACKOFF)) from exc
+    except TRANSIENT_MAIL_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=mail_wait) from exc
 
 
 @shared_task(acks_late=True)
-def deliver_undelivered() -> int:
-    """Sweep: enqueue every pending or failed message (e.g. after the mail server came back)."""
-    ids = notifications.undelivered_ids()
-    for notification_id in ids:
-        deliver_notification.delay(notification_id)
-    return len(ids)
+def deliver_undelivered(chunk_size: int = notifications.SWEEP_CHUNK) -> int:
+    """Sweep: enqueue every message no task will send (never enqueued, its worker died,
+    or its retries ran out), chunk by chunk until none is left; return how many."""
+    swept = 0
+    while ids := notifications.take_for_sweep(chunk_size):
+        for notification_id in ids:
+            deliver_notification.delay(notification_id)
+        swept += len(ids)
+    return swept
 
 
 # The periodic jobs. Each runs hourly (see config/schedule.py) and acts for the users for

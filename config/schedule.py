@@ -4,14 +4,18 @@ Each entry is installed into django-celery-beat's tables when missing and is nev
 overwritten afterwards: once it exists, the admin's copy is the truth (an operator
 may move the digest to Tuesday or disable a job).
 
-Entry: name -> {"task": dotted task name, "crontab": {minute, hour, day_of_week, ...}}.
-Feature work adds its jobs here.
+Entry: name -> {"task": dotted task name, "crontab": {minute, hour, day_of_week, ...}}, and
+optionally "replaces": crontabs this entry had before; an entry still on one of those
+(nobody changed it) moves to the new crontab. Feature work adds its jobs here.
 """
 
 SCHEDULE: dict[str, dict] = {
+    # Every minute, so a message whose task was lost (a worker killed, retries run out) goes
+    # out within minutes; a run with nothing to do is one indexed query.
     "Deliver pending and failed emails": {
         "task": "actions.tasks.deliver_undelivered",
-        "crontab": {"minute": "*/10"},
+        "crontab": {"minute": "*"},
+        "replaces": [{"minute": "*/10"}],
     },
     # The action-item jobs run hourly and act where it is the right local time for each
     # recipient (settings ACTION_CHASE_* and ACTION_DIGEST_*); the ledger sends each message once.
@@ -40,9 +44,24 @@ def install_schedule(sender=None, using: str = "default", **kwargs) -> int:
 
     created = 0
     for name, entry in SCHEDULE.items():
-        if PeriodicTask.objects.using(using).filter(name=name).exists():
+        existing = PeriodicTask.objects.using(using).filter(name=name).select_related("crontab").first()
+        if existing:
+            _replace_old_default(existing, entry, using)
             continue
         crontab, _ = CrontabSchedule.objects.using(using).get_or_create(**entry["crontab"])
         PeriodicTask.objects.using(using).create(name=name, task=entry["task"], crontab=crontab)
         created += 1
     return created
+
+
+def _replace_old_default(task, entry: dict, using: str) -> None:
+    """Move an entry still on a crontab it had by default before to its new crontab."""
+    from django_celery_beat.models import CrontabSchedule
+
+    fields = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+    defaults = {"hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"}
+    current = {field: getattr(task.crontab, field) for field in fields} if task.crontab else None
+    if current not in [{**defaults, **old} for old in entry.get("replaces", [])]:
+        return
+    task.crontab, _ = CrontabSchedule.objects.using(using).get_or_create(**entry["crontab"])
+    task.save(update_fields=["crontab"])

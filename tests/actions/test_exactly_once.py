@@ -132,7 +132,7 @@ def test_smtp_down_then_up_delivers_once_and_records_the_attempts(org, settings,
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
 
     # The server is down: the task's first try fails, and Celery would retry with backoff.
-    assert OSError in tasks.deliver_notification.autoretry_for
+    assert OSError in tasks.TRANSIENT_MAIL_ERRORS
     with pytest.raises(OSError):
         notifications.deliver(row.pk)
     row.refresh_from_db()
