@@ -87,12 +87,16 @@ def incident_detail(request, reference: str):
     postmortem = getattr(incident, "postmortem", None)
     if postmortem and not Postmortem.objects.visible_to(request.user).filter(pk=postmortem.pk).exists():
         postmortem = None
+    can_edit = Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists()
     context = {
         "incident": incident,
         "postmortem": postmortem,
-        "can_start_postmortem": incident.status == Incident.Status.RESOLVED and not hasattr(incident, "postmortem"),
+        # Starting the postmortem is an edit of the incident (postmortems.services.may_start).
+        "can_start_postmortem": can_edit
+        and incident.status == Incident.Status.RESOLVED
+        and not hasattr(incident, "postmortem"),
         "timeline_events": incident.timeline_events.all(),
-        "can_edit": Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists(),
+        "can_edit": can_edit,
         "can_edit_timeline": Incident.objects.timeline_editable_by(request.user).filter(pk=incident.pk).exists(),
     }
     return render(request, "incidents/detail.html", context)

@@ -6,7 +6,9 @@ so a rule changed here changes everywhere.
 - Admins (active staff or superusers) read and edit everything.
 - The facilitator and authors edit; reviewers review. All three read it in full.
 - Published, organisation-wide postmortems are read by everyone signed in.
-- Published, restricted postmortems are read only by members of their teams.
+- Published, restricted postmortems are read only by members of their teams and the
+  incident's own people (commander, roles, declarer, its services' teams): restricting
+  never takes an incident, or its published postmortem, away from those who handled it.
 - Drafts and postmortems in review are read only by the people working on them.
 - Sections marked internal are redacted for readers outside the postmortem's teams.
 """
@@ -42,6 +44,12 @@ class PostmortemQuerySet(models.QuerySet):
     def _team_member_ids(self, user):
         return self._link_ids("teams", team__members=user)
 
+    def _responder_ids(self, user):
+        """Postmortems of the incidents that are ``user``'s own (``IncidentQuerySet.responder_ids``)."""
+        from incidents.models import Incident
+
+        return self.model.objects.filter(incident__in=Incident.objects.responder_ids(user)).order_by().values("pk")
+
     def _insider_ids(self, user):
         """Postmortems whose internal sections ``user`` may read: their teams and participants."""
         return self._team_member_ids(user).union(self._participant_ids(user), all=True)
@@ -53,7 +61,8 @@ class PostmortemQuerySet(models.QuerySet):
         if is_admin(user):
             return None
         published_open = Q(status="published", visibility="organisation")
-        published_to_team = Q(status="published", visibility="restricted", **{f"{pk}__in": self._team_member_ids(user)})
+        restricted_readers = self._team_member_ids(user).union(self._responder_ids(user), all=True)
+        published_to_team = Q(status="published", visibility="restricted", **{f"{pk}__in": restricted_readers})
         return published_open | published_to_team | Q(**{f"{pk}__in": self._participant_ids(user)})
 
     def visible_to(self, user) -> PostmortemQuerySet:
@@ -135,7 +144,10 @@ class PostmortemAccess:
 
 def restrict_incidents(incidents: models.QuerySet, user) -> models.QuerySet:
     """Incidents ``user`` may see: all, except those whose postmortem is restricted to
-    teams the user is not in (and the user does not work on it)."""
+    teams the user is not in (and the user does not work on it). Restricting never hides an
+    incident from its own people: commander, roles, declarer and its services' teams."""
+    from incidents.models import Incident
+
     from .models import Postmortem
 
     if is_admin(user):
@@ -143,4 +155,9 @@ def restrict_incidents(incidents: models.QuerySet, user) -> models.QuerySet:
     if not (user and user.is_authenticated and user.is_active):
         return incidents.none()
     insiders = Postmortem.objects.filter(pk__in=Postmortem.objects.all()._insider_ids(user)).values("incident_id")
-    return incidents.filter(Q(postmortem__isnull=True) | ~Q(postmortem__visibility="restricted") | Q(pk__in=insiders))
+    return incidents.filter(
+        Q(postmortem__isnull=True)
+        | ~Q(postmortem__visibility="restricted")
+        | Q(pk__in=insiders)
+        | Q(pk__in=Incident.objects.responder_ids(user))
+    )

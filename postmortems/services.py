@@ -82,13 +82,22 @@ def _transition(postmortem: Postmortem, *, expected: str, version: int | None = 
     postmortem.refresh_from_db()
 
 
+def may_start(incident: Incident, user) -> bool:
+    """Whether ``user`` may start ``incident``'s postmortem: they may edit the incident."""
+    return Incident.objects.editable_by(user).filter(pk=incident.pk).exists()
+
+
 @transaction.atomic
 def postmortem_start(*, incident: Incident, user) -> Postmortem:
     """Create the incident's postmortem from the standard template: empty sections (the
     editor shows each section's prompt), ``user`` as facilitator and first author.
 
+    Starting it is an edit of the incident (its visibility then decides who sees the
+    incident): only those who may edit the incident start it, or ``PermissionDenied``.
     Raises ``WorkflowError`` when the incident already has one.
     """
+    if not may_start(incident, user):
+        raise PermissionDenied("Only the incident's responders, its teams and admins start its postmortem.")
     if Postmortem.objects.filter(incident=incident).exists():
         raise WorkflowError("This incident already has a postmortem.")
     try:

@@ -64,6 +64,8 @@ def postmortem_start(request, reference: str):
     if existing:
         messages.info(request, "This incident already has a postmortem.")
         return redirect(existing)
+    if not services.may_start(incident, request.user):
+        raise PermissionDenied("Only the incident's responders, its teams and admins start its postmortem.")
     if request.method == "POST":
         try:
             postmortem = services.postmortem_start(incident=incident, user=request.user)

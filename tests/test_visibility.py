@@ -107,3 +107,82 @@ def test_review_discussion_is_hidden_where_sections_are_redacted(people, client)
         assert page.status_code == api.status_code == 200
         assert ("zebraquartz" in page.text) is sees, name
         assert ("zebraquartz" in api.text) is sees, name
+
+
+# An incident's own people ------------------------------------------------------------------
+
+
+@pytest.fixture
+def incident_people(db):
+    """An incident of Payments' checkout service: declarer, commander, scribe, owner (a member
+    of Payments), teammate (likewise); outsider (in Growth only); admin."""
+    from tests.factories import IncidentFactory, ServiceFactory
+
+    users = {name: UserFactory(username=name) for name in ["declarer", "commander", "scribe", "teammate", "outsider"]}
+    users["admin"] = UserFactory(username="boss", is_staff=True)
+    payments = TeamFactory(name="Payments", slug="payments")
+    payments.members.add(users["teammate"])
+    growth = TeamFactory(name="Growth", slug="growth")
+    growth.members.add(users["outsider"])
+    incident = IncidentFactory(
+        title="Checkout timeouts", created_by=users["declarer"], commander=users["commander"], scribe=users["scribe"]
+    )
+    incident.services.add(ServiceFactory(name="checkout", slug="checkout", team=payments))
+    return incident, growth, users
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def test_an_outsider_cannot_start_another_teams_postmortem_and_hide_the_incident(incident_people, client):
+    """The audit's repro: start the postmortem of an incident one can see, then restrict it to
+    one's own team. Starting is refused on the page and in the API alike."""
+    incident, growth, users = incident_people
+    api = _api(users["outsider"])
+    assert api.get(f"/api/v1/incidents/{incident.pk}/").status_code == 200
+    assert api.post("/api/v1/postmortems/", {"incident": incident.pk}, format="json").status_code == 403
+    client.force_login(users["outsider"])
+    assert "Start postmortem" not in client.get(incident.get_absolute_url()).text
+    assert client.get(f"/postmortems/start/{incident.reference}/").status_code == 403
+    assert client.post(f"/postmortems/start/{incident.reference}/").status_code == 403
+    assert not Postmortem.objects.filter(incident=incident).exists()
+    for name in ["declarer", "commander", "teammate"]:
+        assert _api(users[name]).get(f"/api/v1/incidents/{incident.pk}/").status_code == 200, name
+
+
+def test_the_incidents_own_people_start_its_postmortem(incident_people):
+    incident, growth, users = incident_people
+    response = _api(users["teammate"]).post("/api/v1/postmortems/", {"incident": incident.pk}, format="json")
+    assert response.status_code == 201
+    assert Postmortem.objects.get(incident=incident).facilitator == users["teammate"]
+
+
+@pytest.mark.parametrize("status", ["draft", "published"])
+def test_restricting_never_hides_an_incident_from_its_own_people(incident_people, client, status):
+    """The commander restricts the postmortem to Growth only (say, by mistake): the declarer,
+    scribe and Payments still open the incident, and read the postmortem once published."""
+    incident, growth, users = incident_people
+    api = _api(users["commander"])
+    created = api.post("/api/v1/postmortems/", {"incident": incident.pk}, format="json")
+    assert created.status_code == 201, created.json()
+    pm = Postmortem.objects.get(incident=incident)
+    patch = {"version": pm.version, "visibility": "restricted", "teams": [growth.pk]}
+    assert api.patch(f"/api/v1/postmortems/{pm.pk}/", patch, format="json").status_code == 200
+    if status == "published":
+        Postmortem.objects.filter(pk=pm.pk).update(status="published", published_at=timezone.now())
+    own_people = {"declarer", "commander", "scribe", "teammate", "admin"}
+    for name, user in users.items():
+        client.force_login(user)
+        sees = name in own_people or name == "outsider"  # the outsider is in Growth now
+        assert client.get(incident.get_absolute_url()).status_code == (200 if sees else 404), name
+        assert _api(user).get(f"/api/v1/incidents/{incident.pk}/").status_code == (200 if sees else 404), name
+    readers = _readers(pm, users)
+    if status == "published":
+        assert readers == set(users)
+    else:
+        assert readers == {"commander", "admin"}  # a draft is for the people working on it

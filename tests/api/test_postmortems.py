@@ -81,12 +81,14 @@ def test_the_detail_carries_reviews(api, people, in_review):
 # Starting and editing ---------------------------------------------------------------------
 
 
-def test_anyone_who_sees_a_resolved_incident_starts_its_postmortem(api, people):
+def test_the_incidents_own_people_start_its_postmortem(api, people):
     incident = IncidentFactory()
-    response = api(people.reader).post(URL, {"incident": incident.pk})
+    incident.services.add(people.service)
+    assert api(people.reader).post(URL, {"incident": incident.pk}).status_code == 403  # sees it, may not edit it
+    response = api(people.member).post(URL, {"incident": incident.pk})
     assert response.status_code == 201
-    assert response.json()["facilitator"] == people.reader.pk and response.json()["status"] == "draft"
-    again = api(people.owner).post(URL, {"incident": incident.pk})
+    assert response.json()["facilitator"] == people.member.pk and response.json()["status"] == "draft"
+    again = api(people.lead).post(URL, {"incident": incident.pk})
     assert again.status_code == 400
     assert again.json()["detail"] == "This incident already has a postmortem."
 

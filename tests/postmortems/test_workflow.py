@@ -21,7 +21,7 @@ def kinds(postmortem):
 
 
 def test_starting_a_postmortem_uses_the_template(client, people):
-    incident = IncidentFactory()
+    incident = IncidentFactory(commander=people.facilitator)
     client.force_login(people.facilitator)
     url = reverse("postmortems:start", args=[incident.reference])
     confirm = client.get(url)
