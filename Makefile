@@ -10,15 +10,28 @@ WEB_ADDR ?= 127.0.0.1:8000
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k celery -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate seed lint format clean
+.PHONY: run test install install-dev migrate seed manage screenshots lint format clean
 
 # The quick start runs in development mode: no SECRET_KEY needed, static files
 # served straight from the apps. Set DEBUG=false (and SECRET_KEY) to override.
-run migrate seed: export DEBUG ?= true
+run migrate seed manage: export DEBUG ?= true
+# Links in emails point at the address the quick start serves on.
+run migrate seed manage: export SITE_URL ?= http://$(WEB_ADDR)
 
+# Ctrl-C reaches honcho, which stops all three; the shell then ends quietly, so make
+# reports no error for a deliberate stop.
 run: install migrate seed
 	@echo "Starting web on http://$(WEB_ADDR), Celery worker and beat. Ctrl-C stops all three."
-	WEB_ADDR=$(WEB_ADDR) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	@trap 'echo; echo Stopped.; exit 0' INT; WEB_ADDR=$(WEB_ADDR) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+
+# Any manage.py command against the quick start's data, e.g. `make manage ARGS="run_job digest"`.
+manage: install
+	$(BIN)/python manage.py $(ARGS)
+
+# PNGs of every main page at 1366x900 and 390x844, into var/screenshots/.
+screenshots: install-dev node_modules/.installed
+	SCREENSHOTS_DIR=$(CURDIR)/var/screenshots $(BIN)/pytest tests/browser/test_every_page.py -q $(PYTEST_ARGS)
+	@echo "Screenshots are in var/screenshots/"
 
 test: install-dev node_modules/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -27,7 +27,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from actions.models import ActionItem, ActionItemChange
@@ -3309,6 +3309,7 @@ class DemoResult:
     username: str = DEMO_USERNAME
     password: str = DEMO_PASSWORD
     counts: dict[str, int] = field(default_factory=dict)
+    personas: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -3362,7 +3363,7 @@ class _Builder:
                 last_name=p.last_name,
                 email=f"{p.username}@{EMAIL_DOMAIN}",
             )
-            user.set_unusable_password()  # personas never sign in; only the demo user does
+            user.set_unusable_password()  # a few personas get the demo password: ensure_persona_logins
             new.append(user)
         user_model.objects.bulk_create(new)
         self.users = {u.username: u for u in user_model.objects.filter(username__in=wanted)}
@@ -3779,6 +3780,46 @@ def ensure_demo_login() -> AbstractBaseUser:
     return user
 
 
+def ensure_persona_logins() -> list[tuple[str, str]]:
+    """Give the demo password to one persona per role, so each journey can be walked as
+    the person who makes it: (role, username) pairs, in the order the README lists them."""
+    user_model = get_user_model()
+    people = {p.username for p in PEOPLE if p.username != DEMO_USERNAME}
+    open_work = ~Q(status=Postmortem.Status.PUBLISHED)
+    facilitator = (
+        Postmortem.objects.filter(open_work, facilitator__username__in=people)
+        .order_by("status", "due_date", "pk")
+        .values_list("facilitator__username", flat=True)
+        .first()
+    )
+    reviewer = None
+    in_review = Postmortem.objects.filter(status=Postmortem.Status.IN_REVIEW).order_by("pk")
+    for postmortem in in_review.prefetch_related("reviewers", "reviews__reviewer"):
+        approved = {r.reviewer.username for r in postmortem.reviews.all() if r.decision == Review.Decision.APPROVE}
+        waiting = sorted(u.username for u in postmortem.reviewers.all() if u.username not in approved)
+        reviewer = next((u for u in waiting if u in people and u != facilitator), None)
+        if reviewer:
+            break
+    taken = {facilitator, reviewer}
+    owner = (
+        ActionItem.objects.open()
+        .filter(owner__username__in=people - taken)
+        .values("owner__username")
+        .annotate(n=Count("id"))
+        .order_by("-n", "owner__username")
+        .values_list("owner__username", flat=True)
+        .first()
+    )
+    taken.add(owner)
+    lead = next((t.lead for t in TEAMS if t.lead not in taken), None)
+    roles = [("facilitator", facilitator), ("reviewer", reviewer), ("item owner", owner), ("team lead", lead)]
+    logins = [(role, username) for role, username in roles if username]
+    for user in user_model.objects.filter(username__in=[username for _, username in logins]):
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    return logins
+
+
 def demo_data_present() -> bool:
     """Whether the demo organisation has already been created (its first persona exists)."""
     return get_user_model().objects.filter(username=MARKER_USERNAME).exists()
@@ -3815,8 +3856,10 @@ def build_demo(seed: int = DEFAULT_SEED, now: datetime | None = None) -> DemoRes
     ``now`` anchors the year of incidents (default: the current time).
     """
     with transaction.atomic():
-        if demo_data_present():
+        created = not demo_data_present()
+        if created:
+            _Builder(random.Random(seed), now or timezone.now()).build()
+        else:
             ensure_demo_login()
-            return DemoResult(created=False, counts=demo_counts())
-        _Builder(random.Random(seed), now or timezone.now()).build()
-    return DemoResult(created=True, counts=demo_counts())
+        personas = ensure_persona_logins()
+    return DemoResult(created=created, counts=demo_counts(), personas=personas)

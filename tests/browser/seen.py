@@ -14,7 +14,8 @@ WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "he
 _BOXES = """(selector) => {
     const out = [];
     for (const el of document.querySelectorAll(selector)) {
-        if (el.type === 'hidden' || el.closest('[hidden], template, .d-none')) continue;
+        // Not offered to a person (hidden, or inside a closed <details> or collapsed panel).
+        if (el.type === 'hidden' || !el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
         el.scrollIntoView({block: 'center', inline: 'center', behavior: 'instant'});
         const r = el.getBoundingClientRect();
         const x = r.left + r.width / 2, y = r.top + r.height / 2;

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from actions.models import ActionItem, ActionItemChange
 from incidents.demo import demo_counts
-from incidents.models import Incident, RepeatLink, SeverityChange, TimelineEvent
+from incidents.models import Incident, RepeatLink, SeverityChange, Team, TimelineEvent
 from postmortems.models import Postmortem
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +91,22 @@ def test_demo_user_can_log_in_even_after_a_password_change(client):
 
     # django-axes needs the request that a sign-in comes with.
     assert client.login(request=RequestFactory().post("/accounts/login/"), username="demo", password="demo")
+
+
+def test_one_persona_per_role_can_sign_in_and_has_work_waiting(client):
+    out = seed()
+
+    logins = dict(
+        line.strip().removeprefix("or as the ").split(": ") for line in out.splitlines() if "or as the" in line
+    )
+    assert set(logins) == {"facilitator", "reviewer", "item owner", "team lead"}
+    users = {role: get_user_model().objects.get(username=login.split(" / ")[0]) for role, login in logins.items()}
+    assert len({u.pk for u in users.values()}) == 4
+    for login in logins.values():
+        username, password = login.split(" / ")
+        assert client.login(request=RequestFactory().post("/accounts/login/"), username=username, password=password)
+    assert Postmortem.objects.filter(facilitator=users["facilitator"]).exclude(status="published").exists()
+    waiting = Postmortem.objects.filter(status="in_review", reviewers=users["reviewer"])
+    assert waiting.exclude(reviews__reviewer=users["reviewer"], reviews__decision="approve").exists()
+    assert ActionItem.objects.open().filter(owner=users["item owner"]).exists()
+    assert Team.objects.filter(lead=users["team lead"]).exists()

@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = (
         "Create a demo organisation: teams, people, services, a year of incidents with timelines, "
         "postmortems in every state, action items and repeat-incident links. Safe to run again: "
-        "existing demo data is left alone and only the demo login (demo / demo) is reset."
+        "existing demo data is left alone and only the demo logins (demo / demo, and one persona per role) are reset."
     )
 
     def add_arguments(self, parser) -> None:
@@ -42,3 +42,5 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Log in as {result.username} / {result.password} (superuser; /admin/ works too).")
         )
+        for role, username in result.personas:
+            self.stdout.write(self.style.SUCCESS(f"  or as the {role}: {username} / {result.password}"))
