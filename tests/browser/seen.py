@@ -4,7 +4,10 @@ Playwright's own visibility check passes on an element that is clipped to nothin
 covered by another one; these checks ask the page what is really under a control.
 """
 
+import os
 from pathlib import Path
+
+import pytest
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -23,7 +26,8 @@ _BOXES = """(selector) => {
         const label = el.id || el.name || el.outerHTML.slice(0, 80);
         out.push({
             label, width: r.width, height: r.height,
-            inside: r.left >= 0 && r.top >= 0 && r.right <= window.innerWidth + 0.5 && r.bottom <= window.innerHeight + 0.5,
+            inside: r.left >= 0 && r.top >= 0
+                && r.right <= window.innerWidth + 0.5 && r.bottom <= window.innerHeight + 0.5,
             hit: !!hit && (hit === el || el.contains(hit) || (el.labels && [...el.labels].some(l => l.contains(hit)))),
             under: hit ? (hit.id || hit.tagName) : null,
         });
@@ -54,7 +58,11 @@ def assert_usable(page, selector: str = CONTROLS, min_width: int = 40) -> None:
 def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
     """axe-core's violations of the given impacts on the current page (axe-core comes from
     the npm registry: ``npm ci`` installs it, as ``make test`` does)."""
-    assert AXE.exists(), f"{AXE} is missing: run `npm ci` (make test does)"
+    if not AXE.exists():
+        message = f"{AXE} is missing: run `npm ci` (make test does when npm is installed)"
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
     # Evaluated through the DevTools protocol, so the page's Content-Security-Policy allows it.
     page.evaluate(AXE.read_text() + "\n;0")
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
