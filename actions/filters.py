@@ -118,10 +118,12 @@ class ActionItemAPIFilter(ActionItemFilter):
         return queryset.exclude(pk__in=ActionItem.objects.overdue().values("pk"))
 
 
-class NotificationFilter(django_filters.FilterSet):
+class NotificationFilter(StyledFilterSet):
+    """The API's notifications and the staff's outbox page (which offers q, kind and state)."""
+
     q = django_filters.CharFilter(field_name="subject", lookup_expr="icontains", label="Subject contains")
-    kind = django_filters.ChoiceFilter(choices=Notification.Kind.choices)
-    state = django_filters.ChoiceFilter(choices=Notification.State.choices)
+    kind = django_filters.ChoiceFilter(choices=Notification.Kind.choices, empty_label="Any kind")
+    state = django_filters.ChoiceFilter(choices=Notification.State.choices, empty_label="Any status", label="Status")
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
     ordering = StableOrderingFilter(fields=("created_at", "sent_at", "id"))

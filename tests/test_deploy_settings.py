@@ -65,3 +65,35 @@ def test_no_missing_migrations(tmp_path):
     result = manage("makemigrations", "--check", "--dry-run", env=env)
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_pages_forbid_inline_scripts_and_sign_in_is_locked_after_failures(production_env):
+    """The served policy allows scripts from the site's own files only, and the lockout limits
+    come from the environment."""
+    production_env.update(AXES_FAILURE_LIMIT="4", AXES_COOLOFF_MINUTES="30")
+    code = (
+        "from django.conf import settings; from django.test import Client; "
+        "r = Client().get('/api/v1/incidents/', secure=True, HTTP_HOST='tracker.example.com'); "
+        "print(r.status_code); print(r['Content-Security-Policy']); "
+        "print(settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME)"
+    )
+
+    result = manage("shell", "-c", code, env=production_env)
+
+    assert result.returncode == 0, result.stderr
+    status, policy, limits = result.stdout.strip().splitlines()[-3:]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert status == "403"  # signed out; every response carries the policy
+    assert directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in directives.get("default-src", "")
+    assert limits == "4 0:30:00"
+
+
+def test_settings_refuse_a_lockout_that_never_locks(production_env):
+    production_env["AXES_FAILURE_LIMIT"] = "0"
+
+    result = manage("check", env=production_env)
+
+    assert result.returncode != 0
+    assert "AXES_FAILURE_LIMIT" in result.stderr
