@@ -52,7 +52,7 @@ class BootstrapFormMixin:
     def _style_widgets(self) -> None:
         for field in self.fields.values():
             widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
+            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
                 css = "form-check-input"
             elif isinstance(widget, forms.Select | forms.SelectMultiple):
                 css = "form-select"
@@ -101,7 +101,8 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
             name: LocalDateTimeField
             for name in ["started_at", "detected_at", "acknowledged_at", "declared_at", "mitigated_at", "resolved_at"]
         }
-        widgets = {"summary": forms.Textarea(attrs={"rows": 4})}
+        widgets = {"summary": forms.Textarea(attrs={"rows": 4}), "services": forms.CheckboxSelectMultiple}
+        error_messages = {"severity": {"required": "Choose a severity."}}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -110,9 +111,10 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
         if not self.instance.pk:
             del self.fields["severity_reason"]
         self.fields["severity"].queryset = Severity.objects.order_by("level")
-        self.fields["severity"].empty_label = None
-        self.fields["services"].queryset = Service.objects.order_by("name")
-        self.fields["services"].widget.attrs["size"] = 6
+        # A new incident starts with no severity chosen, so nobody declares a SEV1 by default.
+        self.fields["severity"].empty_label = None if self.instance.pk else "Choose a severity"
+        self.fields["services"].queryset = Service.objects.select_related("team").order_by("name")
+        self.fields["services"].label_from_instance = lambda service: f"{service.name} ({service.team.name})"
         self.fields["tags"].help_text = "Comma-separated."
         self.fields["tags"].required = False
         self.fields["commander"] = _user_choice("Incident commander")
@@ -157,6 +159,16 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
 
 
 class TimelineEventForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
+    """A timeline event; a new one starts at now (in the viewer's zone). With ``incident`` and
+    ``offer_mitigated`` (for those who may edit the incident), adding a Mitigation event can also
+    set the incident's mitigated time, ticked when the incident has none yet."""
+
+    set_mitigated = forms.BooleanField(
+        label="Also set the incident's mitigated time to this",
+        required=False,
+        help_text="For Mitigation events.",
+    )
+
     class Meta:
         model = TimelineEvent
         fields = ["occurred_at", "kind", "text"]
@@ -164,8 +176,16 @@ class TimelineEventForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
         labels = {"occurred_at": "When", "text": "What happened"}
         widgets = {"text": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, incident: Incident | None = None, offer_mitigated: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            del self.fields["set_mitigated"]
+        else:
+            self.fields["occurred_at"].initial = timezone.now().replace(second=0, microsecond=0)
+            if offer_mitigated and incident is not None:
+                self.fields["set_mitigated"].initial = incident.mitigated_at is None
+            else:
+                del self.fields["set_mitigated"]
         self._style_widgets()
 
     def clean(self) -> dict:

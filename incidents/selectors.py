@@ -5,13 +5,15 @@ from django.utils import timezone
 
 from actions.models import ActionItem
 from postmortems.models import Postmortem
+from postmortems.selectors import awaiting_review
 
 from .models import Incident
 
 
 def home_for(user, *, limit: int = 10) -> dict:
-    """The signed-in user's home page: their open items (overdue first), the postmortems they
-    facilitate that are not yet published, and recent incidents they may see."""
+    """The signed-in user's home page: their open items (overdue first), the postmortems awaiting
+    their review, those they facilitate that are not yet published, and recent incidents they may
+    see. A fixed number of queries, whatever the number of rows."""
     today = timezone.localdate()
     items = (
         ActionItem.objects.open()
@@ -29,4 +31,10 @@ def home_for(user, *, limit: int = 10) -> dict:
         .order_by("due_date", "id")[:limit]
     )
     incidents = Incident.objects.visible_to(user).for_list()[:limit]
-    return {"my_items": items, "my_postmortems": postmortems, "recent_incidents": incidents, "today": today}
+    return {
+        "my_items": items,
+        "awaiting_my_review": awaiting_review(user, limit=limit),
+        "my_postmortems": postmortems,
+        "recent_incidents": incidents,
+        "today": today,
+    }

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from actions.models import Notification
 from actions.notifications import absolute_url, notify
 from postmortems.models import Postmortem
 
 from . import repeats
-from .models import Incident, RepeatLink, Severity, SeverityChange
+from .models import Incident, RepeatLink, Severity, SeverityChange, TimelineEvent
 
 
 @transaction.atomic
@@ -24,6 +27,71 @@ def incident_save_with_severity_history(
             incident=incident, from_severity=previous, to_severity=incident.severity, changed_by=user, reason=reason
         )
     return incident
+
+
+# Statuses an incident leaves for "monitoring" once user impact stops.
+BEFORE_MITIGATION = [Incident.Status.INVESTIGATING, Incident.Status.IDENTIFIED, Incident.Status.MITIGATING]
+
+
+def _require_incident_edit(incident: Incident, user) -> None:
+    if not Incident.objects.editable_by(user).filter(pk=incident.pk).exists():
+        raise PermissionDenied("Only the incident's responders, its services' teams and admins edit it.")
+
+
+def _save_times(incident: Incident, changes: dict) -> Incident:
+    """Check ``changes`` against the lifecycle's order on a fresh copy of the row, then write them
+    with one UPDATE; raise ``ValidationError`` (saving nothing) when the order breaks."""
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.clean()
+    Incident.objects.filter(pk=locked.pk).update(updated_at=timezone.now(), **changes)
+    incident.refresh_from_db()
+    return incident
+
+
+@transaction.atomic
+def incident_mark_mitigated(*, incident: Incident, user, at: datetime | None = None) -> Incident:
+    """Set when user impact stopped (now, unless ``at`` is given); an incident still being
+    investigated, identified or mitigated moves to Monitoring. The time stays editable.
+
+    Raises PermissionDenied unless ``user`` may edit the incident, ValidationError when the
+    time breaks the lifecycle's order (e.g. before detection, after resolution).
+    """
+    _require_incident_edit(incident, user)
+    changes: dict = {"mitigated_at": at or timezone.now()}
+    if incident.status in BEFORE_MITIGATION:
+        changes["status"] = Incident.Status.MONITORING
+    return _save_times(incident, changes)
+
+
+@transaction.atomic
+def incident_mark_resolved(*, incident: Incident, user) -> Incident:
+    """Resolve the incident now. An incident already resolved keeps its time (a double click or
+    two responders at once resolve it once).
+
+    Raises PermissionDenied unless ``user`` may edit it, ValidationError when it is already
+    resolved or now breaks the lifecycle's order.
+    """
+    _require_incident_edit(incident, user)
+    current = Incident.objects.select_for_update().get(pk=incident.pk)
+    if current.resolved_at is not None:
+        when = dateformat.format(timezone.localtime(current.resolved_at), "j M Y H:i T")
+        raise ValidationError(f"{incident.reference} was already resolved at {when}.")
+    return _save_times(incident, {"resolved_at": timezone.now(), "status": Incident.Status.RESOLVED})
+
+
+@transaction.atomic
+def timeline_event_add(*, incident: Incident, user, event: TimelineEvent, set_mitigated: bool = False) -> TimelineEvent:
+    """Add ``event`` (unsaved) to the incident's timeline, by ``user``; with ``set_mitigated``,
+    a Mitigation event also sets the incident's mitigated time to the event's time (see
+    ``incident_mark_mitigated``, whose checks apply: nothing is saved if they fail)."""
+    event.incident = incident
+    event.author = user
+    event.save()
+    if set_mitigated and event.kind == TimelineEvent.Kind.MITIGATION:
+        incident_mark_mitigated(incident=incident, user=user, at=event.occurred_at)
+    return event
 
 
 def schedule_repeat_detection(incident: Incident) -> None:

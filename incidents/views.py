@@ -1,11 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
 from postmortems.models import Postmortem
@@ -14,6 +17,7 @@ from .filters import IncidentFilter
 from .forms import IncidentForm, TimelineEventForm
 from .models import Incident, SeverityChange, TimelineEvent
 from .selectors import home_for
+from .services import incident_mark_mitigated, incident_mark_resolved, timeline_event_add
 
 PAGE_SIZE = 25
 
@@ -123,16 +127,54 @@ def incident_edit(request, reference: str):
     return render(request, "incidents/form.html", {"form": form, "incident": incident})
 
 
+MARKS = {
+    "mitigated": (incident_mark_mitigated, "Marked {ref} mitigated at {time}."),
+    "resolved": (incident_mark_resolved, "Marked {ref} resolved at {time}."),
+}
+
+
+@login_required
+@require_POST
+def incident_mark(request, reference: str, milestone: str):
+    """The "Mitigated now" and "Resolved now" buttons: the time is the server's now."""
+    if milestone not in MARKS:
+        raise Http404("No such milestone.")
+    incident = _editable_incident(request, reference)
+    mark, message = MARKS[milestone]
+    try:
+        incident = mark(incident=incident, user=request.user)
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+    else:
+        when = getattr(incident, f"{milestone}_at")
+        messages.success(request, message.format(ref=incident.reference, time=date_format(localtime(when), "H:i T")))
+    return redirect("incidents:detail", incident.reference)
+
+
+def _may_edit(request, incident: Incident) -> bool:
+    return Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists()
+
+
 @login_required
 def timeline_add(request, reference: str):
     incident = _timeline_incident(request, reference)
-    form = TimelineEventForm(_form_data(request))
+    form = TimelineEventForm(_form_data(request), incident=incident, offer_mitigated=_may_edit(request, incident))
     if request.method == "POST" and form.is_valid():
-        form.instance.incident = incident
-        form.instance.author = request.user
-        form.save()
-        messages.success(request, "Timeline event added.")
-        return redirect(_next_url(request, incident))
+        try:
+            timeline_event_add(
+                incident=incident,
+                user=request.user,
+                event=form.instance,
+                set_mitigated=form.cleaned_data.get("set_mitigated", False),
+            )
+        except ValidationError as error:
+            # The event is not kept either: the user fixes the time (or unticks the box) and sends again.
+            form.instance.pk = None
+            form.add_error("set_mitigated", error.messages)
+        else:
+            messages.success(request, "Timeline event added.")
+            return redirect(_next_url(request, incident))
     context = {"form": form, "incident": incident, "next": _next_url(request, incident)}
     return render(request, "incidents/timeline_event_form.html", context)
 

@@ -7,6 +7,17 @@ from incidents.forms import TimelineEventForm
 
 register = template.Library()
 
+# Bootstrap's badge colours, each with text that passes WCAG AA contrast: SEV1 red, SEV2 amber,
+# SEV3 cyan, lower levels grey.
+SEVERITY_BADGE_CLASSES = {1: "text-bg-danger", 2: "text-bg-warning", 3: "text-bg-info"}
+
+
+@register.inclusion_tag("incidents/_severity_badge.html")
+def severity_badge(severity, full: bool = False, badge_id: str = "") -> dict:
+    """A severity's badge (its name; with ``full``, its label too), coloured by its level."""
+    css = SEVERITY_BADGE_CLASSES.get(getattr(severity, "level", None), "text-bg-secondary")
+    return {"severity": severity, "full": full, "badge_id": badge_id, "css": css}
+
 
 @register.filter
 def duration(value) -> str:
@@ -15,7 +26,10 @@ def duration(value) -> str:
 
 
 @register.simple_tag
-def timeline_event_form(event=None) -> TimelineEventForm:
-    """A form to edit ``event`` (or add one), with ids unique on a page holding many."""
+def timeline_event_form(event=None, incident=None, offer_mitigated=False) -> TimelineEventForm:
+    """A form to edit ``event`` (or add one to ``incident``), with ids unique on a page holding many.
+    ``offer_mitigated``: the viewer may edit the incident, so a new Mitigation event may set its time."""
     prefix = f"event{event.pk}" if event is not None else "new_event"
-    return TimelineEventForm(instance=event, auto_id=f"id_{prefix}_%s")
+    return TimelineEventForm(
+        instance=event, auto_id=f"id_{prefix}_%s", incident=incident, offer_mitigated=bool(offer_mitigated)
+    )

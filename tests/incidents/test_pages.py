@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from incidents.models import Incident, SeverityChange, TimelineEvent
@@ -530,3 +531,176 @@ def test_the_team_filter_lists_an_incident_once_when_two_of_its_services_are_the
     assert page.status_code == 200
     assert page.text.count(f'href="/incidents/{incident.reference}/"') == 1
     assert Incident.objects.count() == 1
+
+
+# --- "Mitigated now", "Resolved now", and the timeline's defaults -----------------------------
+
+
+@pytest.fixture
+def open_incident(commander, service):
+    incident = IncidentFactory(
+        title="Search is slow",
+        status=Incident.Status.INVESTIGATING,
+        commander=commander,
+        created_by=commander,
+        mitigated_at=None,
+        resolved_at=None,
+    )
+    incident.services.add(service)
+    return incident
+
+
+def mark_url(incident, milestone: str) -> str:
+    return reverse("incidents:mark", args=[incident.reference, milestone])
+
+
+def page_messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_mitigated_now_then_resolved_now_set_the_times_and_the_status(client, commander, open_incident):
+    signed_in(client, commander)
+    page = client.get(detail_url(open_incident)).content.decode()
+    assert 'id="mark-mitigated"' in page and 'id="mark-resolved"' in page
+
+    with time_machine.travel(T0 + timedelta(hours=1, seconds=30), tick=False):
+        response = client.post(mark_url(open_incident, "mitigated"), follow=True)
+    open_incident.refresh_from_db()
+    assert open_incident.mitigated_at == T0 + timedelta(hours=1, seconds=30)
+    assert open_incident.status == Incident.Status.MONITORING
+    assert page_messages(response) == [f"Marked {open_incident.reference} mitigated at 11:00 UTC."]
+    page = response.content.decode()
+    assert 'id="mark-mitigated"' not in page and 'id="mark-resolved"' in page
+
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        response = client.post(mark_url(open_incident, "resolved"), follow=True)
+    open_incident.refresh_from_db()
+    assert (open_incident.status, open_incident.resolved_at) == (Incident.Status.RESOLVED, T0 + timedelta(hours=2))
+    assert 'id="mark-resolved"' not in response.content.decode()
+    # The times stay editable: the edit form shows them, in the viewer's zone.
+    edit = client.get(reverse("incidents:edit", args=[open_incident.reference])).content.decode()
+    assert 'value="2026-03-02T11:00"' in edit and 'value="2026-03-02T12:00"' in edit
+
+
+def test_resolved_now_twice_keeps_the_first_time(client, commander, open_incident):
+    signed_in(client, commander)
+    with time_machine.travel(T0 + timedelta(hours=2), tick=False):
+        client.post(mark_url(open_incident, "resolved"), follow=True)
+    with time_machine.travel(T0 + timedelta(hours=3), tick=False):
+        response = client.post(mark_url(open_incident, "resolved"), follow=True)
+    open_incident.refresh_from_db()
+    assert open_incident.resolved_at == T0 + timedelta(hours=2)
+    assert page_messages(response) == [f"{open_incident.reference} was already resolved at 2 Mar 2026 12:00 UTC."]
+
+
+def test_a_time_before_detection_is_refused_with_the_reason_and_changes_nothing(client, commander, open_incident):
+    signed_in(client, commander)
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):  # detected at T0 + 5 min
+        response = client.post(mark_url(open_incident, "mitigated"), follow=True)
+    assert page_messages(response) == ["Mitigated time cannot be before detected time."]
+    open_incident.refresh_from_db()
+    assert (open_incident.mitigated_at, open_incident.status) == (None, Incident.Status.INVESTIGATING)
+
+
+def test_only_the_incidents_editors_mark_it_and_only_by_post(client, commander, outsider, open_incident):
+    signed_in(client, outsider)
+    assert 'id="mark-resolved"' not in client.get(detail_url(open_incident)).content.decode()
+    assert client.post(mark_url(open_incident, "resolved")).status_code == 403
+    assert client.post(mark_url(open_incident, "mitigated")).status_code == 403
+    signed_in(client, commander)
+    assert client.get(mark_url(open_incident, "resolved")).status_code == 405
+    assert client.post(mark_url(open_incident, "exploded")).status_code == 404
+    open_incident.refresh_from_db()
+    assert (open_incident.mitigated_at, open_incident.resolved_at) == (None, None)
+
+
+def add_event_field(response, name: str) -> str:
+    """The add-event form's input ``name`` as rendered on the incident page."""
+    html = response.content.decode()
+    start = html.index(f'id="id_new_event_{name}"')
+    return html[html.rindex("<input", 0, start) : html.index(">", start) + 1]
+
+
+def test_a_new_timeline_events_time_starts_at_now_in_the_viewers_zone(client, commander, open_incident):
+    signed_in(client, commander)
+    client.cookies["tz"] = "Asia/Tokyo"
+    with time_machine.travel(T0 + timedelta(minutes=7, seconds=42), tick=False):
+        response = client.get(detail_url(open_incident))
+        standalone = client.get(reverse("incidents:timeline-add", args=[open_incident.reference]))
+    assert 'value="2026-03-02T19:07"' in add_event_field(response, "occurred_at")
+    assert 'value="2026-03-02T19:07"' in standalone.content.decode()
+
+
+def test_a_mitigation_event_sets_the_mitigated_time_when_the_box_is_ticked(client, commander, open_incident):
+    signed_in(client, commander)
+    page = client.get(detail_url(open_incident))
+    assert "Also set the incident&#x27;s mitigated time to this" in page.content.decode()
+    assert "checked" in add_event_field(page, "set_mitigated")  # ticked: no mitigated time yet
+    add = reverse("incidents:timeline-add", args=[open_incident.reference])
+    event = {"occurred_at": "2026-03-02T10:40", "kind": "mitigation", "text": "Rolled back", "set_mitigated": "on"}
+
+    assert client.post(add, {**event, "kind": "note"}).status_code == 302  # a note never sets it
+    assert client.post(add, {**event, "set_mitigated": ""}).status_code == 302  # unticked
+    open_incident.refresh_from_db()
+    assert open_incident.mitigated_at is None
+
+    assert client.post(add, event).status_code == 302
+    open_incident.refresh_from_db()
+    assert open_incident.mitigated_at == T0 + timedelta(minutes=40)
+    assert open_incident.status == Incident.Status.MONITORING
+    # Once set, the box starts unticked.
+    assert "checked" not in add_event_field(client.get(detail_url(open_incident)), "set_mitigated")
+
+
+def test_a_mitigation_time_out_of_order_keeps_neither_event_nor_time(client, commander, open_incident):
+    signed_in(client, commander)
+    add = reverse("incidents:timeline-add", args=[open_incident.reference])
+    data = {"occurred_at": "2026-03-02T10:01", "kind": "mitigation", "text": "Too early", "set_mitigated": "on"}
+    response = client.post(add, data)
+    assert response.status_code == 200
+    assert "Mitigated time cannot be before detected time." in response.content.decode()
+    assert "Too early</textarea>" in response.content.decode()  # what was typed is kept
+    assert not TimelineEvent.objects.filter(text="Too early").exists()
+    open_incident.refresh_from_db()
+    assert open_incident.mitigated_at is None
+
+
+def test_timeline_editors_who_may_not_edit_the_incident_are_not_offered_its_mitigated_time(
+    client, outsider, open_incident
+):
+    PostmortemFactory(incident=open_incident).authors.add(outsider)
+    signed_in(client, outsider)
+    assert "id_new_event_set_mitigated" not in client.get(detail_url(open_incident)).content.decode()
+    add = reverse("incidents:timeline-add", args=[open_incident.reference])
+    data = {"occurred_at": "2026-03-02T10:40", "kind": "mitigation", "text": "Rolled back", "set_mitigated": "on"}
+    assert client.post(add, data).status_code == 302
+    open_incident.refresh_from_db()
+    assert open_incident.mitigated_at is None
+
+
+# --- the declare form: no severity chosen for you, services as checkboxes ---------------------
+
+
+def test_the_declare_form_preselects_no_severity_and_asks_for_one(client, outsider, service):
+    signed_in(client, outsider)
+    html = client.get(reverse("incidents:declare")).content.decode()
+    assert '<option value="" selected>Choose a severity</option>' in html
+    response = client.post(reverse("incidents:declare"), incident_data(severity="", title="No severity"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["severity"] == ["Choose a severity."]
+    assert 'id="id_severity_errors"' in response.content.decode()
+    assert 'value="No severity"' in response.content.decode()  # what was typed is kept
+    assert not Incident.objects.exists()
+
+
+def test_the_declare_form_lists_services_as_checkboxes(client, outsider, service):
+    other = ServiceFactory(name="search")
+    signed_in(client, outsider)
+    html = client.get(reverse("incidents:declare")).content.decode()
+    assert '<select name="services"' not in html
+    assert html.count('type="checkbox" name="services"') == 2
+    assert "checkout (Payments)" in html
+    assert 'id="services-filter"' in html  # revealed by incidents.js
+    response = client.post(reverse("incidents:declare"), incident_data(services=[service.pk, other.pk]))
+    assert response.status_code == 302
+    assert set(Incident.objects.get().services.all()) == {service, other}
