@@ -52,7 +52,7 @@ from django.db.models.functions import Coalesce
 
 from actions.models import ActionItem
 from postmortems.models import Postmortem
-from postmortems.querysets import is_admin
+from postmortems.querysets import PostmortemAccess, is_admin
 
 from .models import Incident, RepeatLink
 
@@ -302,21 +302,36 @@ CANDIDATE_WINDOW_DAYS = 3 * 365
 MAX_CANDIDATES = 500
 
 
-def incident_doc(incident) -> IncidentDoc:
+def incident_doc(incident, access: PostmortemAccess | None = None) -> IncidentDoc:
     """The scoring's view of an incident; the postmortem's sections when there is one.
 
+    With ``access`` (a reader's ``PostmortemAccess`` to the incident's postmortem, or ``None``
+    for a postmortem they may not read: pass ``access=NO_ACCESS``), the view of that reader:
+    a postmortem they may not read counts as absent, and sections redacted for them as empty.
     Expects ``services`` prefetched and ``cause_category`` and ``postmortem`` selected.
     """
     postmortem = getattr(incident, "postmortem", None) if _has_postmortem(incident) else None
+    if access is NO_ACCESS:
+        postmortem = None
+
+    def section(name: str) -> str:
+        if postmortem is None or (access is not None and access.redacted(name)):
+            return ""
+        return getattr(postmortem, name) or ""
+
     return IncidentDoc(
         title=incident.title,
         services=frozenset(s.name for s in incident.services.all()),
         cause_category=incident.cause_category.name if incident.cause_category_id else None,
-        summary=(postmortem.summary if postmortem and postmortem.summary else incident.summary) or "",
-        root_cause=postmortem.root_cause if postmortem else "",
-        contributing_factors=postmortem.contributing_factors if postmortem else "",
+        summary=section("summary") or incident.summary or "",
+        root_cause=section("root_cause"),
+        contributing_factors=section("contributing_factors"),
         started_at=_when(incident),
     )
+
+
+# ``incident_doc``'s ``access`` for a reader who may not read the postmortem at all.
+NO_ACCESS = object()
 
 
 def _has_postmortem(incident) -> bool:
@@ -367,46 +382,79 @@ def can_decide(user, incident) -> bool:
 
 @dataclass
 class RepeatEntry:
+    """One earlier incident as ``user`` may read it. ``reason`` is worked out from what the reader
+    may read (the stored ``link.reason`` may quote sections they may not); ``score`` is the stored
+    score, or ``None`` when it was computed from text the reader may not read."""
+
     link: object
     earlier: object
     never_completed: list
     done_but_recurred: list
+    reason: str
+    score: float | None
+    postmortem_readable: bool
+
+
+def _accesses(user, incidents) -> dict[int, PostmortemAccess]:
+    """The reader's access to each readable postmortem of ``incidents``, by incident id (one query)."""
+    rows = (
+        Postmortem.objects.visible_to(user)
+        .with_full_access(user)
+        .filter(incident__in=[incident.pk for incident in incidents])
+        .only("pk", "incident_id", "internal_sections")
+    )
+    return {row.incident_id: PostmortemAccess.from_annotated(row, user) for row in rows}
+
+
+def _reader_doc(incident, accesses: dict[int, PostmortemAccess]) -> IncidentDoc:
+    return incident_doc(incident, accesses.get(incident.pk, NO_ACCESS))
 
 
 def repeat_links_for(*, incident, user) -> list[RepeatEntry]:
     """The suggested and confirmed earlier incidents of ``incident`` that ``user`` may see, each with
-    its action items never completed (open, in progress, blocked, won't do) and those marked done
-    before ``incident`` began, which evidently did not prevent it."""
+    its action items ``user`` may read never completed (open, in progress, blocked, won't do) and
+    those marked done before ``incident`` began, which evidently did not prevent it. Everything an
+    entry says comes from what ``user`` may read."""
     began = _when(incident)
-    links = (
+    items = ActionItem.objects.visible_to(user).select_related("owner")
+    links = list(
         RepeatLink.objects.filter(incident=incident, state__in=[RepeatLink.State.SUGGESTED, RepeatLink.State.CONFIRMED])
         .filter(earlier__in=Incident.objects.visible_to(user))
-        .select_related("earlier__severity", "earlier__postmortem", "decided_by")
+        .select_related("earlier__severity", "earlier__cause_category", "earlier__postmortem", "decided_by")
         .prefetch_related(
+            "earlier__services",
             Prefetch(
                 "earlier__postmortem__action_items",
-                queryset=ActionItem.objects.exclude(status=ActionItem.Status.DONE).select_related("owner"),
+                queryset=items.exclude(status=ActionItem.Status.DONE),
                 to_attr="never_completed",
             ),
             Prefetch(
                 "earlier__postmortem__action_items",
-                queryset=ActionItem.objects.filter(
-                    status=ActionItem.Status.DONE, completed_at__lt=began
-                ).select_related("owner"),
+                queryset=items.filter(status=ActionItem.Status.DONE, completed_at__lt=began),
                 to_attr="done_but_recurred",
             ),
         )
         .order_by("state", "-score", "pk")  # confirmed before suggested
     )
-    entries = []
-    for link in links:
-        postmortem = link.earlier.postmortem if _has_postmortem(link.earlier) else None
-        entries.append(
-            RepeatEntry(
-                link=link,
-                earlier=link.earlier,
-                never_completed=postmortem.never_completed if postmortem else [],
-                done_but_recurred=postmortem.done_but_recurred if postmortem else [],
-            )
-        )
-    return entries
+    if not links:
+        return []
+    later = for_scoring(Incident.objects.filter(pk=incident.pk)).get()
+    accesses = _accesses(user, [later, *(link.earlier for link in links)])
+    later_doc, later_full = _reader_doc(later, accesses), incident_doc(later)
+    return [_entry(link, later_doc, later_full, accesses) for link in links]
+
+
+def _entry(link, later_doc: IncidentDoc, later_full: IncidentDoc, accesses) -> RepeatEntry:
+    earlier = link.earlier
+    earlier_doc = _reader_doc(earlier, accesses)
+    postmortem = earlier.postmortem if _has_postmortem(earlier) else None
+    sees_all = earlier_doc == incident_doc(earlier) and later_doc == later_full
+    return RepeatEntry(
+        link=link,
+        earlier=earlier,
+        never_completed=postmortem.never_completed if postmortem else [],
+        done_but_recurred=postmortem.done_but_recurred if postmortem else [],
+        reason=score_pair(earlier_doc, later_doc).reason,
+        score=link.score if sees_all else None,
+        postmortem_readable=earlier.pk in accesses,
+    )
