@@ -6,7 +6,14 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.filters import IdFilter, StableOrderingFilter, StyledFilterSet, filter_by_tags
+from incidents.filters import (
+    IdFilter,
+    LabelledOrderingFilter,
+    StableOrderingFilter,
+    StyledFilterSet,
+    TagsFilter,
+    filter_by_tags,
+)
 from incidents.models import CauseCategory, Service, Severity, Team
 
 from .models import ActionItem, Notification
@@ -37,7 +44,7 @@ class ActionItemFilter(StyledFilterSet):
     overdue_days = django_filters.NumberFilter(
         method="filter_overdue_days", label="Overdue at least (days)", min_value=1, max_value=36500
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = LabelledOrderingFilter(
         fields=(
             ("due_date", "due_date"),
             ("priority", "priority"),
@@ -46,7 +53,14 @@ class ActionItemFilter(StyledFilterSet):
             ("owner__username", "owner"),
             ("team__name", "team"),
         ),
-        field_labels={"due_date": "Due date (oldest first)", "id": "Reference"},
+        labels={
+            "due_date": ("Due date, earliest first", "Due date, latest first"),
+            "priority": ("Priority, highest first", "Priority, lowest first"),
+            "id": ("Reference, oldest first", "Reference, newest first"),
+            "status": ("Status, A to Z", "Status, Z to A"),
+            "owner__username": ("Owner, A to Z", "Owner, Z to A"),
+            "team__name": ("Team, A to Z", "Team, Z to A"),
+        },
         empty_label="Sort by due date",
         label="Sort",
     )
@@ -71,7 +85,7 @@ class ActionItemAPIFilter(ActionItemFilter):
         to_field_name="slug",
         label="Incident cause category (slug)",
     )
-    tags = django_filters.CharFilter(method="by_tags", label="Incident tags (comma-separated, all must match)")
+    tags = TagsFilter(method="by_tags", label="Incident tags (comma-separated, all must match)")
     postmortem = IdFilter(field_name="postmortem_id", label="Postmortem (id)")
     incident = IdFilter(field_name="postmortem__incident_id", label="Incident (id)")
     open = django_filters.BooleanFilter(method="by_open", label="Open (open, in progress or blocked)")

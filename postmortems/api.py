@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 
 from config.api_errors import ErrorSerializer
 from incidents.api import ReadWriteCreateMixin, write_schema
-from incidents.filters import IdFilter, StableOrderingFilter, filter_by_tags
+from incidents.filters import IdFilter, StableOrderingFilter, TagsFilter, filter_by_tags
 from incidents.models import CauseCategory, Service
 from incidents.serializers import User
 
@@ -50,7 +50,7 @@ class PostmortemAPIFilter(PostmortemFilter):
     )
     facilitator = django_filters.CharFilter(field_name="facilitator__username", label="Facilitator (username)")
     visibility = django_filters.ChoiceFilter(choices=Postmortem.Visibility.choices)
-    tags = django_filters.CharFilter(method="by_tags", label="Incident tags (comma-separated, all must match)")
+    tags = TagsFilter(method="by_tags", label="Incident tags (comma-separated, all must match)")
     overdue = django_filters.BooleanFilter(method="by_overdue", label="Overdue (unpublished past its due date)")
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")

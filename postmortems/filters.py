@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q
 
 from actions.models import ActionItem
-from incidents.filters import StyledFilterSet
+from incidents.filters import StyledFilterSet, TagsFilter, filter_by_tags
 from incidents.models import CauseCategory, Incident, RepeatLink, Service, Severity, Team
 
 from .models import Postmortem
@@ -20,7 +20,11 @@ class PostmortemFilter(StyledFilterSet):
         empty_label="Any severity",
     )
     team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("name"), to_field_name="slug", empty_label="Any team", method="by_team"
+        queryset=Team.objects.order_by("name"),
+        to_field_name="slug",
+        empty_label="Any team",
+        method="by_team",
+        label="Team",
     )
     mine = django_filters.BooleanFilter(
         method="by_participant", label="Only mine", widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
@@ -54,12 +58,21 @@ class PostmortemArchiveFilter(StyledFilterSet):
         queryset=Severity.objects.order_by("level"),
         to_field_name="name",
         distinct=False,
+        label="Severity",
     )
     service = django_filters.ModelMultipleChoiceFilter(
-        queryset=Service.objects.order_by("name"), to_field_name="slug", method="by_service", distinct=False
+        queryset=Service.objects.order_by("name"),
+        to_field_name="slug",
+        method="by_service",
+        distinct=False,
+        label="Services",
     )
     team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("name"), to_field_name="slug", empty_label="Any team", method="by_team"
+        queryset=Team.objects.order_by("name"),
+        to_field_name="slug",
+        empty_label="Any team",
+        method="by_team",
+        label="Team",
     )
     cause = django_filters.ModelMultipleChoiceFilter(
         field_name="incident__cause_category__slug",
@@ -76,7 +89,7 @@ class PostmortemArchiveFilter(StyledFilterSet):
         field_name="incident__declared_at", lookup_expr="date__lte", label="Incident to",
         widget=forms.DateInput(attrs={"type": "date"}),
     )  # fmt: skip
-    tags = django_filters.CharFilter(method="by_tags", label="Tags", help_text="Comma-separated; all must match.")
+    tags = TagsFilter(method="by_tags", label="Tags")
     open_actions = django_filters.BooleanFilter(method="by_open_actions", label="Has open action items")
     repeat = django_filters.BooleanFilter(method="by_repeat", label="Repeat incident")
 
@@ -93,9 +106,7 @@ class PostmortemArchiveFilter(StyledFilterSet):
         return PostmortemFilter.by_team(self, queryset, name, team)
 
     def by_tags(self, queryset, name, value):
-        for tag in {t.strip() for t in value.split(",") if t.strip()}:
-            queryset = queryset.filter(incident__in=Incident.objects.filter(tags__name__iexact=tag).values("pk"))
-        return queryset
+        return filter_by_tags(queryset, "incident", value)
 
     def by_open_actions(self, queryset, name, value):
         has_open = Exists(ActionItem.objects.open().filter(postmortem=OuterRef("pk")))
