@@ -191,13 +191,14 @@ def _days(count: int) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
 
 
-def _item_context(row: dict, today: date, show_incident: bool, links: ItemLinks) -> dict:
-    """What an email says about one item (see the module docstring for what is left out)."""
+def _item_context(row: dict, today: date, show_incident: bool, links: ItemLinks, *, show_title: bool = True) -> dict:
+    """What an email says about one item (see the module docstring for what is left out).
+    ``show_title`` is false for a reader who may not read the item (a list address)."""
     due = row["due_date"]
     overdue = max(0, (today - due).days) if due else 0
     return {
         "reference": row["reference"],
-        "title": row["title"],
+        "title": row["title"] if show_title else "",
         "due": f"{due:%a} {due.day} {due:%b %Y}" if due else "",
         "days_overdue": overdue,
         "overdue": _days(overdue),
@@ -529,9 +530,19 @@ def _org_digest(today: date, enqueue: bool) -> int:
     items, links = ActionItem.objects.open(), ItemLinks()
     teams = list(_summary_counts(items, today, "team__name").order_by("team__name"))
     totals = {key: sum(row[key] for row in teams) for key in ("open", "overdue", "due_soon")}
+    rows = list(items.overdue(today).order_by("due_date", "pk").values(*ITEM_FIELDS)[:ORG_LIST_LIMIT])
+    # The organisation's address reaches people who may read no restricted or unpublished
+    # postmortem: an item of one shows its reference and link only, by the rule that decides
+    # every email's incident line (``visible_to_everyone``).
+    public = visible_to_everyone({row["postmortem_id"] for row in rows})
     oldest = [
-        {**_item_context(row, today, False, links), "team": row["team__name"] or ""}
-        for row in items.overdue(today).order_by("due_date", "pk").values(*ITEM_FIELDS)[:ORG_LIST_LIMIT]
+        {
+            **_item_context(
+                row, today, row["postmortem_id"] in public, links, show_title=row["postmortem_id"] in public
+            ),
+            "team": row["team__name"] or "",
+        }
+        for row in rows
     ]
     context = {
         "week": iso_week(today),

@@ -247,3 +247,27 @@ def test_each_job_runs_now_from_the_command_line(org):
     call_command("run_job", "postmortem_due", "--at", "2026-03-09T09:30+00:00", "--no-enqueue", stdout=out)
     assert "chase: {'reminders': 1, 'escalations': 0}" in out.getvalue()
     assert Notification.objects.filter(kind="digest").count() == 1
+
+
+def test_the_organisation_digest_names_only_items_of_postmortems_open_to_everyone(org, settings):
+    """The list address reaches readers of every team: the same rule as every email's incident
+    line. Items of restricted and draft postmortems count, and link, but show no title."""
+    settings.ORG_DIGEST_EMAIL = "everyone@example.com"
+    restricted = PostmortemFactory(
+        facilitator=org.facilitator, status="published", published_at=at(2026, 3, 3, 10), visibility="restricted"
+    )
+    restricted.teams.add(TeamFactory(name="Security", slug="security"))
+    draft = PostmortemFactory(facilitator=org.facilitator)
+    org.item(due_date=FRIDAY, title="Rotate the leaked signing keys", postmortem=restricted)
+    org.item(due_date=FRIDAY, title="Purge the card numbers from logs", postmortem=draft)
+    public = org.item(due_date=FRIDAY, title="Add a lock timeout")
+    assert digest(at(2026, 3, 9, 8, 5))["org_digests"] == 1
+    deliver_pending()
+    [message] = [m for m in mail.outbox if m.to == ["everyone@example.com"]]
+    html = message.alternatives[0][0]
+    for text in (message.body, html):
+        assert "Rotate the leaked signing keys" not in text and "Purge the card numbers" not in text
+        assert "Add a lock timeout" in text and org.postmortem.incident.reference in text
+        assert text.count("title not shown") == 2
+    assert "3 overdue of 3 open" in message.subject  # the totals still count every item
+    assert public.reference in message.body
