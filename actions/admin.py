@@ -54,13 +54,32 @@ class ActionItemChangeAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["kind", "recipient_email", "subject_key", "period_key", "state", "attempts", "sent_at"]
+    """The ledger. A sent message is history: it cannot be changed, nor deleted (deleting its
+    row would let the same message be claimed and sent again). The outbox page shows bodies."""
+
+    list_display = ["kind", "recipient_email", "subject", "period_key", "state", "attempts", "sent_at"]
     list_select_related = ["recipient"]
     list_filter = ["kind", "state"]
     search_fields = ["recipient_email", "subject_key", "subject", "last_error"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["recipient", "item", "postmortem"]
-    readonly_fields = ["created_at", "sent_at", "attempts", "last_error"]
+    readonly_fields = ["state", "created_at", "sent_at", "attempts", "last_error", "claimed_until"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.state == Notification.State.SENT:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.state == Notification.State.SENT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        # Bulk deletion would take sent rows too; unsent ones are deleted one by one.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 @admin.register(ActionItemComment)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from incidents.models import Team
 
-from .models import ActionItem, ActionItemChange, ActionItemComment
+from .models import ActionItem, ActionItemChange, ActionItemComment, Notification
 
 
 def action_items_for(user):
@@ -91,3 +91,8 @@ def readable_history(item: ActionItem) -> list[dict]:
             fields.append({"name": field.replace("_", " "), "old": lookup.get(old, old), "new": lookup.get(new, new)})
         rows.append({"change": change, "created": change.created, "fields": fields})
     return rows
+
+
+def outbox():
+    """The ledger for the staff's outbox page, newest first (no joins: the row holds what is shown)."""
+    return Notification.objects.defer("claim_token").order_by("-created_at", "-id")

@@ -9,12 +9,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from incidents.models import Team
+from postmortems.querysets import is_admin
 
 from . import selectors, services
-from .filters import ActionItemFilter
+from .filters import ActionItemFilter, NotificationFilter
 from .forms import ActionItemForm, CommentForm, PreferenceForm, StatusForm
 
 PAGE_SIZE = 50
+OUTBOX_PAGE_SIZE = 20
 
 
 def _page(request, queryset):
@@ -126,3 +128,14 @@ def preferences(request):
         messages.success(request, "Preferences saved.")
         return redirect("actions:preferences")
     return render(request, "actions/preferences.html", {"form": form})
+
+
+@login_required
+def outbox(request):
+    """Staff only: every message the ledger holds (pending, sent, failed), newest first, with
+    the text and HTML exactly as they were (or will be) sent. In development, mail is here."""
+    if not is_admin(request.user):
+        raise PermissionDenied("Only admins read other people's mail.")
+    filterset = NotificationFilter(request.GET or None, queryset=selectors.outbox())
+    page = Paginator(filterset.qs, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "actions/outbox.html", {"filter": filterset, "page": page})
