@@ -491,7 +491,14 @@ def _claim_team_digests(teams: list[Team], today: date, enqueue: bool) -> int:
                 "counts": counts[team.pk],
                 "oldest": [
                     {
-                        **_item_context(row, today, row["postmortem_id"] in visible, links),
+                        # The team's own address (no user) is a list: titles as for the org digest.
+                        **_item_context(
+                            row,
+                            today,
+                            row["postmortem_id"] in visible,
+                            links,
+                            show_title=user is not None or row["postmortem_id"] in visible,
+                        ),
                         "owner": " ".join(filter(None, [row["owner__first_name"], row["owner__last_name"]]))
                         or row["owner__username"]
                         or "nobody",

@@ -271,3 +271,21 @@ def test_the_organisation_digest_names_only_items_of_postmortems_open_to_everyon
         assert text.count("title not shown") == 2
     assert "3 overdue of 3 open" in message.subject  # the totals still count every item
     assert public.reference in message.body
+
+
+def test_a_teams_digest_address_gets_the_titles_its_lead_gets_only_where_everyone_may_read_them(org):
+    org.team.digest_email = "payments-all@example.com"
+    org.team.save()
+    restricted = PostmortemFactory(
+        facilitator=org.facilitator, status="published", published_at=at(2026, 3, 3, 10), visibility="restricted"
+    )
+    restricted.teams.add(TeamFactory(name="Security", slug="security"))
+    org.item(due_date=FRIDAY, title="Rotate the leaked signing keys", postmortem=restricted)
+    org.item(due_date=FRIDAY, title="Add a lock timeout")
+    assert digest(at(2026, 3, 9, 8, 5))["team_digests"] == 2
+    deliver_pending()
+    by_recipient = {m.to[0]: m for m in mail.outbox if "Payments action items" in m.subject}
+    to_list = by_recipient["payments-all@example.com"]
+    assert "Rotate the leaked signing keys" not in to_list.body + to_list.alternatives[0][0]
+    assert "Add a lock timeout" in to_list.body and "title not shown" in to_list.body
+    assert "Rotate the leaked signing keys" in by_recipient["lead@example.com"].body  # the lead may change it
