@@ -1,14 +1,23 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from incidents.accounts import PasswordResetView
 from incidents.views import home
+
+# Resolved on the first request, once the static files' manifest exists.
+static_lazy = lazy(static, str)
 
 admin.site.site_header = "Postmortem tracker administration"
 admin.site.site_title = "Postmortem tracker"
 
 urlpatterns = [
     path("", home, name="home"),
+    # Browsers and crawlers ask for /favicon.ico whatever <link rel="icon"> says (not permanent:
+    # the file's hashed name changes with it).
+    path("favicon.ico", RedirectView.as_view(url=static_lazy("favicon.svg"))),
     # Rate-limited and mailed by a task; the rest of the flow is Django's.
     path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
