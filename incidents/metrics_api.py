@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -70,5 +71,6 @@ class MetricsAPIView(APIView):
     def get(self, request: Request) -> Response:
         form = MetricsFilterForm(request.query_params)
         if not form.is_valid():
-            return Response({"errors": form.errors.get_json_data()}, status=400)
+            # The API's error shape (config.api_errors): detail, code and each field's messages.
+            raise ValidationError({"non_field_errors" if k == "__all__" else k: v for k, v in form.errors.items()})
         return Response(metrics_as_dict(incident_metrics(form.to_filters())))

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import cache
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
+from django.utils.html import escape
 
 COOKIE_NAME = "tz"
 
@@ -44,3 +46,55 @@ class TimezoneMiddleware:
         finally:
             # Threads serve many users: never let one request's zone leak into the next.
             timezone.deactivate()
+
+
+def _query_bytes(request) -> bytes:
+    """The query string as sent: WSGI servers hand it over as Latin-1 text."""
+    raw = request.META.get("QUERY_STRING", "")
+    try:
+        return raw.encode("iso-8859-1")
+    except UnicodeEncodeError:
+        return raw.encode()
+
+
+def _form_body(request) -> bytes:
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return b""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return b""
+    return request.body
+
+
+def _malformed(request) -> str | None:
+    """What makes ``request`` unreadable, said for people; None when nothing does."""
+    if "\x00" in request.path_info:
+        return "The address holds a NUL character (%00), which no page or record has."
+    query = unquote_to_bytes(_query_bytes(request).replace(b"+", b" "))
+    if b"\x00" in query:
+        return "The query holds a NUL character (%00), which no filter or search can match."
+    for what, data in (("query", query), ("form", unquote_to_bytes(_form_body(request).replace(b"+", b" ")))):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"The {what} holds bytes that are not UTF-8 text; encode it as UTF-8 and send it again."
+    return None
+
+
+class MalformedRequestMiddleware:
+    """Refuse, with a 400 that says why, what no page or endpoint can read: a NUL character
+    in the path or query (PostgreSQL cannot hold one in a string, so it would end as a 500),
+    and bytes that are not UTF-8 in the query or a form body (Django would read them as
+    U+FFFD, and a form would store that without a word). NUL characters in form fields are
+    left to the forms, which show an error beside the field."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = _malformed(request)
+        if problem is None:
+            return self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            return JsonResponse({"detail": problem, "code": "bad_request"}, status=400)
+        body = f"<!doctype html><title>Bad request</title><h1>Bad request (400)</h1><p>{escape(problem)}</p>"
+        return HttpResponseBadRequest(body)

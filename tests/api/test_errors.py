@@ -84,3 +84,62 @@ def test_an_unexpected_exception_in_a_view_gives_a_json_500(people, monkeypatch)
         "detail": "Something went wrong on our side; it has been logged.",
         "code": "server_error",
     }
+
+
+# Inputs that used to end as 500s are 400s that say what is wrong ---------------------------
+
+
+def test_json_nested_100000_deep_is_a_400(api, people):
+    body = "[" * 100_000 + "]" * 100_000
+    response = api(people.reader).post("/api/v1/incidents/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON parse error - nested more than 32 levels deep.", "code": "parse_error"}
+    shallow = {"title": "x", "severity": 1, "labels": [[[[["a"]]]]]}
+    assert api(people.reader).post("/api/v1/incidents/", shallow, format="json").status_code != 500
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "9" * 30, "NaN", "Infinity"])
+def test_numbers_no_field_can_hold_are_a_400(api, people, number):
+    body = '{"title": "x", "severity": ' + number + "}"
+    response = api(people.reader).post("/api/v1/incidents/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    assert "out of range" in response.json()["detail"] or "not a JSON number" in response.json()["detail"]
+
+
+def test_metrics_over_the_whole_calendar_are_a_400_not_a_500(api, people, client):
+    far = {"start": "0001-01-01", "end": "9999-12-31"}
+    response = api(people.reader).get("/api/v1/metrics/", far)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid" and set(body["errors"]) == {"start", "end"}
+    assert "1970 or later" in body["detail"]
+    client.force_login(people.reader)
+    page = client.get("/metrics/", far)
+    assert page.status_code == 200
+    assert "1970 or later" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url", ["/actions/%00/", "/incidents/INC%00/", "/api/v1/incidents/?q=a%00b", "/archive/?q=%00", "/incidents/?q=%00"]
+)
+def test_a_nul_in_the_path_or_query_is_a_400(client, people, url):
+    client.force_login(people.reader)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+    if url.startswith("/api/"):
+        assert response.json()["code"] == "bad_request"
+
+
+def test_invalid_utf8_in_a_form_is_refused_and_nothing_is_stored(client, people):
+    from incidents.models import Incident
+
+    client.force_login(people.reader)
+    body = "title=Caf%E9+down&severity=1&status=investigating&trigger=unknown&declared_at=2026-03-02T10:00"
+    response = client.post("/incidents/new/", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "not UTF-8" in response.content.decode()
+    assert not Incident.objects.exists()
+    assert client.get("/incidents/?q=caf%E9").status_code == 400
+    assert client.get("/incidents/?q=caf%C3%A9").status_code == 200
