@@ -132,18 +132,17 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= timedelta(0):
+_cooloff_minutes = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes)
+if AXES_FAILURE_LIMIT < 1 or _cooloff_minutes < 1:
     raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1.")
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "incidents.accounts.lockout_response"
-# Behind a proxy every request comes from the proxy: take the client from X-Forwarded-For,
-# counting AXES_IPWARE_PROXY_COUNT proxies from the right (those our own proxies appended).
-if env.bool("BEHIND_PROXY", default=False):
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    AXES_IPWARE_PROXY_ORDER = "right-most"
-    AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=1)
+# Every limit counts by incidents.accounts.client_ip: behind TRUSTED_PROXY_COUNT proxies that
+# append to X-Forwarded-For, the address the outermost one saw; otherwise REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if env.bool("BEHIND_PROXY", default=False) else 0)
+AXES_CLIENT_IP_CALLABLE = "incidents.accounts.client_ip"
 # Password reset: requests allowed per client address and per email address (django-ratelimit),
 # and failed API token checks allowed per client address, before a 429.
 PASSWORD_RESET_RATE_PER_IP = env.str("PASSWORD_RESET_RATE_PER_IP", default="10/h")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from axes.helpers import get_client_ip_address, get_client_username, get_cool_off
+from axes.helpers import get_client_username, get_cool_off
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
@@ -24,8 +24,15 @@ RESET_SUBJECT_TEMPLATE = "registration/password_reset_subject.txt"
 
 
 def client_ip(request) -> str:
-    """The client's address, as axes sees it (behind a proxy: from X-Forwarded-For)."""
-    return get_client_ip_address(request) or "unknown"
+    """The client's address: behind TRUSTED_PROXY_COUNT proxies, the one the outermost proxy saw
+    (the last but N-1 in X-Forwarded-For; entries left of it are the client's own and could be
+    forged); otherwise REMOTE_ADDR."""
+    count = settings.TRUSTED_PROXY_COUNT
+    if count:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= count:
+            return hops[-count]
+    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
 
 
 def too_many(request, *, template: str, wait: timedelta, context: dict | None = None):

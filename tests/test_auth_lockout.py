@@ -192,3 +192,23 @@ def test_right_tokens_are_not_counted(alice):
 
     for _ in range(25):
         assert api_get(key).status_code == 200
+
+
+def test_behind_a_proxy_the_lock_counts_the_address_the_proxy_saw(client, alice, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = "10.9.9.9"
+    for n in range(LIMIT):
+        # The client forges the left part of the header; the proxy appends what it saw.
+        client.post(
+            "/accounts/login/",
+            {"username": f"guess{n}", "password": "wrong"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.5",
+        )
+
+    right = {"username": "alice", "password": "pw"}
+    locked = client.post("/accounts/login/", right, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.5")
+    other = client.post("/accounts/login/", right, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.6")
+
+    assert locked.status_code == 429
+    assert other.status_code == 302
