@@ -12,6 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MENU = "#user-menu + .dropdown-menu"
 ITEMS = f"{MENU} a, {MENU} button"
+SUBJECT = "[AI-0001] assigned to you by Zoë Ó Súilleabháin: Alert on expired keys"
 
 
 @pytest.fixture
@@ -100,3 +101,45 @@ def test_every_page_has_a_favicon(page, live_server, sign_in):
     assert response.ok and response.headers["content-type"].startswith("image/svg+xml")
     legacy = page.request.get(f"{live_server.url}/favicon.ico")  # follows the redirect
     assert legacy.ok and legacy.headers["content-type"].startswith("image/svg+xml")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_admin_reads_a_sent_email_in_the_outbox(page, live_server, sign_in, width):
+    from django.utils import timezone
+
+    from actions.models import Notification
+
+    page.set_viewport_size(WIDTHS[width])
+    Notification.objects.create(
+        recipient_email="zoe@example.com",
+        kind="assigned",
+        subject_key="AI-0001",
+        period_key="change-1",
+        subject=SUBJECT,
+        body_text="Hello Zoë,\n\nZoë Ó Súilleabháin assigned an action item to you:\n" + "a long line " * 30,
+        body_html="<p>Hello Zoë,</p><p><strong>AI-0001 Alert on expired keys</strong></p>",
+        state="sent",
+        sent_at=timezone.now(),
+        attempts=1,
+    )
+    sign_in(UserFactory(username="ada", is_staff=True), next="/actions/")
+    open_menu_with_keyboard(page)
+    with page.expect_navigation():
+        page.locator(f"{MENU} a", has_text="Outbox").click()
+    assert page.url == f"{live_server.url}/actions/outbox/"
+    page.select_option("#id_state", "sent")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    article = page.locator("article.outbox-message")
+    assert article.locator("h2").inner_text() == SUBJECT
+    article.locator("summary", has_text="Text").click()
+    article.locator("summary", has_text="HTML").click()
+    body = article.locator("pre")
+    assert "Zoë Ó Súilleabháin assigned an action item to you" in body.inner_text()
+    box = body.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTHS[width]["width"]  # long lines wrap
+    frame = page.frame_locator("iframe.outbox-html")
+    assert frame.locator("strong").inner_text() == "AI-0001 Alert on expired keys"
+    assert_usable(page)
+    assert_accessible(page)
+    page.screenshot(path=f"/tmp/h8-outbox-{width}.png", full_page=True)
