@@ -704,3 +704,15 @@ def test_the_declare_form_lists_services_as_checkboxes(client, outsider, service
     response = client.post(reverse("incidents:declare"), incident_data(services=[service.pk, other.pk]))
     assert response.status_code == 302
     assert set(Incident.objects.get().services.all()) == {service, other}
+
+
+@pytest.mark.parametrize("services", [2, 30])
+def test_the_declare_form_runs_a_fixed_number_of_queries(client, django_assert_max_num_queries, outsider, services):
+    for _ in range(services):
+        ServiceFactory()
+    signed_in(client, outsider)
+    # session, user; severities, services (teams joined), cause categories, and the four role
+    # lists of users.
+    with django_assert_max_num_queries(9):
+        response = client.get(reverse("incidents:declare"))
+    assert response.content.decode().count('name="services"') == services
