@@ -5,6 +5,8 @@ They only collect input; the rules are in ``actions.services``.
 
 from django import forms
 
+from incidents.widgets import IsoDateInput, Textarea
+
 from .models import ActionItem, NotificationPreference, available_time_zones
 
 INPUT = {"class": "form-control"}
@@ -32,7 +34,7 @@ class ActionItemForm(forms.ModelForm):
         required=False,
         label="Reason for the change",
         help_text="Needed when the due date moves; kept in the history.",
-        widget=forms.Textarea(attrs={**INPUT, "rows": 2}),
+        widget=Textarea(attrs={**INPUT, "rows": 2}),
     )
 
     class Meta:
@@ -40,15 +42,15 @@ class ActionItemForm(forms.ModelForm):
         fields = ["status", "due_date", "resolution_note", "evidence_url", "external_url"]
         widgets = {
             "status": forms.Select(attrs={"class": "form-select"}),
-            "due_date": forms.DateInput(attrs={**INPUT, "type": "date"}, format="%Y-%m-%d"),
-            "resolution_note": forms.Textarea(attrs={**INPUT, "rows": 3}),
+            "due_date": IsoDateInput(attrs=INPUT),
+            "resolution_note": Textarea(attrs={**INPUT, "rows": 3}),
             "evidence_url": forms.URLInput(attrs=INPUT),
             "external_url": forms.URLInput(attrs=INPUT),
         }
 
 
 class CommentForm(forms.Form):
-    text = forms.CharField(label="Add a note", max_length=10000, widget=forms.Textarea(attrs={**INPUT, "rows": 3}))
+    text = forms.CharField(label="Add a note", max_length=10000, widget=Textarea(attrs={**INPUT, "rows": 3}))
 
 
 class PreferenceForm(forms.ModelForm):

@@ -122,10 +122,18 @@ def can_edit(*, item: ActionItem, user) -> bool:
     return ActionItem.objects.filter(pk=item.pk).editable_by(user).exists()
 
 
+def due_date_move_problem(before, after, note: str) -> str | None:
+    """What is wrong with moving a due date from ``before`` to ``after`` with ``note``: moving
+    or clearing a set due date needs a reason, wherever it happens (item page, editor, API)."""
+    if before and after != before and not note.strip():
+        return "Say why the due date moves."
+    return None
+
+
 def _check_rules(item: ActionItem, before: ActionItem, note: str) -> None:
     errors: dict[str, str] = {}
-    if before.due_date and item.due_date != before.due_date and not note.strip():
-        errors["note"] = "Say why the due date moves."
+    if problem := due_date_move_problem(before.due_date, item.due_date, note):
+        errors["note"] = problem
     if item.status == ActionItem.Status.DONE and not item.resolution_note.strip():
         errors["resolution_note"] = "Say how it was done (a link to the change helps)."
     if item.status == ActionItem.Status.WONT_DO and not item.resolution_note.strip():

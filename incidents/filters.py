@@ -15,6 +15,7 @@ from taggit.models import TaggedItem
 
 from .models import CauseCategory, Incident, Service, Severity, Team, TimelineEvent
 from .timestamps import validate_query_date
+from .widgets import IsoDateInput
 
 # The most values one filter takes (tags, several severities, sort keys). Each value adds
 # to the query the database plans; past a few dozen, planning alone takes seconds.
@@ -134,13 +135,13 @@ class IncidentFilter(StyledFilterSet):
         field_name="declared_at",
         lookup_expr="date__gte",
         label="Declared from",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )
     declared_before = django_filters.DateFilter(
         field_name="declared_at",
         lookup_expr="date__lte",
         label="Declared until",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )
 
     class Meta:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .models import INCIDENT_EDITABLE_FIELDS, Incident, Service, Severity, TimelineEvent
 from .services import incident_save_with_severity_history
+from .widgets import Textarea
 
 DATETIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -90,7 +91,7 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
     severity_reason = forms.CharField(
         label="Why did the severity change?",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=Textarea(attrs={"rows": 2}),
         help_text="Required when you change the severity; kept in the severity history.",
     )
 
@@ -101,7 +102,7 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
             name: LocalDateTimeField
             for name in ["started_at", "detected_at", "acknowledged_at", "declared_at", "mitigated_at", "resolved_at"]
         }
-        widgets = {"summary": forms.Textarea(attrs={"rows": 4}), "services": forms.CheckboxSelectMultiple}
+        widgets = {"summary": Textarea(attrs={"rows": 4}), "services": forms.CheckboxSelectMultiple}
         error_messages = {"severity": {"required": "Choose a severity."}}
 
     def __init__(self, *args, **kwargs) -> None:
@@ -174,7 +175,7 @@ class TimelineEventForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
         fields = ["occurred_at", "kind", "text"]
         field_classes = {"occurred_at": LocalDateTimeField}
         labels = {"occurred_at": "When", "text": "What happened"}
-        widgets = {"text": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"text": Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, incident: Incident | None = None, offer_mitigated: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)

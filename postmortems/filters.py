@@ -7,6 +7,7 @@ from django.db.models import Exists, OuterRef, Q
 from actions.models import ActionItem
 from incidents.filters import StyledFilterSet, TagsFilter, filter_by_tags
 from incidents.models import CauseCategory, Incident, RepeatLink, Service, Severity, Team
+from incidents.widgets import IsoDateInput
 
 from .models import Postmortem
 
@@ -83,11 +84,11 @@ class PostmortemArchiveFilter(StyledFilterSet):
     )
     date_from = django_filters.DateFilter(
         field_name="incident__declared_at", lookup_expr="date__gte", label="Incident from",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )  # fmt: skip
     date_to = django_filters.DateFilter(
         field_name="incident__declared_at", lookup_expr="date__lte", label="Incident to",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )  # fmt: skip
     tags = TagsFilter(method="by_tags", label="Tags")
     open_actions = django_filters.BooleanFilter(method="by_open_actions", label="Has open action items")

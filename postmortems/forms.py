@@ -10,7 +10,9 @@ from django.contrib.auth import get_user_model
 from django.forms import BaseModelFormSet, modelformset_factory
 
 from actions.models import ActionItem
+from actions.services import due_date_move_problem
 from incidents.models import Team
+from incidents.widgets import IsoDateInput, Textarea
 
 from .models import SECTIONS, Postmortem, Review
 
@@ -70,8 +72,8 @@ class PostmortemForm(forms.ModelForm):
     )
     amendment_note = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="What changed and why. Shown on the published postmortem.",
+        widget=Textarea(attrs={"rows": 2}),
+        help_text="What changed and why (needed when anything changes). Shown on the published postmortem.",
     )
 
     class Meta:
@@ -86,14 +88,12 @@ class PostmortemForm(forms.ModelForm):
             "authors",
             "reviewers",
         ]
-        widgets = {name: forms.Textarea(attrs={"rows": 5, "class": "markdown-input"}) for name, _ in SECTIONS}
+        widgets = {name: Textarea(attrs={"rows": 5, "class": "markdown-input"}) for name, _ in SECTIONS}
 
     def __init__(self, *args, amend: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.amend = amend
-        if amend:
-            self.fields["amendment_note"].required = True
-        else:
+        if not amend:
             del self.fields["amendment_note"]
         for name, _title in SECTIONS:
             self.fields[name].help_text = SECTION_PROMPTS[name]
@@ -115,11 +115,17 @@ class PostmortemForm(forms.ModelForm):
 
 class ActionItemForm(forms.ModelForm):
     owner = UserChoiceField(queryset=active_users(), required=False)
+    due_date_reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Why the due date moves",
+        help_text="Needed when you move or clear the due date; kept in the item's history.",
+    )
 
     class Meta:
         model = ActionItem
         fields = ["title", "kind", "owner", "team", "due_date", "priority"]
-        widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"due_date": IsoDateInput()}
 
     def __init__(self, *args, choices: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -134,21 +140,40 @@ class ActionItemForm(forms.ModelForm):
             )
             if not isinstance(field.widget, forms.CheckboxInput | forms.HiddenInput):
                 field.widget.attrs["class"] = css
+        self.fields["due_date_reason"].widget.attrs["aria-describedby"] = f"{self['due_date_reason'].auto_id}_helptext"
+
+    @property
+    def asks_due_date_reason(self) -> bool:
+        """Whether the row shows the reason box: the item is saved with a due date."""
+        return bool(self.instance.pk and self.instance.due_date)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and "due_date" in cleaned:
+            problem = due_date_move_problem(
+                self.instance.due_date, cleaned["due_date"], cleaned.get("due_date_reason") or ""
+            )
+            if problem:
+                self.add_error("due_date_reason", problem)
+        return cleaned
 
 
 class BaseActionItemFormSet(BaseModelFormSet):
     def service_items(self) -> list[dict]:
-        """Changed rows as dicts for ``postmortem_update``: id, delete and the fields."""
+        """Changed rows as dicts for ``postmortem_update``: id, delete, the fields, and the
+        reason a due date moves (``note``). Untouched rows are left out."""
         items = []
         for form in self.forms:
-            if not form.has_changed() and form.instance.pk is None:
+            if form in self.deleted_forms:
+                if form.instance.pk:
+                    items.append({"id": form.instance.pk, "delete": True})
+                continue
+            if not set(form.changed_data) - {"due_date_reason"}:
                 continue
             data = form.cleaned_data
             item_id = data["id"].pk if data.get("id") else None
-            if form in self.deleted_forms:
-                items.append({"id": item_id, "delete": True})
-                continue
-            items.append({"id": item_id, "delete": False, **{name: data.get(name) for name in form.Meta.fields}})
+            fields = {name: data.get(name) for name in form.Meta.fields}
+            items.append({"id": item_id, "delete": False, **fields, "note": data.get("due_date_reason") or ""})
         return items
 
 
@@ -173,7 +198,7 @@ class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=Review.Decision.choices, widget=forms.RadioSelect)
     comment = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        widget=Textarea(attrs={"rows": 3, "class": "form-control"}),
         help_text="Required when requesting changes: say what should change.",
     )
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from actions.models import ActionItem, Notification
 from actions.notifications import Message, absolute_url, claim_many, notify
-from actions.services import action_item_saved, preferences_for
+from actions.services import action_item_saved, due_date_move_problem, preferences_for
 from incidents.models import Incident
 
 from .models import SECTION_NAMES, SECTIONS, Postmortem, PostmortemEvent, Review
@@ -123,7 +123,8 @@ def _validate(data: Mapping[str, Any]) -> None:
 
 def _save_action_items(postmortem: Postmortem, user, items: Iterable[Mapping[str, Any]]) -> None:
     """Create, update or delete action items; ``items`` are dicts with ``id`` (None for a new
-    item), ``delete`` and the fields in ``ACTION_ITEM_FIELDS``. Every change goes to the history."""
+    item), ``delete``, the fields in ``ACTION_ITEM_FIELDS`` and ``note``, the reason a due date
+    moves (moving or clearing one needs it). Every change goes to the history, with the note."""
     items = list(items)
     ids = [item["id"] for item in items if item.get("id")]
     existing = {obj.pk: obj for obj in postmortem.action_items.filter(pk__in=ids)}
@@ -140,9 +141,12 @@ def _save_action_items(postmortem: Postmortem, user, items: Iterable[Mapping[str
         for field in ACTION_ITEM_FIELDS:
             if field in data:
                 setattr(item, field, data[field])
+        note = (data.get("note") or "").strip()
+        if current and (problem := due_date_move_problem(before.due_date, item.due_date, note)):
+            raise ValidationError(f"{item.reference} “{item.title}”: {problem}")
         item.save()
         # A new item's history says "created" with its values; a new owner is emailed.
-        action_item_saved(item=item, before=before if current else None, user=user)
+        action_item_saved(item=item, before=before if current else None, user=user, note=note)
 
 
 def _request_reviews(postmortem: Postmortem, reviewers, requested_by) -> None:
@@ -212,6 +216,29 @@ def _notify_published(postmortem: Postmortem, published_by) -> None:
     )
 
 
+def _changes_anything(postmortem: Postmortem, data: Mapping[str, Any], items: list[Mapping[str, Any]]) -> bool:
+    """Whether saving ``data`` and ``items`` would change the postmortem as stored (the
+    caller's instance may already hold a form's values, so the row is read again)."""
+    stored = Postmortem.objects.get(pk=postmortem.pk)
+    if any(getattr(stored, name) != data[name] for name in PLAIN_FIELDS if name in data):
+        return True
+    for name in M2M_FIELDS:
+        if name in data and {obj.pk for obj in data[name]} != set(getattr(stored, name).values_list("pk", flat=True)):
+            return True
+    existing = {obj.pk: obj for obj in stored.action_items.filter(pk__in=[item.get("id") for item in items])}
+    for item in items:
+        current = existing.get(item.get("id"))
+        if current is None or item.get("delete"):
+            return True
+        for field in ACTION_ITEM_FIELDS:
+            if field not in item:
+                continue
+            value = item[field].pk if hasattr(item[field], "_meta") else item[field]
+            if getattr(current, ActionItem._meta.get_field(field).attname) != value:
+                return True
+    return False
+
+
 @transaction.atomic
 def postmortem_update(
     *,
@@ -231,6 +258,9 @@ def postmortem_update(
     Reviewers added while it is in review are asked for their review by email.
     """
     _require_edit(postmortem, user)
+    action_items = list(action_items)
+    if not _changes_anything(postmortem, data, action_items):
+        return postmortem  # a save that changes nothing writes nothing: no version, no history
     if postmortem.status == Status.PUBLISHED and not amendment_note.strip():
         raise ValidationError({"amendment_note": "Say what you changed and why; the note is shown on the page."})
     _validate(data)

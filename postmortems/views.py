@@ -151,6 +151,7 @@ def _editor(request, pk: int, *, amend: bool):
     if amend != (postmortem.status == Status.PUBLISHED):
         return redirect("postmortems:amend" if postmortem.status == Status.PUBLISHED else "postmortems:edit", pk=pk)
     status, extra, previews = 200, {}, {}
+    loaded_version = postmortem.version
     if request.method == "POST":
         form = PostmortemForm(request.POST, instance=postmortem, amend=amend)
         formset = action_item_formset(postmortem, request.POST)
@@ -183,7 +184,10 @@ def _editor(request, pk: int, *, amend: bool):
                 _attach_errors(form, error)
                 status = 400
             else:
-                messages.success(request, "Amendment saved." if amend else "Postmortem saved.")
+                if postmortem.version == loaded_version:
+                    messages.info(request, "Nothing changed, so nothing was saved.")
+                else:
+                    messages.success(request, "Amendment saved." if amend else "Postmortem saved.")
                 return redirect(postmortem)
         else:
             status = 400

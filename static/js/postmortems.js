@@ -48,6 +48,22 @@
     });
   });
 
+  // The reason box under a saved item's due date shows once the date moves (it is always
+  // there without the script, and whenever the server asked for a reason).
+  function toggleReason(row) {
+    var box = row.querySelector(".due-date-reason[data-initial-due]");
+    var due = row.querySelector('input[name$="-due_date"]');
+    if (box && due) {
+      box.hidden = due.value === box.getAttribute("data-initial-due");
+    }
+  }
+  form.querySelectorAll(".action-item-row").forEach(toggleReason);
+  form.addEventListener("input", function (event) {
+    if (event.target.name && /-due_date$/.test(event.target.name)) {
+      toggleReason(event.target.closest(".action-item-row"));
+    }
+  });
+
   // Add action-item rows from the formset's empty form.
   var addButton = document.getElementById("add-action-item");
   var template = document.getElementById("action-item-template");

@@ -40,6 +40,7 @@ def test_saving_updates_sections_numbers_people_and_action_items(client, people,
         reviewers=[str(people.reviewer.pk), str(people.member.pk)],
         **{
             "actions-0-due_date": "2026-04-01",
+            "actions-0-due_date_reason": "The vendor ships the fix in April.",
             "actions-1-title": "Add a lock timeout to schema migrations",
             "actions-1-kind": "prevent",
             "actions-1-owner": str(people.author.pk),
