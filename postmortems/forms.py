@@ -144,14 +144,15 @@ class ActionItemForm(forms.ModelForm):
 
     @property
     def asks_due_date_reason(self) -> bool:
-        """Whether the row shows the reason box: the item is saved with a due date."""
-        return bool(self.instance.pk and self.instance.due_date)
+        """Whether the row shows the reason box: the item was saved with a due date (read from
+        ``initial``: validating the form writes the posted values onto the instance)."""
+        return bool(self.instance.pk and self.initial.get("due_date"))
 
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk and "due_date" in cleaned:
             problem = due_date_move_problem(
-                self.instance.due_date, cleaned["due_date"], cleaned.get("due_date_reason") or ""
+                self.initial.get("due_date"), cleaned["due_date"], cleaned.get("due_date_reason") or ""
             )
             if problem:
                 self.add_error("due_date_reason", problem)

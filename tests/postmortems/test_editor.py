@@ -1,10 +1,14 @@
 """The editor: save, form errors next to fields, malformed posts, optimistic locking, amendments."""
 
+from datetime import date
+
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from actions.models import ActionItem, ActionItemChange
 from postmortems.models import Postmortem, PostmortemEvent
+from postmortems.services import postmortem_update
 
 from .conftest import editor_data
 
@@ -203,3 +207,61 @@ def test_editing_a_published_postmortem_goes_to_amend_and_needs_a_note(client, p
     page = client.get(org_published.get_absolute_url())
     assert "by Fay" in page.text and "Added the lesson." in page.text
     assert "Amended on" in page.text
+
+
+def test_the_editor_renders_due_dates_as_the_date_input_takes_them(client, people, draft, settings):
+    """A ``type=date`` input drops ``14/12/2026``; under en-GB the page must say ``2026-12-14``."""
+    settings.LANGUAGE_CODE = "en-gb"
+    draft.action_items.update(due_date=date(2026, 12, 14))
+    client.force_login(people.facilitator)
+    text = client.get(edit_url(draft)).text
+    assert 'type="date" name="actions-0-due_date" value="2026-12-14"' in text
+
+
+def test_a_save_that_changes_nothing_writes_nothing(client, people, draft):
+    """Browsers send CRLF line breaks; an untouched form is no new version, event or history."""
+    draft.summary = "First line.\n\n- one\n- two"
+    draft.save()
+    item = draft.action_items.get()
+    client.force_login(people.facilitator)
+    data = editor_data(draft, summary=draft.summary.replace("\n", "\r\n"))
+    response = client.post(edit_url(draft), data, follow=True)
+    assert "Nothing changed, so nothing was saved." in response.text
+    draft.refresh_from_db()
+    assert (draft.version, draft.summary) == (1, "First line.\n\n- one\n- two")
+    assert not PostmortemEvent.objects.filter(postmortem=draft, kind="edited").exists()
+    assert not ActionItemChange.objects.filter(item=item).exists()
+
+
+@pytest.mark.parametrize("due", ["2026-05-01", ""], ids=["moved", "cleared"])
+def test_moving_or_clearing_a_due_date_in_the_editor_needs_a_reason(client, people, draft, due):
+    item = draft.action_items.get()
+    was = item.due_date
+    client.force_login(people.facilitator)
+    response = client.post(edit_url(draft), editor_data(draft, summary="New summary", **{"actions-0-due_date": due}))
+    assert response.status_code == 400
+    assert 'id="id_actions-0-due_date_reason_errors"' in response.text
+    assert "Say why the due date moves." in response.text
+    draft.refresh_from_db()
+    item.refresh_from_db()
+    assert (draft.version, draft.summary, item.due_date) == (1, "Checkout failed for 40 minutes after a deploy.", was)
+    reason = "The vendor's fix slipped to May."
+    data = editor_data(draft, **{"actions-0-due_date": due, "actions-0-due_date_reason": reason})
+    assert client.post(edit_url(draft), data).status_code == 302
+    item.refresh_from_db()
+    assert item.due_date == (date(2026, 5, 1) if due else None)
+    change = ActionItemChange.objects.filter(item=item).latest("pk")
+    assert change.changes["due_date"] == [str(was), due or None]
+    assert change.note == reason
+
+
+def test_the_service_refuses_a_moved_due_date_without_a_reason(people, draft):
+    """The rule holds for every caller of ``postmortem_update``, not only the editor's form."""
+    item = draft.action_items.get()
+    moved = {"id": item.pk, "delete": False, "due_date": None}
+    with pytest.raises(ValidationError, match="Say why the due date moves"):
+        postmortem_update(postmortem=draft, user=people.facilitator, data={}, expected_version=1, action_items=[moved])
+    item.refresh_from_db()
+    assert item.due_date is not None
+    draft.refresh_from_db()
+    assert draft.version == 1
