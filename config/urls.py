@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from incidents.accounts import PasswordResetView
+from incidents.accounts import PasswordResetConfirmView, PasswordResetView
 from incidents.views import home
 
 # Resolved on the first request, once the static files' manifest exists.
@@ -18,8 +18,9 @@ urlpatterns = [
     # Browsers and crawlers ask for /favicon.ico whatever <link rel="icon"> says (not permanent:
     # the file's hashed name changes with it).
     path("favicon.ico", RedirectView.as_view(url=static_lazy("favicon.svg"))),
-    # Rate-limited and mailed by a task; the rest of the flow is Django's.
+    # Reset: rate-limited and mailed by a task; a new password lifts the sign-in lock.
     path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/reset/<uidb64>/<token>/", PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Its presence puts a "Forgotten your password?" link on the admin's sign-in page.
     path("admin/password_reset/", PasswordResetView.as_view(), name="admin_password_reset"),

@@ -2,7 +2,8 @@
 every limit counts by, and a password reset that is rate-limited and mailed by a task.
 
 The reset page answers the same way, and in the same time, whether or not an account has the
-address: it only queues the task, which looks the address up and sends the mail.
+address: it only queues the task, which looks the address up and sends the mail. Choosing a new
+password through the emailed link lifts the account's lock.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from axes.helpers import get_client_username, get_cool_off
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
@@ -105,3 +107,13 @@ class PasswordResetView(auth_views.PasswordResetView):
         if wait is not None:
             return too_many(request, template="registration/password_reset_limited.html", wait=wait)
         return super().post(request, *args, **kwargs)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's page for choosing the new password; it also lifts the account's sign-in lock,
+    since whoever holds the link owns the account."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        axes_reset(username=form.user.get_username())
+        return response

@@ -212,3 +212,20 @@ def test_behind_a_proxy_the_lock_counts_the_address_the_proxy_saw(client, alice,
 
     assert locked.status_code == 429
     assert other.status_code == 302
+
+
+def test_a_new_password_from_the_emailed_link_lifts_the_lock(client, alice, settings):
+    from incidents.tasks import send_password_reset
+
+    for _ in range(LIMIT):
+        sign_in(client, "alice", "wrong")
+    send_password_reset("alice@example.com")
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line)
+    form = client.get(link.removeprefix(settings.SITE_URL), follow=True)
+    new = {"new_password1": "a fresh long passphrase", "new_password2": "a fresh long passphrase"}
+
+    done = client.post(form.redirect_chain[-1][0], new, follow=True)
+
+    assert "Your password was changed" in done.content.decode()
+    assert sign_in(client, "alice", "a fresh long passphrase").status_code == 302
+    assert signed_in(client)
