@@ -26,17 +26,14 @@ from pygal.style import Style
 from .metrics import DURATION_METRICS, DurationRow, Filters, Metrics, incident_metrics, period_label
 from .models import Service, Severity, Team
 from .timestamps import validate_query_date
+from .widgets import IsoDateInput
 
 # --- Filters ----------------------------------------------------------------------------------------
 
 
 class MetricsFilterForm(forms.Form):
-    start = forms.DateField(
-        required=False, validators=[validate_query_date], widget=forms.DateInput(attrs={"type": "date"}), label="From"
-    )
-    end = forms.DateField(
-        required=False, validators=[validate_query_date], widget=forms.DateInput(attrs={"type": "date"}), label="To"
-    )
+    start = forms.DateField(required=False, validators=[validate_query_date], widget=IsoDateInput(), label="From")
+    end = forms.DateField(required=False, validators=[validate_query_date], widget=IsoDateInput(), label="To")
     team = forms.ModelChoiceField(Team.objects.order_by("name"), required=False, to_field_name="slug")
     service = forms.ModelChoiceField(Service.objects.order_by("name"), required=False, to_field_name="slug")
     severity = forms.ModelChoiceField(Severity.objects.order_by("level"), required=False, to_field_name="name")
