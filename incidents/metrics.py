@@ -11,6 +11,9 @@ Conventions every figure follows (and the page shows beside it):
   aggregate, ranks each group's values with window functions and interpolates between the two ranks
   around the percentile, in the same single query.
 - Restricted incidents count in every aggregate; no incident's title or text is part of these figures.
+  A figure that counts fewer than ``SUPPRESS_BELOW`` incidents (or action items), some of them hidden
+  from the reader, is ``SUPPRESSED`` (shown "<3"), with any mean, percentile or rate built on it:
+  filtered down to one team and one day, it would confirm a restricted incident and give its timing.
 
 The number of queries is fixed, whatever the number of incidents: one for the durations of every
 grouping, one for the counts per period, one each for postmortems and action items (see
@@ -108,7 +111,27 @@ DEFINITIONS = {
     "counts as not completed). On time: done on or before the due date ÷ done items that had a due date. "
     "Overdue: open, in progress or blocked past the due date; age in days past the due date as of {today}.",
     "counts": "Incidents declared in each period.",
+    "suppressed": "“<3”: fewer than 3 incidents (or action items), some of them restricted to teams you are "
+    "not in; the figure, and any time or rate built on it, is left out so it cannot reveal them. Totals "
+    "around it still count every incident.",
 }
+
+SUPPRESS_BELOW = 3
+
+
+class Suppressed:
+    """A figure left out for the reader (see ``SUPPRESS_BELOW``); false, and "<3" as text."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return f"<{SUPPRESS_BELOW}"
+
+    __repr__ = __str__
+
+
+SUPPRESSED = Suppressed()
 
 
 # --- Database expressions -------------------------------------------------------------------------
@@ -188,7 +211,7 @@ class Stat:
 class DurationRow:
     key: object
     label: str
-    total: int
+    total: int | Suppressed
     stats: dict[str, Stat]
 
 
@@ -234,10 +257,13 @@ class Metrics:
     postmortems: dict
     action_items: dict
     definitions: dict = field(default_factory=dict)
+    # Incidents per period (a cell like any other), and whether any figure was suppressed.
+    period_totals: dict[date, int | Suppressed] = field(default_factory=dict)
+    suppressed: bool = False
 
 
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(float(value), digits)
+def _round(value, digits: int = 1):
+    return value if value is None or value is SUPPRESSED else round(float(value), digits)
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -475,32 +501,48 @@ def _empty_row(label: str) -> DurationRow:
 
 @dataclass
 class PeriodCounts:
-    """Incidents per period: by severity, by cause category, and how many are confirmed repeats."""
+    """Incidents per period: by severity, by cause category, and how many are confirmed repeats;
+    ``hidden`` holds the same counts of the incidents hidden from the reader."""
 
     by_severity: dict[date, dict[str, int]]
     by_cause: dict[date, dict[str, int]]
     repeats: list[dict]
+    hidden: PeriodCounts | None = None
 
 
-def period_counts(qs: QuerySet, period: str, severities: dict, causes: dict) -> PeriodCounts:
+def period_counts(qs: QuerySet, period: str, severities: dict, causes: dict, visible=None) -> PeriodCounts:
     """Counts per period from one query grouped by period, severity and cause (a few hundred rows at
-    most), added up here into the three tables."""
-    confirmed = RepeatLink.objects.filter(incident=OuterRef("pk"), state=RepeatLink.State.CONFIRMED)
-    rows = (
+    most), added up here into the three tables. With ``visible`` (a subquery of the incident ids the
+    reader may see), the same query also counts the others, into ``hidden``."""
+    confirmed = Q(Exists(RepeatLink.objects.filter(incident=OuterRef("pk"), state=RepeatLink.State.CONFIRMED)))
+    hidden = ~Q(pk__in=visible) if visible is not None else Q(pk__in=[])
+    rows = list(
         qs.annotate(p=_period_expr(period))
         .values("p", "severity_id", "cause_category_id")
-        .annotate(n=Count("pk"), repeats=Count("pk", filter=Q(Exists(confirmed))))
+        .annotate(
+            n=Count("pk"),
+            repeats=Count("pk", filter=confirmed),
+            hidden_n=Count("pk", filter=hidden),
+            hidden_repeats=Count("pk", filter=hidden & confirmed),
+        )
     )
+    counts = _add_up(rows, severities, causes, "n", "repeats")
+    if any(row["hidden_n"] for row in rows):
+        counts.hidden = _add_up(rows, severities, causes, "hidden_n", "hidden_repeats")
+    return counts
+
+
+def _add_up(rows: list[dict], severities: dict, causes: dict, n: str, repeated: str) -> PeriodCounts:
     by_severity: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_cause: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     repeats: dict[date, dict] = {}
     for row in rows:
         day = _as_date(row["p"])
-        by_severity[day][severities.get(row["severity_id"], "(none)")] += row["n"]
-        by_cause[day][causes.get(row["cause_category_id"], "(none)")] += row["n"]
+        by_severity[day][severities.get(row["severity_id"], "(none)")] += row[n]
+        by_cause[day][causes.get(row["cause_category_id"], "(none)")] += row[n]
         totals = repeats.setdefault(day, {"period": day, "incidents": 0, "repeats": 0})
-        totals["incidents"] += row["n"]
-        totals["repeats"] += row["repeats"]
+        totals["incidents"] += row[n]
+        totals["repeats"] += row[repeated]
     for totals in repeats.values():
         totals["rate"] = _ratio(totals["repeats"], totals["incidents"])
     return PeriodCounts(
@@ -559,32 +601,56 @@ def _definitions(today: date) -> dict:
     return defs
 
 
-def incident_metrics(filters: Filters, *, today: date | None = None) -> Metrics:
-    """Every figure of the metrics page for ``filters``, in a fixed number of queries.
+def incident_metrics(filters: Filters, *, user=None, today: date | None = None) -> Metrics:
+    """Every figure of the metrics page for ``filters``, as ``user`` may see them (without a user,
+    in full: for tests and benchmarks), in a fixed number of queries.
 
     Queries: severities, services and cause categories (labels); the durations of every grouping;
-    counts and repeats per period; postmortem completion; action items. On PostgreSQL, one more sets
-    the session for these inside a transaction (BEGIN and COMMIT, or a savepoint).
+    counts and repeats per period (which also counts the incidents hidden from ``user``); postmortem
+    completion; action items. Only when some incident in range is hidden from ``user``: the
+    durations, postmortems and action items of the hidden ones (three more), to suppress the
+    figures only they could explain. On PostgreSQL, one more sets the session for these inside a
+    transaction (BEGIN and COMMIT, or a savepoint).
     """
     today = today or timezone.localdate()
     if connection.vendor != "postgresql":
-        return _incident_metrics(filters, today)
+        return _incident_metrics(filters, today, user)
     with transaction.atomic():
         with connection.cursor() as cursor:
             # Each percentile sorts its group's durations: let 100,000 of them sort in memory, not on
             # disk (the default work_mem of 4 MB spills). JIT compiling these large-looking plans
             # takes longer (0.3-0.5 s) than running them. Both end with this transaction.
             cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
-        return _incident_metrics(filters, today)
+        return _incident_metrics(filters, today, user)
 
 
-def _incident_metrics(filters: Filters, today: date) -> Metrics:
+def _visible_ids(user):
+    """The subquery of the incidents ``user`` may see; ``None`` when that is every incident."""
+    from postmortems.querysets import is_admin
+
+    if user is None or is_admin(user):
+        return None
+    return Incident.objects.visible_to(user).order_by().values("pk")
+
+
+def _incident_metrics(filters: Filters, today: date, user=None) -> Metrics:
     qs = filtered_incidents(filters)
     severities = {s.pk: s.name for s in Severity.objects.order_by("level")}
     services = {s.pk: s.name for s in Service.objects.order_by("name")}
     causes = {c.pk: c.name for c in CauseCategory.objects.order_by("name")}
+    labels, visible = (severities, services, causes), _visible_ids(user)
     groups = duration_groups(qs, filters.period)
-    counts = period_counts(qs, filters.period, severities, causes)
+    counts = period_counts(qs, filters.period, severities, causes, visible)
+    metrics = _assemble(filters, today, qs, groups, counts, labels)
+    if counts.hidden is not None:
+        hidden_qs = qs.exclude(pk__in=visible)
+        hidden_groups = duration_groups(hidden_qs, filters.period)
+        suppress(metrics, _assemble(filters, today, hidden_qs, hidden_groups, counts.hidden, labels))
+    return metrics
+
+
+def _assemble(filters: Filters, today: date, qs: QuerySet, groups, counts: PeriodCounts, labels) -> Metrics:
+    severities, services, causes = labels
     total = sum(r["incidents"] for r in counts.repeats)
     repeats = sum(r["repeats"] for r in counts.repeats)
     overall = groups["overall"].get(None)
@@ -607,7 +673,90 @@ def _incident_metrics(filters: Filters, today: date) -> Metrics:
         postmortems=postmortem_completion(qs, today),
         action_items=action_item_figures(qs, today),
         definitions=_definitions(today),
+        period_totals={r["period"]: r["incidents"] for r in counts.repeats},
     )
+
+
+# --- Suppression ----------------------------------------------------------------------------------------
+
+
+def suppress(metrics: Metrics, hidden: Metrics) -> None:
+    """Suppress, in ``metrics``, each figure counting fewer than ``SUPPRESS_BELOW`` incidents or items of
+    which ``hidden`` (the same figures over the incidents hidden from the reader) counts any, and every
+    figure built on a suppressed one. Totals keep every incident; only such cells go."""
+    cells = _Cells()
+    _suppress_rows([metrics.overall], [hidden.overall], cells)
+    for name in ("by_period", "by_severity", "by_service", "by_cause"):
+        _suppress_rows(getattr(metrics, name), getattr(hidden, name), cells)
+    for name in ("counts_by_severity", "counts_by_cause"):
+        table, hidden_table = getattr(metrics, name), getattr(hidden, name)
+        for day, row in table.items():
+            for label, n in row.items():
+                row[label] = cells.count(n, hidden_table.get(day, {}).get(label, 0))
+    for day, n in metrics.period_totals.items():
+        metrics.period_totals[day] = cells.count(n, hidden.period_totals.get(day, 0))
+    hidden_repeats = {r["period"]: r for r in hidden.repeats_by_period}
+    for row in metrics.repeats_by_period:
+        _suppress_repeats(row, hidden_repeats.get(row["period"], {}), cells, ("incidents", "repeats"))
+    _suppress_repeats(metrics.repeats, hidden.repeats, cells, ("incidents", "confirmed_repeats"))
+    _suppress_figures(metrics.postmortems, hidden.postmortems, cells, POSTMORTEM_DERIVED)
+    _suppress_figures(metrics.action_items, hidden.action_items, cells, ACTION_ITEM_DERIVED)
+    metrics.suppressed = cells.any
+
+
+class _Cells:
+    """The rule for one count, remembering whether it ever applied."""
+
+    any = False
+
+    def count(self, n, hidden_n):
+        if hidden_n and isinstance(n, int) and n < SUPPRESS_BELOW:
+            self.any = True
+            return SUPPRESSED
+        return n
+
+
+def _suppress_rows(rows: list[DurationRow], hidden_rows: list[DurationRow], cells: _Cells) -> None:
+    hidden_by_key = {row.key: row for row in hidden_rows}
+    for row in rows:
+        hidden_row = hidden_by_key.get(row.key)
+        if hidden_row is None or not hidden_row.total:
+            continue
+        row.total = cells.count(row.total, hidden_row.total)
+        for key, stat in row.stats.items():
+            hidden_stat = hidden_row.stats[key]
+            n = SUPPRESSED if row.total is SUPPRESSED else cells.count(stat.n, hidden_stat.n)
+            if n is SUPPRESSED:
+                stat.n = stat.mean = stat.median = stat.p90 = SUPPRESSED
+            excluded = SUPPRESSED if row.total is SUPPRESSED else cells.count(stat.excluded, hidden_stat.excluded)
+            stat.excluded = excluded
+
+
+def _suppress_repeats(row: dict, hidden: dict, cells: _Cells, keys: tuple[str, str]) -> None:
+    incidents, repeats = keys
+    row[incidents] = cells.count(row[incidents], hidden.get(incidents, 0))
+    row[repeats] = cells.count(row[repeats], hidden.get(repeats, 0))
+    if SUPPRESSED in (row[incidents], row[repeats]):
+        row["rate"] = SUPPRESSED
+
+
+# Figures computed from counts: (figure, the counts it is built on).
+POSTMORTEM_DERIVED = {"published_rate": ("published", "required"), "on_time_rate": ("on_time", "required")}
+ACTION_ITEM_DERIVED = {
+    "completion_rate": ("done", "total"),
+    "on_time_rate": ("done_on_time", "done_with_due_date"),
+    "overdue_mean_days": ("overdue",),
+    "overdue_max_days": ("overdue",),
+}
+
+
+def _suppress_figures(figures: dict, hidden: dict, cells: _Cells, derived: dict) -> None:
+    for key, value in figures.items():
+        if key not in derived:
+            figures[key] = cells.count(value, hidden.get(key) or 0)
+    for key, parts in derived.items():
+        if any(figures[part] is SUPPRESSED for part in parts):
+            figures[key] = SUPPRESSED
 
 
 def _period_rows(groups: Groups, period: str) -> list[DurationRow]:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from pygal.style import Style
 
-from .metrics import DURATION_METRICS, DurationRow, Filters, Metrics, incident_metrics, period_label
+from .metrics import DURATION_METRICS, SUPPRESSED, DurationRow, Filters, Metrics, incident_metrics, period_label
 from .models import Service, Severity, Team
 from .timestamps import validate_query_date
 from .widgets import IsoDateInput
@@ -77,7 +77,7 @@ def default_filters() -> Filters:
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
+    if seconds is None or seconds is SUPPRESSED:
         return "—"
     seconds = round(seconds)
     if seconds < 60:
@@ -93,12 +93,14 @@ def _duration(seconds: float | None) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}" if value in (0, 1) else f"{value:.1%}"
+    return "—" if value is None or value is SUPPRESSED else f"{value:.0%}" if value in (0, 1) else f"{value:.1%}"
 
 
 def _csv_value(value, kind: str):
     if value is None:
         return ""
+    if value is SUPPRESSED:  # "<3" for a count, nothing for a time or rate built on it
+        return str(value) if kind == "int" else ""
     if kind == "rate":
         return round(value, 4)
     if kind in ("seconds", "days"):
@@ -113,8 +115,8 @@ def _csv_value(value, kind: str):
 FORMATTERS = {
     "seconds": _duration,
     "rate": _percent,
-    "days": lambda v: "—" if v is None else f"{v:g} days",
-    "excluded": lambda v: f"{v[0]} excluded: {v[1]}" if v[0] else "0",
+    "days": lambda v: "—" if v is None or v is SUPPRESSED else f"{v:g} days",
+    "excluded": lambda v: str(v[0]) if v[0] is SUPPRESSED else f"{v[0]} excluded: {v[1]}" if v[0] else "0",
     "int": lambda v: "—" if v is None else str(v),
     "text": lambda v: "—" if v is None else str(v),
 }
@@ -169,12 +171,12 @@ def _duration_table(name: str, title: str, rows: list[DurationRow], metrics: Met
 
 
 def _counts_table(name: str, title: str, counts: dict, names: list[str], metrics: Metrics) -> Table:
-    used = [n for n in names if any(counts.get(p, {}).get(n) for p in metrics.periods)]
+    used = [n for n in names if any(n in counts.get(p, {}) for p in metrics.periods)]
     rows = [
         [
             period_label(p, metrics.filters.period),
             *[counts.get(p, {}).get(n, 0) for n in used],
-            sum(counts.get(p, {}).values()),
+            metrics.period_totals.get(p, 0),
         ]
         for p in metrics.periods
     ]
@@ -318,7 +320,7 @@ def _trend_chart(metrics: Metrics) -> str:
 
 
 def _minutes(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds / 60, 1)
+    return None if seconds is None or seconds is SUPPRESSED else round(seconds / 60, 1)
 
 
 def _stacked_counts_chart(table: Table, title: str) -> str:
@@ -337,12 +339,14 @@ def _stacked_counts_chart(table: Table, title: str) -> str:
     return _svg(chart)
 
 
-def _cause_totals_chart(table: Table) -> str:
+def _cause_totals_chart(table: Table, metrics: Metrics) -> str:
     chart = pygal.HorizontalBar(
         **_config(title="Incidents by cause category (whole range)", print_values=True, show_legend=False)
     )
     causes = [header for header, kind in table.columns[1:-1]]
-    totals = [sum(row[i + 1] for row in table.rows) for i in range(len(causes))]
+    # The whole range's count per cause is a figure of its own (suppressed or not, like the rest).
+    by_cause = {row.label: row.total for row in metrics.by_cause}
+    totals = [by_cause.get(name) or None for name in causes]
     chart.x_labels = causes
     chart.add("Incidents", totals)
     return _svg(chart)
@@ -352,7 +356,8 @@ def _repeat_chart(metrics: Metrics) -> str:
     chart = pygal.Bar(**_config(title="Repeat-class rate by period (%)", print_values=True, show_legend=False))
     chart.x_labels = [period_label(r["period"], metrics.filters.period) for r in metrics.repeats_by_period]
     chart.add(
-        "Repeat rate", [None if r["rate"] is None else round(r["rate"] * 100, 1) for r in metrics.repeats_by_period]
+        "Repeat rate",
+        [None if r["rate"] in (None, SUPPRESSED) else round(r["rate"] * 100, 1) for r in metrics.repeats_by_period],
     )
     return _svg(chart)
 
@@ -360,7 +365,7 @@ def _repeat_chart(metrics: Metrics) -> str:
 def attach_charts(tables: dict[str, Table], metrics: Metrics) -> None:
     tables["trend"].chart = _trend_chart(metrics)
     tables["counts_severity"].chart = _stacked_counts_chart(tables["counts_severity"], "Incidents by severity")
-    tables["counts_cause"].chart = _cause_totals_chart(tables["counts_cause"])
+    tables["counts_cause"].chart = _cause_totals_chart(tables["counts_cause"], metrics)
     tables["repeats"].chart = _repeat_chart(metrics)
 
 
@@ -436,7 +441,7 @@ def metrics_page(request):
     """The metrics page, or one of its tables as CSV (``?format=csv&table=<name>``)."""
     form = MetricsFilterForm(request.GET)
     filters = form.to_filters() if form.is_valid() else default_filters()
-    metrics = incident_metrics(filters)
+    metrics = incident_metrics(filters, user=request.user)
     tables = {table.name: table for table in metric_tables(metrics)}
     if request.GET.get("format") == "csv":
         table = tables.get(request.GET.get("table", ""))

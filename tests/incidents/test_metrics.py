@@ -321,7 +321,7 @@ def test_api_returns_the_same_figures_as_json(client, viewer, world):
     assert ttd["excluded"] == 1
     assert ttd["excluded_because"] == "missing started or detected time"
     assert data["incident_counts"]["by_severity"] == [
-        {"period": "2026-03", "counts": {"SEV1": 1, "SEV2": 3}, "total": 4}
+        {"period": "2026-03", "counts": {"SEV1": 1, "SEV2": 3}, "total": 4, "suppressed": []}
     ]
     assert "Detected time" in data["definitions"]["ttd"]
     assert client.get("/api/v1/metrics/", {"start": "nonsense"}).status_code == 400
@@ -378,3 +378,89 @@ def test_quarters_start_in_january_april_july_and_october(zone):
         (date(2025, 10, 1), "2025-Q4", 2),
     ]
     assert sorted(m.counts_by_severity) == [date(2025, 1, 1), date(2025, 4, 1), date(2025, 7, 1), date(2025, 10, 1)]
+
+
+# --- Suppression: small cells that only restricted incidents explain ---------------------------------
+
+SECRET_DAY = "2026-03-18"
+# The restricted incident's time to detect: 13 minutes, shown as "13m 00s", 780.0 seconds.
+SECRET_TTD = "13m 00s"
+
+
+@pytest.fixture
+def restricted(world):
+    """A SEV1 incident of Security's vault service on 18 March, its postmortem published and
+    restricted to Security; insider (in Security), outsider (in Payments), admin."""
+    security = TeamFactory(name="Security", slug="security")
+    insider, outsider = UserFactory(username="insider"), UserFactory(username="outsider")
+    security.members.add(insider)
+    world["team"].members.add(outsider)
+    vault = ServiceFactory(name="vault", slug="vault", team=security)
+    start = datetime(2026, 3, 18, 9, 0, tzinfo=UTC)
+    incident = IncidentFactory(
+        title="Vault unsealed",
+        severity=severity("SEV1"),
+        started_at=start,
+        detected_at=start + timedelta(minutes=13),
+        acknowledged_at=start + timedelta(minutes=14),
+        declared_at=start + timedelta(minutes=15),
+        mitigated_at=start + timedelta(minutes=30),
+        resolved_at=start + timedelta(minutes=50),
+    )
+    incident.services.add(vault)
+    pm = PostmortemFactory(incident=incident, visibility="restricted", status="published", published_at=start)
+    pm.teams.add(security)
+    ActionItemFactory(postmortem=pm, title="Reseal", due_date=date(2026, 3, 20))
+    admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    return {"insider": insider, "outsider": outsider, "admin": admin}
+
+
+def _one_day_of_security(client, user):
+    """The audit's probe: metrics filtered down to one team and one day, as page, CSV and API."""
+    client.force_login(user)
+    query = {"start": SECRET_DAY, "end": SECRET_DAY, "team": "security"}
+    page = client.get("/metrics/", query).content.decode()
+    csv_text = client.get("/metrics/", {**query, "format": "csv", "table": "durations"}).content.decode()
+    api = client.get("/api/v1/metrics/", query).json()
+    return page, csv_text, api
+
+
+def test_one_team_one_day_does_not_confirm_a_restricted_incident_or_its_timing(client, restricted):
+    page, csv_text, api = _one_day_of_security(client, restricted["outsider"])
+    assert SECRET_TTD not in page and "780" not in csv_text
+    assert "Some figures are left out" in page and "&lt;3" in page
+    overall = api["durations"]["overall"]
+    assert overall["incidents"] is None and overall["suppressed"] is True
+    assert overall["ttd"]["median_seconds"] is None and overall["ttd"]["suppressed"] is True
+    assert api["incident_counts"]["by_severity"] == [
+        {"period": "2026-03", "counts": {"SEV1": None}, "total": None, "suppressed": ["SEV1"]}
+    ]
+    assert api["postmortems"]["required"] is None and "required" in api["postmortems"]["suppressed"]
+    assert api["action_items"]["total"] is None and api["action_items"]["overdue_max_days"] is None
+    assert "<3" in csv_text and "suppressed" in api["definitions"]
+
+
+@pytest.mark.parametrize("name", ["insider", "admin"])
+def test_those_who_may_read_the_incident_get_the_figures_in_full(client, restricted, name):
+    page, csv_text, api = _one_day_of_security(client, restricted[name])
+    assert SECRET_TTD in page and "780.0" in csv_text and "Some figures are left out" not in page
+    assert api["durations"]["overall"]["incidents"] == 1
+    assert api["durations"]["overall"]["ttd"]["median_seconds"] == 780.0
+    assert api["postmortems"]["suppressed"] == []
+
+
+def test_restricted_incidents_stay_in_the_totals_and_large_cells(client, restricted):
+    """Over March the outsider's totals still count all five incidents; only the small cells that
+    the restricted one is in (its service, SEV1 with one other) are left out."""
+    client.force_login(restricted["outsider"])
+    api = client.get("/api/v1/metrics/", {"start": "2026-03-01", "end": "2026-03-31"}).json()
+    assert api["durations"]["overall"]["incidents"] == 5 and api["durations"]["overall"]["suppressed"] is False
+    by_service = {row["group"]: row for row in api["durations"]["by_service"]}
+    assert by_service["vault"]["incidents"] is None and by_service["vault"]["ttd"]["mean_seconds"] is None
+    assert by_service["payments-api"]["incidents"] == 2  # small, but nothing hidden in it
+    by_severity = {row["group"]: row for row in api["durations"]["by_severity"]}
+    assert by_severity["SEV1"]["incidents"] is None and by_severity["SEV2"]["incidents"] == 3
+    [counts] = api["incident_counts"]["by_severity"]
+    assert counts["counts"] == {"SEV1": None, "SEV2": 3} and counts["total"] == 5
+    page = client.get("/metrics/?start=2026-03-01&end=2026-03-31").content.decode()
+    assert "Some figures are left out" in page
