@@ -27,7 +27,7 @@ def test_the_home_page_lists_postmortems_awaiting_my_review_until_i_approve(clie
     assert awaiting(client) == [in_review.incident.reference, other.incident.reference]  # not the draft
     html = client.get(HOME).content.decode()
     assert "Awaiting my review" in html
-    assert f'<a href="{in_review.get_absolute_url()}">{in_review.incident.reference}</a>' in html
+    assert f'<a class="text-nowrap" href="{in_review.get_absolute_url()}">{in_review.incident.reference}</a>' in html
 
     services.postmortem_review(postmortem=other, user=people.reviewer, decision="request_changes", comment="Why?")
     services.postmortem_review(postmortem=in_review, user=people.reviewer, decision="approve")
@@ -87,14 +87,14 @@ def test_my_items_on_the_home_page_link_to_the_items(client, people, in_review):
     item = ActionItemFactory(postmortem=in_review, owner=people.reviewer, title="Rotate the key")
     client.force_login(people.reviewer)
     html = client.get(HOME).content.decode()
-    assert f'<a href="/actions/{item.reference}/">{item.reference}</a> Rotate the key' in html
+    assert f'<a class="text-nowrap" href="/actions/{item.reference}/">{item.reference}</a> Rotate the key' in html
 
 
 def test_the_postmortem_page_links_its_action_items(client, people, in_review):
     item = in_review.action_items.get()
     client.force_login(people.facilitator)
     html = client.get(in_review.get_absolute_url()).content.decode()
-    assert f'<a href="/actions/{item.reference}/">{item.reference}</a> {item.title}' in html
+    assert f'<a class="text-nowrap" href="/actions/{item.reference}/">{item.reference}</a> {item.title}' in html
 
 
 def test_my_items_link_their_incident(client, people, in_review):
