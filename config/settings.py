@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "incidents.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A statement PostgreSQL cancelled (DATABASE_STATEMENT_TIMEOUT) becomes a 503 that says so.
+    "incidents.middleware.DatabaseTimeoutMiddleware",
     # Last: it turns a sign-in that axes refused into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -109,7 +111,15 @@ else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # The pages' queries are short; PostgreSQL's JIT compiles the large ones (archive
         # search, metrics) for ~100 ms and saves less than that, so it is off for the app.
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+        # No request may hold the database for minutes: PostgreSQL cancels any statement past
+        # DATABASE_STATEMENT_TIMEOUT seconds (0: never) and the page says so with a 503
+        # (incidents.middleware). Give long jobs (a worker, a migration) their own, larger value.
+        _statement_timeout = env.int("DATABASE_STATEMENT_TIMEOUT", default=30)
+        if _statement_timeout < 0:
+            raise ImproperlyConfigured("DATABASE_STATEMENT_TIMEOUT is in whole seconds, 0 for none.")
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "options", f"-c jit=off -c statement_timeout={_statement_timeout * 1000}"
+        )
 
 # The cache holds the rate limits (password reset, failed token checks), so every web process
 # must share it: a directory under VAR_DIR by default, e.g. redis://host:6379/1 across machines.

@@ -1,19 +1,26 @@
-"""Show and read times in the viewer's time zone, named by the ``tz`` cookie.
+"""Request-wide concerns.
 
-A small script in ``base.html`` sets the cookie from the browser's own zone
-(``Intl.DateTimeFormat().resolvedOptions().timeZone``); without a valid cookie,
-times are in the server's ``TIME_ZONE``.
+- ``TimezoneMiddleware``: show and read times in the viewer's time zone, named by the ``tz``
+  cookie. A small script in ``base.html`` sets the cookie from the browser's own zone
+  (``Intl.DateTimeFormat().resolvedOptions().timeZone``); without a valid cookie, times are
+  in the server's ``TIME_ZONE``.
+- ``MalformedRequestMiddleware``: a 400 for requests no view can read (NUL, non-UTF-8).
+- ``DatabaseTimeoutMiddleware``: a 503 for a statement the database cancelled as too slow.
 """
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from functools import cache
 from urllib.parse import unquote, unquote_to_bytes
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.db import OperationalError
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
 from django.utils.html import escape
+
+logger = logging.getLogger(__name__)
 
 COOKIE_NAME = "tz"
 
@@ -98,3 +105,33 @@ class MalformedRequestMiddleware:
             return JsonResponse({"detail": problem, "code": "bad_request"}, status=400)
         body = f"<!doctype html><title>Bad request</title><h1>Bad request (400)</h1><p>{escape(problem)}</p>"
         return HttpResponseBadRequest(body)
+
+
+def _statement_cancelled(exception: Exception) -> bool:
+    """Whether PostgreSQL cancelled the statement (``statement_timeout``: SQLSTATE 57014)."""
+    return isinstance(exception, OperationalError) and getattr(exception.__cause__, "sqlstate", None) == "57014"
+
+
+class DatabaseTimeoutMiddleware:
+    """A request whose query ran past the database's ``statement_timeout`` gets a 503 that says
+    so (JSON under /api/), not a server error page and its traceback in the logs."""
+
+    message = "This took too long to answer and was stopped. Narrow the filters or try again in a moment."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not _statement_cancelled(exception):
+            return None
+        logger.warning("Statement timeout on %s %s", request.method, request.path)
+        if request.path_info.startswith("/api/"):
+            response = JsonResponse({"detail": self.message, "code": "timeout"}, status=503)
+        else:
+            page = f"<!doctype html><title>Too slow</title><h1>Too slow (503)</h1><p>{escape(self.message)}</p>"
+            response = HttpResponse(page, status=503)
+        response["Retry-After"] = "30"
+        return response

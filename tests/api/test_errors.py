@@ -1,6 +1,7 @@
 """Errors under /api/ are JSON in one shape; the HTML pages keep their HTML error pages."""
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
@@ -143,3 +144,49 @@ def test_invalid_utf8_in_a_form_is_refused_and_nothing_is_stored(client, people)
     assert not Incident.objects.exists()
     assert client.get("/incidents/?q=caf%E9").status_code == 400
     assert client.get("/incidents/?q=caf%C3%A9").status_code == 200
+
+
+ON_POSTGRES = "postgresql" in django_settings.DATABASES["default"]["ENGINE"]
+needs_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="statement_timeout is PostgreSQL's")
+
+
+def _sleep_past_the_timeout(*args, **kwargs):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 50")
+        cursor.execute("SELECT pg_sleep(2)")
+
+
+@pytest.mark.postgres
+@needs_postgres
+def test_the_web_connection_has_a_statement_timeout():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "30s"
+
+
+@pytest.mark.postgres
+@needs_postgres
+def test_a_cancelled_statement_in_the_api_is_a_503_that_says_so(api, people, monkeypatch):
+    from incidents import api as incidents_api
+
+    monkeypatch.setattr(incidents_api.SeverityViewSet, "get_queryset", _sleep_past_the_timeout)
+    response = api(people.reader).get("/api/v1/severities/")
+    assert response.status_code == 503
+    assert response.json()["code"] == "timeout" and "too long" in response.json()["detail"]
+    assert response["Retry-After"] == "30"
+
+
+@pytest.mark.postgres
+@needs_postgres
+def test_a_cancelled_statement_on_a_page_is_a_503_that_says_so(client, people, monkeypatch):
+    from actions import views
+
+    client.force_login(people.reader)
+    monkeypatch.setattr(views.selectors, "overdue_board", _sleep_past_the_timeout)
+    response = client.get("/actions/board/")
+    assert response.status_code == 503
+    assert "took too long" in response.content.decode()
