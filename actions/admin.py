@@ -93,8 +93,8 @@ class ActionItemCommentAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationPreference)
 class NotificationPreferenceAdmin(admin.ModelAdmin):
-    list_display = ["user", "time_zone", "digest_opt_out"]
+    list_display = ["user", "time_zone", "digest_opt_out", "email_assigned", "email_review", "email_published"]
     list_select_related = ["user"]
-    list_filter = ["digest_opt_out", "time_zone"]
+    list_filter = ["digest_opt_out", "email_assigned", "email_review", "email_published", "time_zone"]
     search_fields = ["user__username", "user__email", "time_zone"]
     autocomplete_fields = ["user"]
