@@ -4,6 +4,7 @@ values (not "changed" from defaults it never had), and choices show their labels
 from datetime import date
 
 import pytest
+from django.urls import reverse
 
 from actions import services
 from actions.models import ActionItem
@@ -66,3 +67,24 @@ def test_the_history_costs_the_same_queries_however_long(client, people, draft, 
         services.action_item_update(item=item, user=people.author, data={"status": status})
     with django_assert_max_num_queries(few):
         client.get(item.get_absolute_url())
+
+
+def test_an_item_added_in_the_admin_starts_its_history_with_created(admin_client, people, draft):
+    data = {
+        "postmortem": draft.pk,
+        "title": "Rotate the failover key yearly",
+        "kind": "process",
+        "priority": "p2",
+        "owner": people.member.pk,
+        "due_date": "2026-12-14",
+        "status": "open",
+        "changes-TOTAL_FORMS": "0",
+        "changes-INITIAL_FORMS": "0",
+    }
+    assert admin_client.post(reverse("admin:actions_actionitem_add"), data).status_code == 302
+    item = ActionItem.objects.get(title="Rotate the failover key yearly")
+    [change] = item.changes.all()
+    assert change.created
+    assert change.changes["kind"] == [None, "process"]
+    admin_client.force_login(people.facilitator)
+    assert "<strong>kind</strong>: Process" in history(admin_client, item)
