@@ -80,7 +80,9 @@ class PostmortemSerializer(ModelSerializer):
 
 
 class PostmortemCreateSerializer(serializers.Serializer):
-    """Start the postmortem of an incident you may see; you become its facilitator."""
+    """Start the postmortem of an incident you may edit (its commander, a responder, its declarer, a
+    member of a team owning one of its services, or an admin): you become its facilitator. An incident
+    you may only see answers 403."""
 
     incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.none())
 
