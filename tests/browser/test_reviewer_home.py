@@ -27,6 +27,8 @@ def test_a_reviewer_goes_from_the_home_page_to_approval(page, live_server, sign_
         make_postmortem(people, status="in_review", incident=IncidentFactory(severity=severity(name), title=title))
         for name, title in [("SEV1", "Checkout down for everyone"), ("SEV3", "Slow refunds in one region")]
     ]
+    for name in ["SEV2", "SEV4"]:  # every level's badge on the page, for the contrast check
+        IncidentFactory(severity=severity(name), title=f"A {name} incident")
     item = ActionItemFactory(postmortem=postmortems[0], owner=people.reviewer, title="Rotate the failover key")
     sign_in(people.reviewer)
 
