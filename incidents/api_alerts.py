@@ -138,17 +138,27 @@ def _open_incident(key: str, group: AlertGroup, firing: list[Alert]) -> Incident
     return incident
 
 
+def _recorded(incident: Incident) -> set[tuple[str, datetime, str]]:
+    """(kind, time, fingerprint) of every alert event on the incident, read once per delivery."""
+    recorded = set()
+    for kind, at, text in _alert_events(incident).values_list("kind", "occurred_at", "text"):
+        if text.endswith("]"):  # "... [alert <fingerprint>]", whatever characters the fingerprint holds
+            recorded.add((kind, at, text.rpartition("[alert ")[2][:-1]))
+    return recorded
+
+
 def _record(incident: Incident, group: AlertGroup) -> int:
-    added = 0
+    added, recorded = 0, _recorded(incident)
     for alert in group.alerts:
         steps = [(TimelineEvent.Kind.DETECTION, alert.starts_at, FIRING)]
         if alert.status == RESOLVED and alert.ends_at:
             steps.append((TimelineEvent.Kind.RESOLUTION, alert.ends_at, RESOLVED))
         for kind, at, status in steps:
-            if not _has_event(incident, kind, at, alert.fingerprint):
+            if (kind, at, alert.fingerprint) not in recorded:
                 TimelineEvent.objects.create(
                     incident=incident, occurred_at=at, kind=kind, text=_event_text(alert, group.source, status)
                 )
+                recorded.add((kind, at, alert.fingerprint))
                 added += 1
     return added
 

@@ -244,3 +244,9 @@ def test_a_delivery_of_5000_alerts_is_refused_quickly_with_a_hint(sender, checko
 def test_a_delivery_of_500_alerts_is_recorded(sender, checkout):
     response = sender.post(AM, _many_alerts(500), format="json")
     assert response.status_code == 201 and response.json()["events_added"] == 500
+
+
+def test_a_repeat_of_an_alert_whose_id_holds_brackets_adds_nothing(sender, checkout):
+    alert = {"id": "check[eu] [1]", "title": "Checkout page down", "started_at": "2026-03-02T10:05:00Z"}
+    assert sender.post(GENERIC, alert, format="json").json()["events_added"] == 1
+    assert sender.post(GENERIC, alert, format="json").json()["events_added"] == 0
