@@ -5,6 +5,8 @@ Forms only validate input; saving goes through ``services.postmortem_update``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.forms import BaseModelFormSet, modelformset_factory
@@ -35,7 +37,24 @@ def _user_label(user) -> str:
     return f"{name} ({user.username})" if name else user.username
 
 
-class UserChoiceField(forms.ModelChoiceField):
+class PreloadedChoiceField(forms.ModelChoiceField):
+    """A model choice that finds the chosen row among ``rows`` (loaded once for a whole
+    formset) instead of asking the database once per form."""
+
+    rows: dict[str, Any] | None = None
+
+    def to_python(self, value):
+        if self.rows is None or value in self.empty_values:
+            return super().to_python(value)
+        try:
+            return self.rows[str(value)]
+        except KeyError:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            ) from None
+
+
+class UserChoiceField(PreloadedChoiceField):
     def label_from_instance(self, obj) -> str:
         return _user_label(obj)
 
@@ -115,6 +134,7 @@ class PostmortemForm(forms.ModelForm):
 
 class ActionItemForm(forms.ModelForm):
     owner = UserChoiceField(queryset=active_users(), required=False)
+    team = PreloadedChoiceField(queryset=Team.objects.all(), required=False)
     due_date_reason = forms.CharField(
         required=False,
         max_length=2000,
@@ -127,11 +147,13 @@ class ActionItemForm(forms.ModelForm):
         fields = ["title", "kind", "owner", "team", "due_date", "priority"]
         widgets = {"due_date": IsoDateInput()}
 
-    def __init__(self, *args, choices: dict | None = None, **kwargs):
+    def __init__(self, *args, preloaded: dict[str, list] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        # The owner and team lists are read once per formset, not once per row.
-        for name, cached in (choices or {}).items():
-            self.fields[name].choices = cached
+        # The owners and teams are read once per formset, not once per row.
+        for name, rows in (preloaded or {}).items():
+            field = self.fields[name]
+            field.choices = [("", field.empty_label), *((row.pk, field.label_from_instance(row)) for row in rows)]
+            field.rows = {str(row.pk): row for row in rows}
         for field in self.fields.values():
             css = (
                 "form-select form-select-sm"
@@ -141,6 +163,10 @@ class ActionItemForm(forms.ModelForm):
             if not isinstance(field.widget, forms.CheckboxInput | forms.HiddenInput):
                 field.widget.attrs["class"] = css
         self.fields["due_date_reason"].widget.attrs["aria-describedby"] = f"{self['due_date_reason'].auto_id}_helptext"
+
+    def _get_validation_exclusions(self):
+        # The owner and team were found among the rows just read; the model need not look again.
+        return super()._get_validation_exclusions() | {"owner", "team"}
 
     @property
     def asks_due_date_reason(self) -> bool:
@@ -160,6 +186,17 @@ class ActionItemForm(forms.ModelForm):
 
 
 class BaseActionItemFormSet(BaseModelFormSet):
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        # A row's id is found among this postmortem's items (read once), not looked up per row.
+        found = form.fields.get("id")
+        if found is not None:
+            field = PreloadedChoiceField(
+                queryset=found.queryset, required=False, widget=found.widget, initial=found.initial
+            )
+            field.rows = {str(item.pk): item for item in self.get_queryset()}
+            form.fields["id"] = field
+
     def service_items(self) -> list[dict]:
         """Changed rows as dicts for ``postmortem_update``: id, delete, the fields, and the
         reason a due date moves (``note``). Untouched rows are left out."""
@@ -184,14 +221,12 @@ ActionItemFormSet = modelformset_factory(
 
 
 def action_item_formset(postmortem: Postmortem, data=None) -> BaseActionItemFormSet:
-    owner_field = UserChoiceField(queryset=active_users(), required=False)
-    team_field = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
-    choices = {"owner": list(owner_field.choices), "team": list(team_field.choices)}
+    preloaded = {"owner": list(active_users()), "team": list(Team.objects.order_by("name"))}
     return ActionItemFormSet(
         data,
         queryset=postmortem.action_items.order_by("id"),
         prefix="actions",
-        form_kwargs={"choices": choices},
+        form_kwargs={"preloaded": preloaded},
     )
 
 

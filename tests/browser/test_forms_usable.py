@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from postmortems.models import Postmortem
-from tests.browser.seen import WIDTHS, assert_usable
+from tests.browser.seen import WIDTHS, assert_accessible, assert_usable
 from tests.factories import (
     T0,
     ActionItemFactory,
@@ -121,6 +121,7 @@ def test_the_postmortem_editor_with_its_action_items(page, live_server, sign_in,
         for field in ("title", "kind", "owner", "team", "due_date", "priority"):
             assert page.locator(f"#id_actions-{index}-{field}").count() == 1
     seen(page, "editor", size)
+    assert_accessible(page)
     # A row added by the page's script, and the reason asked for when a due date moves.
     page.click("#add-action-item")
     page.fill("#id_actions-0-due_date", "2027-01-15")
@@ -136,6 +137,7 @@ def test_the_amendment_page(page, live_server, sign_in, postmortem, size):
     sign_in(postmortem.facilitator, next=f"/postmortems/{postmortem.pk}/amend/")
     assert page.locator("#action-item-rows .action-item-row").count() == 3
     seen(page, "amend", size)
+    assert_accessible(page)
 
 
 @SIZES

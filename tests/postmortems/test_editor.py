@@ -4,11 +4,14 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from actions.models import ActionItem, ActionItemChange
 from postmortems.models import Postmortem, PostmortemEvent
 from postmortems.services import postmortem_update
+from tests.factories import ActionItemFactory
 
 from .conftest import editor_data
 
@@ -265,3 +268,23 @@ def test_the_service_refuses_a_moved_due_date_without_a_reason(people, draft):
     assert item.due_date is not None
     draft.refresh_from_db()
     assert draft.version == 1
+
+
+def _editor_queries(client, draft) -> tuple[int, int]:
+    """Queries to open the editor, and to save it untouched."""
+    client.get(edit_url(draft))  # warm the session and the content types
+    with CaptureQueriesContext(connection) as opened:
+        assert client.get(edit_url(draft)).status_code == 200
+    with CaptureQueriesContext(connection) as saved:
+        assert client.post(edit_url(draft), editor_data(draft)).status_code == 302
+    return len(opened), len(saved)
+
+
+def test_the_editor_and_an_unchanged_save_keep_a_fixed_number_of_queries(client, people, draft):
+    """However many action items there are: the owner and team lists are read once, not once
+    per item, and an unchanged save reads the items in one query."""
+    client.force_login(people.facilitator)
+    one = _editor_queries(client, draft)
+    for _ in range(5):
+        ActionItemFactory(postmortem=draft, owner=people.author)
+    assert _editor_queries(client, draft) == one
