@@ -76,6 +76,8 @@ def _malformed(request) -> str | None:
     """What makes ``request`` unreadable, said for people; None when nothing does."""
     if "\x00" in request.path_info:
         return "The address holds a NUL character (%00), which no page or record has."
+    if any("\x00" in name or "\x00" in value for name, value in request.COOKIES.items()):
+        return "A cookie holds a NUL character (the session's would reach the database): clear this site's cookies."
     query = unquote_to_bytes(_query_bytes(request).replace(b"+", b" "))
     if b"\x00" in query:
         return "The query holds a NUL character (%00), which no filter or search can match."
@@ -89,7 +91,7 @@ def _malformed(request) -> str | None:
 
 class MalformedRequestMiddleware:
     """Refuse, with a 400 that says why, what no page or endpoint can read: a NUL character
-    in the path or query (PostgreSQL cannot hold one in a string, so it would end as a 500),
+    in the path, query or a cookie (PostgreSQL cannot hold one in a string: a 500 otherwise),
     and bytes that are not UTF-8 in the query or a form body (Django would read them as
     U+FFFD, and a form would store that without a word). NUL characters in form fields are
     left to the forms, which show an error beside the field."""

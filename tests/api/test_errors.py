@@ -190,3 +190,11 @@ def test_a_cancelled_statement_on_a_page_is_a_503_that_says_so(client, people, m
     response = client.get("/actions/board/")
     assert response.status_code == 503
     assert "took too long" in response.content.decode()
+
+
+def test_a_nul_in_a_cookie_is_a_400(client, people):
+    client.force_login(people.reader)
+    client.cookies["sessionid"] = "abcdefgh\x00ijkl"
+    response = client.get("/incidents/")
+    assert response.status_code == 400
+    assert "cookie holds a NUL character" in response.content.decode()
