@@ -464,3 +464,14 @@ def test_restricted_incidents_stay_in_the_totals_and_large_cells(client, restric
     assert counts["counts"] == {"SEV1": None, "SEV2": 3} and counts["total"] == 5
     page = client.get("/metrics/?start=2026-03-01&end=2026-03-31").content.decode()
     assert "Some figures are left out" in page
+
+
+def test_page_query_count_with_incidents_hidden_from_the_reader_is_pinned(
+    client, restricted, django_assert_num_queries
+):
+    client.force_login(restricted["outsider"])
+    # The pinned count above, plus the durations, postmortems and action items of the incidents
+    # hidden from the reader (their counts come with the visible ones' in the same query).
+    with django_assert_num_queries(18 if is_postgres() else 15):
+        response = client.get(PAGE)
+    assert response.status_code == 200 and "Some figures are left out" in response.content.decode()
