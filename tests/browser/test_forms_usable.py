@@ -153,3 +153,31 @@ def test_email_preferences(page, live_server, sign_in, fay, size):
     page.set_viewport_size(size)
     sign_in(fay, next="/actions/preferences/")
     seen(page, "preferences", size)
+
+
+@SIZES
+def test_a_moved_due_date_asks_why_and_keeps_what_was_typed(page, live_server, sign_in, postmortem, size):
+    """The reason box appears once the date moves; saving without a reason shows the error next
+    to it, keeps the new date and the other changes, and saves nothing until a reason is given."""
+    item = postmortem.action_items.order_by("id").first()
+    page.set_viewport_size(size)
+    sign_in(postmortem.facilitator, next=f"/postmortems/{postmortem.pk}/edit/")
+    assert not page.locator("#id_actions-0-due_date_reason").is_visible()
+    page.fill("#id_summary", "A clearer summary.")
+    page.fill("#id_actions-0-due_date", "2027-01-15")
+    assert page.locator("#id_actions-0-due_date_reason").is_visible()
+    with page.expect_navigation():
+        page.click("#pm-editor button[name=save]")
+    assert "Say why the due date moves." in page.inner_text("#id_actions-0-due_date_reason_errors")
+    assert page.input_value("#id_actions-0-due_date") == "2027-01-15"
+    assert page.input_value("#id_summary") == "A clearer summary."
+    seen(page, "editor-reason-error", size, controls("#action-items-editor"))
+    item.refresh_from_db()
+    assert item.due_date == date(2026, 12, 14)
+    page.fill("#id_actions-0-due_date_reason", "The vendor's fix slipped to January.")
+    with page.expect_navigation():
+        page.click("#pm-editor button[name=save]")
+    assert page.url == f"{live_server.url}/postmortems/{postmortem.pk}/"
+    item.refresh_from_db()
+    assert item.due_date == date(2027, 1, 15)
+    assert item.changes.latest("pk").note == "The vendor's fix slipped to January."
