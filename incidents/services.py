@@ -44,7 +44,8 @@ def _save_times(incident: Incident, changes: dict) -> Incident:
     locked = Incident.objects.select_for_update().get(pk=incident.pk)
     for name, value in changes.items():
         setattr(locked, name, value)
-    locked.clean()
+    unchanged = [field.name for field in Incident._meta.fields if field.name not in changes]
+    locked.full_clean(exclude=unchanged, validate_unique=False, validate_constraints=False)
     Incident.objects.filter(pk=locked.pk).update(updated_at=timezone.now(), **changes)
     incident.refresh_from_db()
     return incident
