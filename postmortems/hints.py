@@ -47,7 +47,7 @@ BLAMEFUL_PHRASES = [
     ),
     (r"\bnegligen(t|ce)\b", "“negligent” assigns blame.", "Describe the conditions, not the character."),
     (
-        r"\b[\w.-]+['’]s fault\b",
+        r"\b[\w.-]{1,64}['’]s fault\b",  # a bounded name: unbounded, a long text took quadratic time
         "Naming whose fault it was assigns blame.",
         "Say what in the system allowed the failure.",
     ),

@@ -170,7 +170,7 @@ class Review(TimeStampedModel):
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
     decision = models.CharField(max_length=20, choices=Decision)
-    comment = models.TextField(blank=True, validators=[validate_markdown_length])
+    comment = models.TextField(blank=True)
     postmortem_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The version of the postmortem that was reviewed."
     )

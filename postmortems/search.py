@@ -54,6 +54,7 @@ from django.db.models.functions import Concat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .markdown import markdown_text
 from .models import Postmortem, PostmortemSearchDocument
 from .search_index import FTS_TABLE, MARK_END, MARK_START
 
@@ -135,7 +136,13 @@ class ParsedQuery:
     notices: tuple[str, ...] = field(default=(), compare=False)
 
     def __bool__(self) -> bool:
+        """Whether there are words to find (and so matches to rank)."""
         return bool(self.required)
+
+    @property
+    def searches(self) -> bool:
+        """Whether the query narrows the list at all: words to find, or only to leave out."""
+        return bool(self.required or self.excluded)
 
     def words(self) -> list[str]:
         return [term.text for group in self.required for term in group]
@@ -180,8 +187,6 @@ def parse_query(text: str) -> ParsedQuery:
     if sum(map(len, required)) + len(excluded) > MAX_TERMS:
         notices.append(f"Only the first {MAX_TERMS} words of your search were used.")
         required, excluded = _first_terms(required, excluded)
-    if excluded and not required:
-        notices.append("Add a word to search for: excluding words (-word) only narrows a search.")
     return ParsedQuery(tuple(tuple(g) for g in required), tuple(excluded), tuple(notices))
 
 
@@ -530,6 +535,10 @@ def _find_insiders(user, match: _Match) -> _Insiders:
     return _Insiders(access=sorted(full), add=tuple(sorted(full - public)), remove=tuple(sorted(public - full)))
 
 
+def _engine_match(parsed: ParsedQuery) -> _Match:
+    return (_PostgresMatch if connection.vendor == "postgresql" else _SqliteMatch)(parsed)
+
+
 @contextmanager
 def _through_indexes():
     """On PostgreSQL, plan the enclosed queries without sequential scans.
@@ -583,9 +592,14 @@ class SearchResults:
 
     @cached_property
     def _match(self) -> _Match | None:
-        if not self.parsed:
+        return _engine_match(self.parsed) if self.parsed else None
+
+    @cached_property
+    def _left_out(self) -> _Match | None:
+        """For excluded words alone, a match of the postmortems holding any of them."""
+        if self.parsed or not self.parsed.excluded:
             return None
-        return (_PostgresMatch if connection.vendor == "postgresql" else _SqliteMatch)(self.parsed)
+        return _engine_match(ParsedQuery(required=(self.parsed.excluded,)))
 
     @cached_property
     def _insiders(self) -> _Insiders:
@@ -619,7 +633,14 @@ class SearchResults:
     @cached_property
     def _matches_qs(self) -> QuerySet:
         documents = self._candidates()
-        return documents if self._match is None else self._match.where(documents, self._insiders)
+        if self._match is not None:
+            return self._match.where(documents, self._insiders)
+        if self._left_out is not None:
+            # Every candidate but those holding an excluded word in the text their reader may
+            # search (a word in a section the reader may not see excludes nothing).
+            holding = self._left_out.where(self._candidates(), _find_insiders(self.user, self._left_out))
+            return documents.exclude(pk__in=holding.values("pk"))
+        return documents
 
     def _matches(self) -> QuerySet:
         """The documents of the matches (of every candidate, without a query; built once)."""
@@ -761,10 +782,15 @@ def search_postmortems(
 # --- Snippets -------------------------------------------------------------------------------
 
 
+_MARKED = re.compile(f"{MARK_START}([^{MARK_START}{MARK_END}]*){MARK_END}")
+
+
 def highlight(text: str) -> SafeString:
-    """Escape ``text``, then turn the engine's match markers into ``<mark>``."""
-    escaped = escape(text)
-    return mark_safe(escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))  # noqa: S308
+    """A quote of Markdown ``text`` as one line of its words (none of its syntax), escaped,
+    with the engine's match markers turned into ``<mark>`` (a marker without its pair dropped)."""
+    escaped = escape(markdown_text(text))
+    marked = _MARKED.sub(r"<mark>\1</mark>", escaped).replace(MARK_START, "").replace(MARK_END, "")
+    return mark_safe(marked)  # noqa: S308 - escaped above
 
 
 def _postgres_snippets(ids_by_access: dict[bool, list[int]], parsed: ParsedQuery) -> dict[int, str]:
@@ -877,7 +903,10 @@ def archive_page(user, params) -> dict:
 
     filterset = PostmortemArchiveFilter(params, queryset=Postmortem.objects.all())
     parsed = parse_query(params.get("q", ""))
-    order = params.get("sort") if params.get("sort") in ORDERS else ("relevance" if parsed else "date")
+    # The select starts on relevance, so a search typed into the box is ranked; without
+    # words to find there is nothing to rank, and the list is newest first.
+    sort = params.get("sort") if params.get("sort") in ORDERS else "relevance"
+    order = sort if parsed else "date"
     results = (
         search_postmortems(user, parsed, queryset=filterset.qs, order=order)
         .select_related("incident__severity", "incident__cause_category")
@@ -895,7 +924,7 @@ def archive_page(user, params) -> dict:
     )
     for pm in page.object_list:
         pm.open_action_count = open_items.get(pm.pk, 0)
-    return {"filterset": filterset, "parsed": parsed, "order": order, "orders": ORDERS, "page": page}
+    return {"filterset": filterset, "parsed": parsed, "order": order, "sort": sort, "orders": ORDERS, "page": page}
 
 
 def feed_items(user, *, limit: int = 30) -> list[Postmortem]:

@@ -22,7 +22,7 @@ from . import services
 from .filters import PostmortemFilter
 from .forms import SECTION_PROMPTS, PostmortemForm, ReviewForm, action_item_formset, hint_input
 from .hints import postmortem_hints
-from .markdown import render_markdown
+from .markdown import render_markdown, validate_markdown_length
 from .models import SECTIONS, Postmortem, PostmortemEvent
 from .querysets import PostmortemAccess
 
@@ -242,9 +242,14 @@ def postmortem_amend(request, pk: int):
 def postmortem_preview(request):
     """Markdown in ``text`` → the sanitised HTML fragment, plus hints recomputed from the
     rest of the editor's fields when they are sent along."""
+    text = request.POST.get("text", "")
+    try:
+        validate_markdown_length(text)
+    except ValidationError as error:  # shown in place of the preview, as the save would say
+        return render(request, "postmortems/_preview.html", {"error": error.messages[0]})
     sections, items = hint_input(request.POST)
     hints = postmortem_hints(sections, items, _people_names()) if sections else []
-    html = render_markdown(request.POST.get("text", ""))
+    html = render_markdown(text)
     return render(request, "postmortems/_preview.html", {"html": html, "hints": hints, "show_hints": bool(sections)})
 
 

@@ -6,6 +6,7 @@ register = template.Library()
 
 
 @register.filter(name="markdown")
-def markdown_filter(text: str | None):
-    """``{{ text|markdown }}``: sanitised HTML from user Markdown."""
-    return render_markdown(text)
+def markdown_filter(text: str | None, style: str = ""):
+    """``{{ text|markdown }}``: sanitised HTML from user Markdown. ``{{ text|markdown:"lines" }}``
+    for comments, notes and timeline events, where each new line the writer typed is kept."""
+    return render_markdown(text, breaks=style == "lines")

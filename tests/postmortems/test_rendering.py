@@ -2,13 +2,21 @@
 useful parts (tables, fenced code, links, headings) work."""
 
 import re
+import signal
+import uuid
+from contextlib import contextmanager
 from html.parser import HTMLParser
 
 import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
 
-from postmortems.models import SECTION_NAMES
+from incidents.api_auth import api_token_create
+from postmortems.markdown import MAX_MARKDOWN_LENGTH
+from postmortems.models import SECTION_NAMES, Postmortem
+from tests.factories import TimelineEventFactory
 
-from .conftest import make_postmortem
+from .conftest import editor_data, make_postmortem
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +71,7 @@ def user_markup(html: str) -> str:
 
 ALLOWED_TAGS = {
     "section", "h2", "p", "br", "hr", "h1", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "del", "code", "pre",
-    "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "div",
+    "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "div", "s",
 }  # fmt: skip
 SAFE_ATTRIBUTES = {"href", "title", "align", "class", "start", "rel", "id", "aria-labelledby"}
 
@@ -148,3 +156,175 @@ def test_the_editor_escapes_stored_text(client, people):
     client.force_login(people.facilitator)
     html = client.get(f"/postmortems/{postmortem.pk}/edit/").text
     assert "<script>alert(1)" not in html
+
+
+# --- CommonMark: what people write renders as they expect (issue 11, item 6) ----------------
+
+
+def section_html(client, postmortem, name="summary") -> str:
+    html = client.get(postmortem.get_absolute_url()).text
+    start = html.index(f'id="section-{name}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_a_list_right_after_a_line_is_a_list(client, people):
+    text = "We rolled back in three steps:\n- paused the deploys\n- reverted the migration\n1. then paged the DBA"
+    postmortem = make_postmortem(people, status="published", summary=text)
+    client.force_login(people.outsider)
+    html = section_html(client, postmortem)
+    assert "<li>paused the deploys</li>" in html
+    assert "<li>reverted the migration</li>" in html
+    assert "- paused" not in html
+
+
+def test_fenced_code_inside_a_list_item_is_a_code_block(client, people):
+    text = "1. Roll back:\n\n   ```sh\n   kubectl rollout undo deploy/checkout\n   ```\n2. Watch the error rate."
+    postmortem = make_postmortem(people, status="published", summary=text)
+    client.force_login(people.outsider)
+    html = section_html(client, postmortem)
+    assert '<pre><code class="language-sh">kubectl rollout undo deploy/checkout\n</code></pre>' in html
+    assert "```" not in html
+
+
+def test_table_alignment_survives_the_sanitiser(client, people):
+    postmortem = make_postmortem(people, status="published", summary="| Service | Errors |\n|---|---:|\n| api | 12 |")
+    client.force_login(people.outsider)
+    assert '<td align="right">12</td>' in section_html(client, postmortem)
+
+
+def test_timeline_events_show_rendered_markdown(client, people):
+    postmortem = make_postmortem(people, status="published")
+    text = "**Paged** the DBA:\n- `pg_locks` showed the lock\n\n<script>alert(1)</script>"
+    TimelineEventFactory(incident=postmortem.incident, text=text)
+    client.force_login(people.outsider)
+    for url in (postmortem.get_absolute_url(), postmortem.incident.get_absolute_url()):
+        html = client.get(url).text
+        start = html.index('<div class="timeline-text')
+        event = html[start : html.index("</div>", start)]
+        assert "<strong>Paged</strong> the DBA:" in event, url
+        assert "<li><code>pg_locks</code> showed the lock</li>" in event, url
+        assert "**" not in event, url
+        assert_inert(event)
+
+
+def test_review_comments_show_rendered_markdown_with_their_line_breaks(client, people):
+    postmortem = make_postmortem(people, status="in_review")
+    comment = "Please *expand* the impact.\nAlso add [the dashboard](https://grafana.example/d/1)."
+    postmortem.reviews.create(reviewer=people.reviewer, decision="request_changes", comment=comment)
+    client.force_login(people.facilitator)
+    html = client.get(postmortem.get_absolute_url()).text
+    assert "Please <em>expand</em> the impact.<br>" in html
+    assert '<a href="https://grafana.example/d/1" rel="noopener nofollow">the dashboard</a>' in html
+    assert "*expand*" not in html
+
+
+def test_action_item_notes_and_description_show_rendered_markdown(client, people):
+    postmortem = make_postmortem(people, status="published")
+    item = postmortem.action_items.get()
+    item.description = "Add a **lock timeout** to every migration."
+    item.save()
+    item.comments.create(author=people.author, text="Blocked on `pg_repack`:\n- waiting for the vendor")
+    client.force_login(people.author)
+    html = client.get(item.get_absolute_url()).text
+    assert "Add a <strong>lock timeout</strong> to every migration." in html
+    assert "Blocked on <code>pg_repack</code>:" in html
+    assert "<li>waiting for the vendor</li>" in html
+    assert "**lock timeout**" not in html
+
+
+# --- Size and time: no input renders for long (issue 12, item 9) -----------------------------
+
+
+class TookTooLong(Exception):
+    pass
+
+
+@contextmanager
+def at_most(seconds: float):
+    """Fail (rather than hang for a minute) when the block runs longer than ``seconds``:
+    a bound far above the linear renderer's time, far below the quadratic one's."""
+
+    def stop(signum, frame):
+        raise TookTooLong(f"took over {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def unique(text: str) -> str:
+    """``text`` made unlike any text rendered before (long ones are cached), keeping its length."""
+    return f"{text[:-12]}\n\n{uuid.uuid4().hex[:10]}"
+
+
+PATHOLOGICAL = ["[a](" * 12_500, "[" * 50_000, "![a](" * 10_000, "*a" * 25_000, "> " * 25_000, "a." * 25_000]
+
+
+@pytest.mark.parametrize("text", PATHOLOGICAL, ids=lambda t: f"{t[:5]!r}x{len(t)}")
+def test_the_preview_of_the_longest_allowed_pathological_text_answers_quickly(client, people, text):
+    assert len(text) <= MAX_MARKDOWN_LENGTH
+    client.force_login(people.outsider)
+    with at_most(10):
+        response = client.post(reverse("postmortems:preview"), {"text": unique(text), "root_cause": text})
+    assert response.status_code == 200
+    assert "data-preview" in response.text
+
+
+def test_a_stored_pathological_section_does_not_slow_its_page(client, people):
+    # Before: a 12 KB section of "[a](" made every view take about 10 s (this one, 50 KB,
+    # over a minute). Now about a second; the bound leaves room for a loaded test machine.
+    postmortem = make_postmortem(people, status="published", root_cause=unique("[a](" * 12_500))
+    client.force_login(people.outsider)
+    with at_most(30):
+        assert client.get(postmortem.get_absolute_url()).status_code == 200
+    with at_most(2):  # and the next views are served from the cache
+        assert "<p>[a]([a](" in section_html(client, postmortem, "root_cause")  # no link: text
+
+
+def test_text_over_the_limit_is_shown_as_plain_text_not_parsed(client, people):
+    # Written before the limit existed: still shown, as text, and at once.
+    postmortem = make_postmortem(people, status="published")
+    Postmortem.objects.filter(pk=postmortem.pk).update(summary="**x** " + "[a](" * 20_000)
+    client.force_login(people.outsider)
+    with at_most(10):
+        html = section_html(client, postmortem)
+    assert "<p>**x** [a](" in html
+
+
+def test_the_editor_refuses_a_section_over_the_limit(client, people):
+    postmortem = make_postmortem(people)
+    client.force_login(people.facilitator)
+    url = reverse("postmortems:edit", args=[postmortem.pk])
+    response = client.post(url, editor_data(postmortem, impact="x" * (MAX_MARKDOWN_LENGTH + 1)))
+    assert response.status_code == 400
+    assert f"This text is {MAX_MARKDOWN_LENGTH + 1} characters long; the limit is 50000." in response.text
+    postmortem.refresh_from_db()
+    assert postmortem.impact != "x" * (MAX_MARKDOWN_LENGTH + 1)
+    response = client.post(url, editor_data(postmortem, impact="x" * MAX_MARKDOWN_LENGTH))
+    assert response.status_code == 302
+    postmortem.refresh_from_db()
+    assert len(postmortem.impact) == MAX_MARKDOWN_LENGTH
+
+
+def test_the_api_refuses_a_section_over_the_limit(people):
+    postmortem = make_postmortem(people)
+    _, key = api_token_create(user=people.facilitator, name="tests")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    url = f"/api/v1/postmortems/{postmortem.pk}/"
+    response = api.patch(url, {"version": 1, "lessons": "x" * (MAX_MARKDOWN_LENGTH + 1)}, format="json")
+    assert response.status_code == 400
+    assert "the limit is 50000" in response.json()["errors"]["lessons"][0]
+    assert api.patch(url, {"version": 1, "lessons": "x" * MAX_MARKDOWN_LENGTH}, format="json").status_code == 200
+
+
+def test_the_preview_refuses_text_over_the_limit_and_says_why(client, people):
+    client.force_login(people.facilitator)
+    response = client.post(reverse("postmortems:preview"), {"text": "**x** " * 10_000})
+    assert response.status_code == 200
+    assert "<strong>" not in response.text
+    assert "This text is 60000 characters long; the limit is 50000." in response.text
