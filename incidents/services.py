@@ -20,8 +20,12 @@ from .models import Incident, RepeatLink, Severity, SeverityChange, TimelineEven
 def incident_save_with_severity_history(
     *, incident: Incident, previous: Severity | None, user, reason: str
 ) -> Incident:
-    """Save ``incident``; when its severity differs from ``previous``, record who changed it and why."""
+    """Save ``incident``; when its severity differs from ``previous``, record who changed it and why.
+    A new incident is checked for earlier ones it repeats once the transaction commits."""
+    created = incident.pk is None
     incident.save()
+    if created:
+        schedule_repeat_detection(incident)
     if previous is not None and previous.pk != incident.severity_id:
         SeverityChange.objects.create(
             incident=incident, from_severity=previous, to_severity=incident.severity, changed_by=user, reason=reason
@@ -38,32 +42,47 @@ def _require_incident_edit(incident: Incident, user) -> None:
         raise PermissionDenied("Only the incident's responders, its services' teams and admins edit it.")
 
 
-def _save_times(incident: Incident, changes: dict) -> Incident:
-    """Check ``changes`` against the lifecycle's order on a fresh copy of the row, then write them
-    with one UPDATE; raise ``ValidationError`` (saving nothing) when the order breaks."""
-    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+def _locked(incident: Incident) -> Incident:
+    """The incident's row as stored now, locked until the transaction ends."""
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def _save_times(incident: Incident, current: Incident, changes: dict) -> Incident:
+    """Check ``changes`` on ``current`` (the locked row) with the incident's own rules (the
+    lifecycle's order among them), then write them with one UPDATE and refresh ``incident``;
+    raise ``ValidationError``, saving nothing, when a rule breaks."""
     for name, value in changes.items():
-        setattr(locked, name, value)
+        setattr(current, name, value)
     unchanged = [field.name for field in Incident._meta.fields if field.name not in changes]
-    locked.full_clean(exclude=unchanged, validate_unique=False, validate_constraints=False)
-    Incident.objects.filter(pk=locked.pk).update(updated_at=timezone.now(), **changes)
+    current.full_clean(exclude=unchanged, validate_unique=False, validate_constraints=False)
+    Incident.objects.filter(pk=current.pk).update(updated_at=timezone.now(), **changes)
     incident.refresh_from_db()
     return incident
 
 
+def _already(incident: Incident, what: str, when: datetime) -> ValidationError:
+    local = dateformat.format(timezone.localtime(when), "j M Y H:i T")
+    return ValidationError(f"{incident.reference} was already {what} at {local}.")
+
+
 @transaction.atomic
 def incident_mark_mitigated(*, incident: Incident, user, at: datetime | None = None) -> Incident:
-    """Set when user impact stopped (now, unless ``at`` is given); an incident still being
-    investigated, identified or mitigated moves to Monitoring. The time stays editable.
+    """Set when user impact stopped: now ("Mitigated now"), or ``at`` (a Mitigation event's
+    time, which replaces any earlier one). An incident still being investigated, identified or
+    mitigated moves to Monitoring. The time stays editable in the incident's form.
 
-    Raises PermissionDenied unless ``user`` may edit the incident, ValidationError when the
-    time breaks the lifecycle's order (e.g. before detection, after resolution).
+    Raises PermissionDenied unless ``user`` may edit the incident; ValidationError when "now"
+    finds it already mitigated (a double click sets it once) or the time breaks the lifecycle's
+    order (e.g. before detection, after resolution).
     """
     _require_incident_edit(incident, user)
+    current = _locked(incident)
+    if at is None and current.mitigated_at is not None:
+        raise _already(incident, "mitigated", current.mitigated_at)
     changes: dict = {"mitigated_at": at or timezone.now()}
-    if incident.status in BEFORE_MITIGATION:
+    if current.status in BEFORE_MITIGATION:
         changes["status"] = Incident.Status.MONITORING
-    return _save_times(incident, changes)
+    return _save_times(incident, current, changes)
 
 
 @transaction.atomic
@@ -75,11 +94,10 @@ def incident_mark_resolved(*, incident: Incident, user) -> Incident:
     resolved or now breaks the lifecycle's order.
     """
     _require_incident_edit(incident, user)
-    current = Incident.objects.select_for_update().get(pk=incident.pk)
+    current = _locked(incident)
     if current.resolved_at is not None:
-        when = dateformat.format(timezone.localtime(current.resolved_at), "j M Y H:i T")
-        raise ValidationError(f"{incident.reference} was already resolved at {when}.")
-    return _save_times(incident, {"resolved_at": timezone.now(), "status": Incident.Status.RESOLVED})
+        raise _already(incident, "resolved", current.resolved_at)
+    return _save_times(incident, current, {"resolved_at": timezone.now(), "status": Incident.Status.RESOLVED})
 
 
 @transaction.atomic
@@ -109,20 +127,14 @@ def repeat_detect(*, incident: Incident) -> list[RepeatLink]:
     Safe to run again or concurrently: a pair is one row (unique constraint), a decided pair
     (confirmed or dismissed) is never touched, and the ledger sends each email once.
     """
-    incident = repeats.for_scoring(Incident.objects.filter(pk=incident.pk)).get()
-    later = repeats.incident_doc(incident)
     decided = set(
         RepeatLink.objects.filter(incident=incident)
         .exclude(state=RepeatLink.State.SUGGESTED)
         .values_list("earlier_id", flat=True)
     )
-    suggested = []
-    for earlier in repeats.repeat_candidates(incident):
-        if earlier.pk in decided:
-            continue
-        result = repeats.score_pair(repeats.incident_doc(earlier), later)
-        if result.repeat:
-            suggested.append(_suggest(incident, earlier, result))
+    found = [(pk, result) for pk, result in repeats.repeats_of(incident) if pk not in decided]
+    earlier = Incident.objects.in_bulk([pk for pk, _ in found])
+    suggested = [_suggest(incident, earlier[pk], result) for pk, result in found]
     for link in suggested:
         repeat_notify_facilitator(link=link)
     return suggested

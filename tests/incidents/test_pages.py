@@ -593,6 +593,17 @@ def test_resolved_now_twice_keeps_the_first_time(client, commander, open_inciden
     assert page_messages(response) == [f"{open_incident.reference} was already resolved at 2 Mar 2026 12:00 UTC."]
 
 
+def test_mitigated_now_twice_keeps_the_first_time(client, commander, open_incident):
+    signed_in(client, commander)
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        client.post(mark_url(open_incident, "mitigated"), follow=True)
+    with time_machine.travel(T0 + timedelta(hours=1, minutes=1), tick=False):
+        response = client.post(mark_url(open_incident, "mitigated"), follow=True)
+    open_incident.refresh_from_db()
+    assert open_incident.mitigated_at == T0 + timedelta(hours=1)
+    assert page_messages(response) == [f"{open_incident.reference} was already mitigated at 2 Mar 2026 11:00 UTC."]
+
+
 def test_a_time_before_detection_is_refused_with_the_reason_and_changes_nothing(client, commander, open_incident):
     signed_in(client, commander)
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):  # detected at T0 + 5 min
