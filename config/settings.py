@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "incidents",
     "postmortems",
     "actions",
+    # Sign-in with the organisation's OpenID Connect provider (see the OIDC block below). Always
+    # installed so its tables exist; its admin pages show only when a provider is configured.
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -163,6 +166,50 @@ RATELIMIT_IP_META_KEY = "incidents.accounts.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# ---- Sign-in with the organisation's OpenID Connect provider (mozilla-django-oidc, accounts/) ----
+# Off unless OIDC_RP_CLIENT_ID is set: then the site behaves exactly as without this block.
+# Endpoints come from the issuer's discovery document (fetched on first use, never at import)
+# unless set one by one. README "Signing in with your identity provider" lists the variables.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="").rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")  # RP-initiated logout
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_TOKEN_USE_BASIC_AUTH = env.bool("OIDC_TOKEN_USE_BASIC_AUTH", default=False)
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")  # "Sign in with <name>"
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="")  # e.g. groups; teams from the admin's mapping
+# A provider sign-in is checked with the provider again (prompt=none) after this many seconds, so
+# an account deactivated there is signed out here at its next page load after that.
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env.int("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", default=15 * 60)
+OIDC_CLOCK_LEEWAY_SECONDS = env.int("OIDC_CLOCK_LEEWAY_SECONDS", default=30)
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of RP-initiated logout
+# The password form (break-glass admins); turning it off needs a provider.
+LOCAL_LOGIN_ENABLED = env.bool("LOCAL_LOGIN_ENABLED", default=True)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)  # seconds; Django's default
+if OIDC_ENABLED:
+    _endpoints = (OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT, OIDC_OP_JWKS_ENDPOINT)
+    if not OIDC_OP_ISSUER and not all(_endpoints):
+        raise ImproperlyConfigured(
+            "With OIDC_RP_CLIENT_ID set, set OIDC_OP_ISSUER (discovery) or the four OIDC_OP_*_ENDPOINT variables."
+        )
+    AUTHENTICATION_BACKENDS.insert(1, "accounts.backends.OIDCBackend")  # after axes' lockout check
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+        "accounts.middleware.SessionRefresh",
+    )
+if not LOCAL_LOGIN_ENABLED:
+    if not OIDC_ENABLED:
+        raise ImproperlyConfigured("LOCAL_LOGIN_ENABLED=false needs a provider (OIDC_RP_CLIENT_ID) to sign in with.")
+    AUTHENTICATION_BACKENDS.remove("django.contrib.auth.backends.ModelBackend")  # the admin's form too
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

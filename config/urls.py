@@ -21,6 +21,9 @@ urlpatterns = [
     # Reset: rate-limited and mailed by a task; a new password lifts the sign-in lock.
     path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/reset/<uidb64>/<token>/", PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    # Sign-in (with the identity provider's button), sign-out (RP-initiated logout) and the
+    # provider's callback; before Django's own, so these login and logout views answer there.
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     # Its presence puts a "Forgotten your password?" link on the admin's sign-in page.
     path("admin/password_reset/", PasswordResetView.as_view(), name="admin_password_reset"),
