@@ -130,6 +130,32 @@ class CauseCategory(models.Model):
         return self.name
 
 
+class FailureClass(models.Model):
+    """A failure mode (expired certificate, config push, DNS, ...): finer than the cause category,
+    and what makes two incidents of different teams and years the same class of failure.
+
+    ``keywords`` lets the repeat detector suggest classes from an incident's text: one rule a line;
+    a rule's terms are joined by ``+`` and must all occur in one sentence; ``|`` separates
+    alternatives; a term matches the start of a word (``expir`` matches expired and expiry).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    keywords = models.TextField(
+        blank=True,
+        help_text="One rule a line, e.g. “certificate|cert|tls + expir|renew”: terms joined by + must all occur "
+        "in one sentence, | separates alternatives, and a term matches the start of a word.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "failure classes"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # (earlier field, later field, message): the lifecycle's order, checked by clean()
 # and, where both are set, by a database constraint.
 TIMESTAMP_ORDER = [
@@ -200,6 +226,12 @@ class Incident(TimeStampedModel):
     services = models.ManyToManyField(Service, related_name="incidents", blank=True)
     cause_category = models.ForeignKey(
         CauseCategory, on_delete=models.PROTECT, null=True, blank=True, related_name="incidents"
+    )
+    failure_classes = models.ManyToManyField(
+        FailureClass,
+        related_name="incidents",
+        blank=True,
+        help_text="The failure modes it shows; the repeat detector suggests them from the text when none is set.",
     )
     trigger = models.CharField(
         max_length=10,

@@ -1,41 +1,31 @@
 """Repeat-class detection: does a later incident repeat the class of failure of an earlier one?
 
-The score (0..1) is a pure function of the two incidents, ``score_pair``: the Celery jobs and the
-``score_repeat_pairs`` command call the same function, so the labelled benchmark measures exactly what
-runs in production.
+The score (0..1) comes from ``Scorer.score`` (``score_pair`` with the built-in defaults): the
+Celery jobs and the ``score_repeat_pairs`` command call the same code, so the benchmark measures
+what runs in production.
 
-How it scores, and why
-----------------------
-``score = decay × (0.2 × services + 0.2 × cause + 0.6 × text)``; a pair is a repeat when the score
-is at least ``THRESHOLD`` (0.5) *and* the two share a service or a cause category.
+What it looks at
+----------------
+Two incidents written by different teams years apart rarely share a service or many words; what
+they share is the *failure mode* (a certificate expired again, a config push went global again).
+So the evidence is:
 
-- **text** (weight 0.6) is the cosine similarity of two bag-of-words vectors, one per incident, built
-  from the title and root cause (each counted twice) and the contributing factors and summary (once).
-  The *mechanism* is what makes a repeat (a pool exhausted again, a certificate expired again), and it
-  lives in these words; so text carries most of the weight. Words are lower-cased, stop words dropped,
-  reduced by a small suffix-stripping stemmer ("exhausted", "exhaustion" -> "exhaust"), and adjacent
-  pairs are added as bigrams ("connection pool"), which tell a mechanism from shared vocabulary.
-  Term frequency is sub-linear (1 + log tf), and words every incident write-up uses ("error",
-  "users", "customers", "minutes", "alert") are down-weighted by a fixed built-in table.
-  *Why not corpus IDF (TF-IDF over all incidents)?* It would make a pair's score depend on which
-  other incidents happen to be in the database or in the input file: the job and the command would
-  disagree, and a score would drift as incidents are added. The fixed weights are a hand-made IDF
-  for the vocabulary of incident reports, and keep the function pure and reproducible.
-  *Why not PostgreSQL trigram or full-text similarity?* They only exist on PostgreSQL (SQLite is a
-  supported default), and the command must score without a database.
-  *Why not scikit-learn or embeddings?* Too heavy a dependency for a few hundred short texts a night.
-- **services** (0.2): the overlap coefficient of the two service sets (shared ÷ the smaller set), so
-  an incident spanning three services still fully matches one on a single shared service.
-- **cause** (0.2): 1 when both have the same cause category, else 0 (unknown counts as different).
-  Service and cause are only supporting evidence: the same service fails for unrelated reasons all
-  the time, and a cause category is a broad class; together they add at most 0.4, below the
-  threshold, so a repeat always needs similar text too.
-- **decay**: ``0.5 ** (days apart / 1095)``, a half-life of three years. A recurrence within weeks
-  is more likely the same unfixed problem than one years later, when systems have changed; a slow
-  decay keeps year-old repeats findable (0.79 at one year).
+- **failure class** (``FailureClass``): the classes people set on the incident, or, when none is
+  set, those suggested from its text by each class's keyword rules (``infer_classes``). A shared
+  class is the strongest evidence; two incidents whose classes were both *set* and differ count
+  half (people said they are different).
+- **text**: the cosine similarity of TF-IDF vectors over title and root cause (weighted twice),
+  contributing factors and summary. Words first go through an SRE synonym list (cert, TLS and SSL
+  meet as "certificate"; db and database; k8s and kubernetes; BGP, prefix and route ...), then a
+  small stemmer; adjacent pairs count as bigrams. The inverse document frequency comes from the
+  organisation's own archive (the incidents scored against, or the pairs of the command's input),
+  on top of a fixed table that down-weights words every write-up uses.
+- **services** (overlap of the two sets) and **cause category** (the same one).
 
-The weights are round numbers chosen from the reasoning above before looking at the labelled set;
-``bench/repeats.py`` reports precision and recall on it (see ``bench/data/repeat_pairs.jsonl``).
+Each present signal adds evidence, combined as independent chances (``1 − Π(1 − wᵢ·sᵢ)``); a
+signal that is absent (no service shared, no category set) adds nothing and takes nothing away,
+so text and class alone can make a repeat. Age never excludes a candidate and never lowers the
+score; it only ranks a recent match above an old one (``PairScore.rank``).
 """
 
 from __future__ import annotations
@@ -43,23 +33,35 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import lru_cache
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.db.models.functions import Coalesce
 
 from actions.models import ActionItem
 from postmortems.models import Postmortem
 from postmortems.querysets import PostmortemAccess, is_admin
 
-from .models import Incident, RepeatLink
+from .models import FailureClass, Incident, RepeatLink
 
-WEIGHTS = {"services": 0.2, "cause": 0.2, "text": 0.6}
+WEIGHTS = {"text": 0.8, "class": 0.6, "services": 0.2, "cause": 0.25}
+# A text cosine this high already counts as the full text evidence: two write-ups of one failure
+# mode by different people rarely share more.
+TEXT_SATURATION = 0.4
+# Classes set on both incidents, and different: people said these differ.
+CONFLICT_FACTOR = 0.5
 FIELD_WEIGHTS = {"title": 2.0, "root_cause": 2.0, "contributing_factors": 1.0, "summary": 1.0}
+CLASS_FIELD_WEIGHTS = {"title": 2.0, "root_cause": 2.0, "summary": 1.0, "contributing_factors": 0.5}
+# Rule hits (by CLASS_FIELD_WEIGHTS) for a suggested class to count fully.
+CLASS_FULL_WEIGHT = 2.0
+# The least strength of a class suggested to people (on the incident page).
+SUGGEST_STRENGTH = 0.3
 THRESHOLD = 0.5
-HALF_LIFE_DAYS = 1095
+RANK_HALF_LIFE_DAYS = 5 * 365
 BIGRAM_WEIGHT = 1.0
 
 _STOP_WORDS = """
@@ -74,8 +76,7 @@ _STOP_WORDS = """
     """
 STOP_WORDS = frozenset(_STOP_WORDS.split())
 
-# Words nearly every incident write-up uses: a fixed stand-in for inverse document frequency over
-# incident reports. Their stems weigh COMMON_WEIGHT instead of 1.
+# Words nearly every incident write-up uses: a fixed prior under the archive's IDF.
 _COMMON_WORDS = """
     error errors failed failure fails user users request requests service services customer customers impact
     impacted minutes minute hours hour seconds alert alerts alerted team engineer engineers outage degraded
@@ -87,9 +88,57 @@ _COMMON_WORDS = """
 COMMON_WORDS = _COMMON_WORDS.split()
 COMMON_WEIGHT = 0.3
 
+# The field's vocabulary: phrases first (on lower-cased text), then single words, to one term.
+PHRASES = [
+    (r"\bout[- ]of[- ]memory\b", "oom"),
+    (r"\bload[- ]balancers?\b", "loadbalancer"),
+    (r"\bleap[- ](second|day|year)s?\b", "leap"),
+    (r"\bfeature[- ]flags?\b", "featureflag"),
+    (r"\btime[- ]zones?\b", "timezone"),
+    (r"\bdaylight[- ]saving(s)?( time)?\b", "dst"),
+    (r"\bthundering[- ]herd\b", "retrystorm"),
+    (r"\bretry[- ]storms?\b", "retrystorm"),
+    (r"\bsplit[- ]brain\b", "splitbrain"),
+    (r"\broute ?53\b", "dns"),
+    (r"\bname[- ]servers?\b", "dns"),
+    (r"\bx\.509\b", "certificate"),
+    (r"\bthird[- ]party\b", "vendor"),
+    (r"\brm -rf\b", "delete"),
+    (r"\brolled back\b", "rollback"),
+    (r"\broll(ed)?[- ]?out\b", "deploy"),
+]
+_SYNONYM_GROUPS = {
+    "certificate": "cert certs certificate certificates tls ssl x509 ca",
+    "expire": "expiry expired expire expires expiring expiration lapsed",
+    "config": "config configs configuration configurations cfg",
+    "database": "db dbs database databases",
+    "kubernetes": "k8s kubernetes kube",
+    "route": "bgp route routes routing prefix prefixes",
+    "dns": "dns resolver resolvers nameserver nameservers dnssec",
+    "credential": "credential credentials secret secrets password passwords token tokens",
+    "exhaust": "exhausted exhaustion exhaust saturated saturation starved starvation",
+    "delete": "delete deleted deletes deleting deletion purged purge wiped truncated",
+    "deploy": "deploy deployed deploys deploying deployment deployments release released rollout",
+    "retry": "retry retries retried retrying reconnect reconnects reconnecting",
+    "kernel": "kernel kernels",
+    "replication": "replica replicas replication replicated",
+    "failover": "failover failovers",
+    "vendor": "vendor vendors provider providers upstream",
+}
+SYNONYMS = {word: canonical for canonical, words in _SYNONYM_GROUPS.items() for word in words.split()}
+_PHRASES = [(re.compile(pattern), term) for pattern, term in PHRASES]
+
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+def normalise(text: str) -> str:
+    text = (text or "").lower()
+    for pattern, term in _PHRASES:
+        text = pattern.sub(term, text)
+    return text
+
+
+@lru_cache(maxsize=100_000)
 def stem(word: str) -> str:
     """A small suffix-stripping stemmer: consistent enough that related forms meet, not linguistics."""
     if len(word) <= 3 or word.isdigit():
@@ -130,29 +179,38 @@ def stem(word: str) -> str:
     return word
 
 
-_COMMON_STEMS = frozenset(stem(word) for word in COMMON_WORDS)
+@lru_cache(maxsize=100_000)
+def term(word: str) -> str:
+    """The feature of one word: its synonym group's name, else its stem."""
+    return SYNONYMS.get(word) or stem(word)
+
+
+_COMMON_STEMS = frozenset(term(word) for word in COMMON_WORDS)
 
 
 def tokens(text: str) -> list[tuple[str, str]]:
-    """(stem, surface word) of each content word of ``text``, in order."""
+    """(term, surface word) of each content word of ``text``, in order."""
     result = []
-    for match in _TOKEN.finditer((text or "").lower()):
+    for match in _TOKEN.finditer(normalise(text)):
         word = match.group().removesuffix("'s")
         if word in STOP_WORDS or word.isdigit() or len(word) < 2:
             continue
-        result.append((stem(word), word))
+        result.append((term(word), word))
     return result
+
+
+def _prior(feature: str) -> float:
+    parts = feature.split(" ")
+    weight = min(COMMON_WEIGHT if part in _COMMON_STEMS else 1.0 for part in parts)
+    return weight * (BIGRAM_WEIGHT if len(parts) > 1 else 1.0)
 
 
 @dataclass
 class TextVector:
-    """Weighted features (stems and bigrams of stems) with the surface words that produced them."""
+    """Term frequencies (sub-linear, times the fixed prior) of features, with their surface words."""
 
     weights: dict[str, float] = field(default_factory=dict)
     surface: dict[str, str] = field(default_factory=dict)
-
-    def norm(self) -> float:
-        return math.sqrt(sum(w * w for w in self.weights.values()))
 
 
 def _features(text: str) -> tuple[Counter, dict[str, str]]:
@@ -170,12 +228,6 @@ def _features(text: str) -> tuple[Counter, dict[str, str]]:
     return counts, surface
 
 
-def _prior(feature: str) -> float:
-    parts = feature.split(" ")
-    weight = min(COMMON_WEIGHT if part in _COMMON_STEMS else 1.0 for part in parts)
-    return weight * (BIGRAM_WEIGHT if len(parts) > 1 else 1.0)
-
-
 def vectorize(fields: dict[str, str]) -> TextVector:
     """One vector from several fields, each field's term frequencies scaled by ``FIELD_WEIGHTS``."""
     tf: Counter = Counter()
@@ -190,35 +242,248 @@ def vectorize(fields: dict[str, str]) -> TextVector:
     return TextVector(weights, surface)
 
 
-def cosine(a: TextVector, b: TextVector) -> float:
-    if not a.weights or not b.weights:
+class Idf:
+    """Inverse document frequency over an archive of documents (smoothed; 1 for every feature
+    when the archive is empty or small, where frequencies would say nothing)."""
+
+    MIN_DOCUMENTS = 20
+
+    def __init__(self, vectors: Iterable[TextVector] = ()) -> None:
+        df: Counter = Counter()
+        n = 0
+        for vector in vectors:
+            df.update(vector.weights.keys())
+            n += 1
+        self.n = n
+        self.df = df if n >= self.MIN_DOCUMENTS else Counter()
+        self._unseen = math.log((n + 1) / 1) + 1 if self.df else 1.0
+
+    def __call__(self, feature: str) -> float:
+        if not self.df:
+            return 1.0
+        return math.log((self.n + 1) / (self.df.get(feature, 0) + 1)) + 1
+
+
+def weighted(vector: TextVector, idf: Idf) -> tuple[dict[str, float], float]:
+    """The TF-IDF weights of ``vector`` and their norm."""
+    weights = {f: w * idf(f) for f, w in vector.weights.items()}
+    return weights, math.sqrt(sum(w * w for w in weights.values()))
+
+
+def cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
+    (wa, na), (wb, nb) = a, b
+    if not na or not nb:
         return 0.0
-    dot = sum(w * b.weights[f] for f, w in a.weights.items() if f in b.weights)
-    return dot / (a.norm() * b.norm())
+    if len(wa) > len(wb):
+        wa, wb = wb, wa
+    return sum(w * wb[f] for f, w in wa.items() if f in wb) / (na * nb)
 
 
-def shared_terms(a: TextVector, b: TextVector, limit: int = 4) -> list[str]:
+def shared_terms(a: dict[str, float], b: dict[str, float], surface: dict[str, str], limit: int = 5) -> list[str]:
     """The surface words of the strongest shared features, bigrams first; words inside a bigram once."""
-    shared = sorted(
-        (f for f in a.weights if f in b.weights),
-        key=lambda f: (-(" " in f), -a.weights[f] * b.weights[f], f),
-    )
+    shared = sorted((f for f in a if f in b), key=lambda f: (-(" " in f), -a[f] * b[f], f))
     chosen: list[str] = []
     covered: set[str] = set()
     for feature in shared:
         parts = set(feature.split(" "))
         if parts <= covered or _prior(feature) < 1.0:
             continue
-        chosen.append(a.surface.get(feature, feature))
+        chosen.append(surface.get(feature, feature))
         covered |= parts
         if len(chosen) == limit:
             break
     return chosen
 
 
+# --- Failure classes -----------------------------------------------------------------------------------
+
+# The seeded taxonomy (migration 0006 holds its own copy): name, slug, keyword rules. Used when
+# scoring without a database; the app reads the admin-edited ``FailureClass`` rows.
+DEFAULT_FAILURE_CLASSES = [
+    (
+        "Expired certificate or credential",
+        "expired-credential",
+        "certificat|cert|tls|ssl|x509|x.509|ca|root ca + expir|renew|lapse|not after\n"
+        "credential|token|secret|password|key|keys|domain|licen|subscription + expir|renew|lapse\n"
+        "expired certificat|expired cert|expired token|expired credential|expired key|expired domain",
+    ),
+    (
+        "Config push",
+        "config-push",
+        "config|setting|feature flag|flag|rule|rules|policy|policies|manifest|allowlist|blocklist "
+        "+ push|propagat|rolled out|roll out|rollout|global|fleet|every|all region|all data|deployed|applied\n"
+        "configuration change|config change|bad config|invalid config|malformed config",
+    ),
+    (
+        "Deploy regression",
+        "deploy-regression",
+        "deploy|release|build|version|rollout|shipped|new code|code change "
+        "+ regress|bug|introduc|broke|defect|rolled back|roll back|rollback|revert\n"
+        "regression",
+    ),
+    (
+        "Capacity or exhaustion",
+        "capacity",
+        "exhaust|saturat|overload|oom|out of memory|ran out|run out|running out|capacity|disk full|"
+        "disk space|quota|starv|maxed|max connections|connection limit|limit was reached|hit the limit|cpu to 100",
+    ),
+    (
+        "Dependency outage",
+        "dependency-outage",
+        "upstream|third-party|third party|vendor|provider|dependency|dependencies|external|cloud provider|saas "
+        "+ outage|down|unavailab|fail|degrad|incident|error|disrupt",
+    ),
+    (
+        "DNS",
+        "dns",
+        "dns|dnssec|resolver|nameserver|name server|servfail|nxdomain|ndots|route 53|route53|name resolution|"
+        "zone file|ds record|cname",
+    ),
+    (
+        "Routing or BGP",
+        "routing-bgp",
+        "bgp|route leak|routing|anycast|backbone|peering|autonomous system|route reflector\n"
+        "prefix|prefixes|route|routes + announc|withdr|advertis|leak|hijack|propagat",
+    ),
+    (
+        "Data deletion",
+        "data-deletion",
+        "delet|purg|truncat|wipe|wiped|erase|rm -rf|drop table|dropped the|overwr|removed "
+        "+ data|table|database|record|rows|bucket|volume|backup|files|director|repositor|account|site|customer\n"
+        "data loss|lost data|deleted data",
+    ),
+    (
+        "Time or date bug",
+        "time-date",
+        "leap|daylight|dst|time zone|timezone|clock skew|clock drift|ntp|y2k|february 29|feb 29|epoch|"
+        "year-end|new year|2038|date calculation|date arithmetic|date handling|date parsing|negative time|"
+        "time went backwards|went backwards",
+    ),
+    (
+        "OS or kernel update",
+        "os-kernel-update",
+        "kernel\n"
+        "operating system|os|ubuntu|debian|centos|rhel|linux|windows|glibc|systemd|libc|base image|ami "
+        "+ updat|upgrad|patch|unattended",
+    ),
+    (
+        "Retry storm",
+        "retry-storm",
+        "retr|reconnect + storm|amplif|flood|herd|overwhelm|surge|spike|backoff|back off|avalanche|at once\n"
+        "thundering herd|stampede|retry storm",
+    ),
+    (
+        "Hardware or power failure",
+        "hardware-power",
+        "power|ups|generator|cooling|chiller|fiber|fibre|cable|hardware|psu|line card|data center|datacenter "
+        "+ fail|cut|loss|lost|outage|fault|overheat|died",
+    ),
+    (
+        "Failover or replication",
+        "failover-replication",
+        "replica|replication|failover|fail over|failed over|split brain|split-brain|primary|leader election "
+        "+ lag|fail|promot|broke|diverg|inconsist|stop|behind|partition",
+    ),
+]
+
+
+def _term_pattern(alternatives: str) -> re.Pattern:
+    """One term of a rule: alternatives that match the start of a word (whole words up to 3 letters)."""
+    parts = []
+    for alternative in (a.strip().lower() for a in alternatives.split("|")):
+        if alternative:
+            tail = r"\b" if len(alternative) <= 3 else ""
+            parts.append(r"\b" + re.escape(alternative) + tail)
+    return re.compile("|".join(parts)) if parts else re.compile(r"(?!x)x")
+
+
+@dataclass(frozen=True)
+class FailureClassRules:
+    """A failure class and its compiled keyword rules (see ``FailureClass.keywords``)."""
+
+    slug: str
+    name: str
+    rules: tuple[tuple[re.Pattern, ...], ...]
+
+    @classmethod
+    def parse(cls, slug: str, name: str, keywords: str) -> FailureClassRules:
+        rules = tuple(
+            tuple(_term_pattern(term_) for term_ in line.split("+"))
+            for line in (keywords or "").splitlines()
+            if line.strip()
+        )
+        return cls(slug, name, rules)
+
+    def hits(self, sentences: list[str]) -> int:
+        return sum(1 for sentence in sentences if any(all(p.search(sentence) for p in rule) for rule in self.rules))
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The failure classes known to the scorer, and their names by slug and by name."""
+
+    classes: tuple[FailureClassRules, ...]
+
+    @classmethod
+    def default(cls) -> Taxonomy:
+        return _DEFAULT_TAXONOMY
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, str]]) -> Taxonomy:
+        return cls(tuple(FailureClassRules.parse(slug, name, keywords) for name, slug, keywords in rows))
+
+    def slug_of(self, label: str) -> str:
+        """The slug of a class given by slug or name (case-insensitive); unknown labels as given."""
+        wanted = label.strip().lower()
+        for rules in self.classes:
+            if wanted in (rules.slug.lower(), rules.name.lower()):
+                return rules.slug
+        return wanted
+
+    def name_of(self, slug: str) -> str:
+        return next((rules.name for rules in self.classes if rules.slug == slug), slug)
+
+
+_DEFAULT_TAXONOMY = Taxonomy.from_rows(DEFAULT_FAILURE_CLASSES)
+_SENTENCE = re.compile(r"[.;!?\n]+\s*")
+
+
+def infer_classes(fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float]:
+    """Failure classes suggested by the text, each with a strength in (0, 1].
+
+    A class's weight is its rule hits by field (title and root cause count double). Its strength is
+    its weight over the strongest class's (a write-up about one failure mode speaks of it more than
+    of what it mentions in passing), times its weight over ``CLASS_FULL_WEIGHT`` (at most 1).
+    """
+    found: dict[str, float] = {}
+    for name, text in fields.items():
+        if not text:
+            continue
+        sentences = [s for s in _SENTENCE.split(text.lower()) if s]
+        for rules in taxonomy.classes:
+            hits = rules.hits(sentences)
+            if hits:
+                found[rules.slug] = found.get(rules.slug, 0.0) + hits * CLASS_FIELD_WEIGHTS.get(name, 1.0)
+    top = max(found.values(), default=0.0)
+    return {slug: w / top * min(1.0, w / CLASS_FULL_WEIGHT) for slug, w in found.items()}
+
+
+def suggested_classes(fields: dict[str, str], taxonomy: Taxonomy, limit: int = 3) -> list[str]:
+    """The slugs of the classes to suggest for a text, the strongest first."""
+    strengths = infer_classes(fields, taxonomy)
+    ranked = sorted(strengths, key=lambda slug: (-strengths[slug], slug))
+    return [slug for slug in ranked if strengths[slug] >= SUGGEST_STRENGTH][:limit]
+
+
+# --- Scoring -------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class IncidentDoc:
-    """What the scoring reads of an incident (from the database or a JSON line)."""
+    """What the scoring reads of an incident (from the database or a JSON line).
+
+    ``failure_classes`` are slugs set by people; when empty, classes are inferred from the text.
+    """
 
     title: str = ""
     services: frozenset[str] = frozenset()
@@ -227,6 +492,7 @@ class IncidentDoc:
     root_cause: str = ""
     contributing_factors: str = ""
     started_at: datetime | None = None
+    failure_classes: frozenset[str] = frozenset()
 
     def text_fields(self) -> dict[str, str]:
         return {name: getattr(self, name) or "" for name in FIELD_WEIGHTS}
@@ -238,6 +504,16 @@ class PairScore:
     repeat: bool
     reason: str
     signals: dict
+    rank: float = 0.0
+
+
+@dataclass
+class _Prepared:
+    vector: TextVector
+    weights: dict[str, float]
+    norm: float
+    classes: dict[str, float]
+    explicit: bool
 
 
 def _service_overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -246,60 +522,106 @@ def _service_overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-def _decay(earlier: datetime | None, later: datetime | None) -> float:
+def _age_factor(earlier: datetime | None, later: datetime | None) -> float:
     if not (earlier and later):
         return 1.0
     days = abs((later - earlier).total_seconds()) / 86400
-    return 0.5 ** (days / HALF_LIFE_DAYS)
+    return 0.5 ** (days / RANK_HALF_LIFE_DAYS)
 
 
-def _reason(earlier: IncidentDoc, later: IncidentDoc, vectors: tuple[TextVector, TextVector]) -> str:
-    parts = []
-    services = sorted(earlier.services & later.services)
-    same_cause = bool(earlier.cause_category) and earlier.cause_category == later.cause_category
-    if services:
-        label = "service" if len(services) == 1 else "services"
-        parts.append(f"{label} {', '.join(services)}")
-    if same_cause:
-        parts.append(f"cause {earlier.cause_category}")
-    head = "Same " + " and ".join(parts) if parts else "No shared service or cause"
-    for field_name, label in (
-        ("root_cause", "root causes"),
-        ("title", "titles"),
-        ("contributing_factors", "contributing factors"),
-    ):
-        terms = shared_terms(
-            vectorize({field_name: getattr(earlier, field_name)}), vectorize({field_name: getattr(later, field_name)})
+class Scorer:
+    """Scores pairs with one IDF (the archive's) and one taxonomy; remembers each document's
+    vector and classes, so scoring one incident against thousands prepares each only once."""
+
+    def __init__(self, *, idf: Idf | None = None, taxonomy: Taxonomy | None = None) -> None:
+        self.idf = idf or Idf()
+        self.taxonomy = taxonomy or Taxonomy.default()
+        self._prepared: dict[IncidentDoc, _Prepared] = {}
+
+    @classmethod
+    def for_archive(cls, docs: Iterable[IncidentDoc], taxonomy: Taxonomy | None = None) -> Scorer:
+        """A scorer whose IDF comes from ``docs`` (the archive the scores are relative to)."""
+        docs = list(docs)
+        return cls(idf=Idf(_vector(doc) for doc in docs), taxonomy=taxonomy)
+
+    def prepare(self, doc: IncidentDoc) -> _Prepared:
+        prepared = self._prepared.get(doc)
+        if prepared is None:
+            vector = _vector(doc)
+            weights, norm = weighted(vector, self.idf)
+            if doc.failure_classes:
+                classes, explicit = dict.fromkeys(doc.failure_classes, 1.0), True
+            else:
+                classes, explicit = infer_classes(doc.text_fields(), self.taxonomy), False
+            prepared = self._prepared[doc] = _Prepared(vector, weights, norm, classes, explicit)
+        return prepared
+
+    def score(self, earlier: IncidentDoc, later: IncidentDoc, *, explain: bool = True) -> PairScore:
+        """Score whether ``later`` repeats ``earlier``'s class of failure (see the module's docstring);
+        without ``explain``, the reason is left empty (it costs more than the score)."""
+        a, b = self.prepare(earlier), self.prepare(later)
+        shared_classes = {slug: min(a.classes[slug], b.classes[slug]) for slug in a.classes.keys() & b.classes.keys()}
+        text = cosine((a.weights, a.norm), (b.weights, b.norm))
+        signals = {
+            "text": min(1.0, text / TEXT_SATURATION),
+            "class": max(shared_classes.values(), default=0.0),
+            "services": _service_overlap(earlier.services, later.services),
+            "cause": 1.0 if earlier.cause_category and earlier.cause_category == later.cause_category else 0.0,
+        }
+        chance_of_none = math.prod(1 - WEIGHTS[name] * value for name, value in signals.items())
+        score = 1 - chance_of_none
+        if a.explicit and b.explicit and not shared_classes:
+            score *= CONFLICT_FACTOR
+        score = round(min(1.0, max(0.0, score)), 4)
+        return PairScore(
+            score=score,
+            repeat=score >= THRESHOLD,
+            reason=self._reason(earlier, later, a, b, shared_classes) if explain else "",
+            signals={**signals, "cosine": text},
+            rank=score * _age_factor(earlier.started_at, later.started_at),
         )
-        if terms:
-            return f"{head}; {label} share: {', '.join(terms)}"
-    terms = shared_terms(*vectors)
-    return f"{head}; texts share: {', '.join(terms)}" if terms else f"{head}; little shared text"
+
+    def _reason(self, earlier, later, a: _Prepared, b: _Prepared, shared_classes: dict[str, float]) -> str:
+        parts = []
+        if shared_classes:
+            names = ", ".join(self.taxonomy.name_of(slug) for slug in sorted(shared_classes))
+            how = "" if a.explicit and b.explicit else " (suggested from the text)"
+            parts.append(f"class {names}{how}")
+        services = sorted(earlier.services & later.services)
+        if services:
+            parts.append(f"{'service' if len(services) == 1 else 'services'} {', '.join(services)}")
+        if earlier.cause_category and earlier.cause_category == later.cause_category:
+            parts.append(f"cause {earlier.cause_category}")
+        head = "Same " + ", ".join(parts[:-1]) + " and " * (len(parts) > 1) + parts[-1] if parts else "No shared class"
+        for name, label in (
+            ("root_cause", "root causes"),
+            ("title", "titles"),
+            ("contributing_factors", "contributing factors"),
+        ):
+            one, other = vectorize({name: getattr(earlier, name)}), vectorize({name: getattr(later, name)})
+            terms = shared_terms(one.weights, other.weights, one.surface)
+            if terms:
+                return f"{head}; {label} share: {', '.join(terms)}"
+        terms = shared_terms(a.weights, b.weights, {**b.vector.surface, **a.vector.surface})
+        return f"{head}; texts share: {', '.join(terms)}" if terms else f"{head}; little shared text"
 
 
-def score_pair(earlier: IncidentDoc, later: IncidentDoc) -> PairScore:
+@lru_cache(maxsize=50_000)
+def _vector(doc: IncidentDoc) -> TextVector:
+    return vectorize(doc.text_fields())
+
+
+def score_pair(earlier: IncidentDoc, later: IncidentDoc, scorer: Scorer | None = None) -> PairScore:
     """Score whether ``later`` repeats ``earlier``'s class of failure (see the module's docstring)."""
-    vectors = (vectorize(earlier.text_fields()), vectorize(later.text_fields()))
-    signals = {
-        "services": _service_overlap(earlier.services, later.services),
-        "cause": 1.0 if earlier.cause_category and earlier.cause_category == later.cause_category else 0.0,
-        "text": cosine(*vectors),
-    }
-    decay = _decay(earlier.started_at, later.started_at)
-    score = round(min(1.0, decay * sum(WEIGHTS[name] * value for name, value in signals.items())), 4)
-    same_class = signals["services"] > 0 or signals["cause"] > 0
-    return PairScore(
-        score=score,
-        repeat=same_class and score >= THRESHOLD,
-        reason=_reason(earlier, later, vectors),
-        signals={**signals, "decay": decay},
-    )
+    return (scorer or Scorer()).score(earlier, later)
 
 
 # --- The database side: documents, candidates, permissions, the incident page's list -------------------
 
-CANDIDATE_WINDOW_DAYS = 3 * 365
-MAX_CANDIDATES = 500
+
+def taxonomy() -> Taxonomy:
+    """The failure classes as the admin has them now."""
+    return Taxonomy.from_rows(FailureClass.objects.values_list("name", "slug", "keywords"))
 
 
 def incident_doc(incident, access: PostmortemAccess | None = None) -> IncidentDoc:
@@ -327,6 +649,7 @@ def incident_doc(incident, access: PostmortemAccess | None = None) -> IncidentDo
         root_cause=section("root_cause"),
         contributing_factors=section("contributing_factors"),
         started_at=_when(incident),
+        failure_classes=frozenset(c.slug for c in incident.failure_classes.all()),
     )
 
 
@@ -346,28 +669,62 @@ def _when(incident) -> datetime:
 
 
 def for_scoring(queryset):
-    return queryset.select_related("cause_category", "postmortem").prefetch_related("services")
+    return queryset.select_related("cause_category", "postmortem").prefetch_related("services", "failure_classes")
 
 
-def repeat_candidates(incident):
-    """Earlier incidents (started before ``incident``) that share a service or the cause category.
+def earlier_docs(incident) -> dict[int, IncidentDoc]:
+    """Every incident that began before ``incident``, as the scoring sees it, by id.
 
-    The prefilter runs in the database; scoring runs on what it returns, most recent first.
+    No window and no prefilter: an old incident of the same class is a candidate too. Read with
+    plain values (four queries whatever the count), so an archive of thousands loads in a moment.
     """
     when = _when(incident)
-    shared = Q(
-        pk__in=Incident.services.through.objects.filter(service_id__in=incident.services.values("pk")).values(
-            "incident_id"
-        )
-    )
-    if incident.cause_category_id:
-        shared |= Q(cause_category_id=incident.cause_category_id)
-    return for_scoring(
+    earlier = (
         Incident.objects.annotate(began=Coalesce("started_at", "declared_at"))
-        .filter(shared, began__lt=when, began__gte=when - timedelta(days=CANDIDATE_WINDOW_DAYS))
+        .filter(began__lt=when)
         .exclude(pk=incident.pk)
-        .order_by("-began", "-pk")
-    )[:MAX_CANDIDATES]
+    )
+    rows = earlier.values_list(
+        "pk",
+        "title",
+        "summary",
+        "cause_category__name",
+        "began",
+        "postmortem__summary",
+        "postmortem__root_cause",
+        "postmortem__contributing_factors",
+    )
+    services = _names_by_incident(Incident.services.through.objects, earlier, "service__name")
+    classes = _names_by_incident(Incident.failure_classes.through.objects, earlier, "failureclass__slug")
+    return {
+        pk: IncidentDoc(
+            title=title,
+            services=services.get(pk, frozenset()),
+            cause_category=cause,
+            summary=pm_summary or summary or "",
+            root_cause=root_cause or "",
+            contributing_factors=factors or "",
+            started_at=began,
+            failure_classes=classes.get(pk, frozenset()),
+        )
+        for pk, title, summary, cause, began, pm_summary, root_cause, factors in rows
+    }
+
+
+def _names_by_incident(through, incidents, name: str) -> dict[int, frozenset[str]]:
+    found: dict[int, set[str]] = {}
+    for incident_id, value in through.filter(incident__in=incidents.values("pk")).values_list("incident_id", name):
+        found.setdefault(incident_id, set()).add(value)
+    return {pk: frozenset(values) for pk, values in found.items()}
+
+
+def repeats_of(incident) -> list[tuple[int, PairScore]]:
+    """The earlier incidents ``incident`` repeats, as (id, score), the best rank first."""
+    later = incident_doc(for_scoring(Incident.objects.filter(pk=incident.pk)).get())
+    docs = earlier_docs(incident)
+    scorer = Scorer.for_archive([*docs.values(), later], taxonomy())
+    found = [(pk, scorer.score(docs[pk], later)) for pk in docs if scorer.score(docs[pk], later, explain=False).repeat]
+    return sorted(found, key=lambda row: (-row[1].rank, row[0]))
 
 
 def can_decide(user, incident) -> bool:
@@ -423,6 +780,7 @@ def repeat_links_for(*, incident, user) -> list[RepeatEntry]:
         .select_related("earlier__severity", "earlier__cause_category", "earlier__postmortem", "decided_by")
         .prefetch_related(
             "earlier__services",
+            "earlier__failure_classes",
             Prefetch(
                 "earlier__postmortem__action_items",
                 queryset=items.exclude(status=ActionItem.Status.DONE),
@@ -441,10 +799,11 @@ def repeat_links_for(*, incident, user) -> list[RepeatEntry]:
     later = for_scoring(Incident.objects.filter(pk=incident.pk)).get()
     accesses = _accesses(user, [later, *(link.earlier for link in links)])
     later_doc, later_full = _reader_doc(later, accesses), incident_doc(later)
-    return [_entry(link, later_doc, later_full, accesses) for link in links]
+    scorer = Scorer(taxonomy=taxonomy())
+    return [_entry(link, later_doc, later_full, accesses, scorer) for link in links]
 
 
-def _entry(link, later_doc: IncidentDoc, later_full: IncidentDoc, accesses) -> RepeatEntry:
+def _entry(link, later_doc: IncidentDoc, later_full: IncidentDoc, accesses, scorer: Scorer) -> RepeatEntry:
     earlier = link.earlier
     earlier_doc = _reader_doc(earlier, accesses)
     postmortem = earlier.postmortem if _has_postmortem(earlier) else None
@@ -454,7 +813,7 @@ def _entry(link, later_doc: IncidentDoc, later_full: IncidentDoc, accesses) -> R
         earlier=earlier,
         never_completed=postmortem.never_completed if postmortem else [],
         done_but_recurred=postmortem.done_but_recurred if postmortem else [],
-        reason=score_pair(earlier_doc, later_doc).reason,
+        reason=scorer.score(earlier_doc, later_doc).reason,
         score=link.score if sees_all else None,
         postmortem_readable=earlier.pk in accesses,
     )

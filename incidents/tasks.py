@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.db import OperationalError
@@ -32,7 +32,13 @@ def detect_repeats_nightly() -> int:
 
     Overlapping runs are harmless: each pair is one row and each email one ledger entry.
     """
-    since = timezone.now() - NIGHTLY_LOOKBACK
+    return detect_recent_repeats()
+
+
+def detect_recent_repeats(now: datetime | None = None) -> int:
+    """The nightly job's work (also ``manage.py run_job repeats``): repeat detection for the
+    incidents changed in the two nights before ``now``; returns how many links were suggested."""
+    since = (now or timezone.now()) - NIGHTLY_LOOKBACK
     changed = (
         Incident.objects.filter(Q(updated_at__gte=since) | Q(postmortem__updated_at__gte=since))
         .order_by("pk")

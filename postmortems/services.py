@@ -21,6 +21,7 @@ from actions.models import ActionItem, Notification
 from actions.notifications import Message, absolute_url, claim_many, notify
 from actions.services import action_item_saved, due_date_move_problem, preferences_for
 from incidents.models import Incident
+from incidents.services import schedule_repeat_detection
 
 from .models import SECTION_NAMES, SECTIONS, Postmortem, PostmortemEvent, Review
 from .querysets import PostmortemAccess, is_admin
@@ -380,4 +381,6 @@ def postmortem_publish(*, postmortem: Postmortem, user) -> Postmortem:
     )
     _record(postmortem, user, Kind.PUBLISHED, from_status=Status.IN_REVIEW, to_status=Status.PUBLISHED)
     _notify_published(postmortem, user)
+    # Now the whole write-up exists: look again for earlier incidents of the same class.
+    schedule_repeat_detection(postmortem.incident)
     return postmortem

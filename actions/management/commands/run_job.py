@@ -1,19 +1,27 @@
-"""Run one of the action-item jobs now: ``manage.py run_job chase|digest|postmortem_due``."""
+"""Run one of the scheduled jobs now: ``manage.py run_job chase|digest|postmortem_due|repeats``."""
 
 from django.core.management.base import BaseCommand
 from django.utils.dateparse import parse_datetime
 
 from actions import jobs
+from incidents.tasks import detect_recent_repeats
+
+
+def _repeats(*, now, enqueue: bool) -> str:
+    # Detection emails through the ledger as it goes; --no-enqueue does not apply.
+    return f"{detect_recent_repeats(now)} repeat link(s) suggested"
+
 
 JOBS = {
     "chase": jobs.chase_overdue_items,
     "digest": jobs.send_digests,
     "postmortem_due": jobs.remind_postmortems_due,
+    "repeats": _repeats,
 }
 
 
 class Command(BaseCommand):
-    help = "Run an action-item job now (the same code the scheduled Celery task runs)."
+    help = "Run a scheduled job now (the same code the scheduled Celery task runs)."
 
     def add_arguments(self, parser):
         parser.add_argument("job", choices=sorted(JOBS))

@@ -5,8 +5,13 @@ Input: JSON Lines, one pair per line::
     {"id": "p1", "earlier": {...}, "later": {...}}
 
 where each side has ``title``, ``services`` (list of names), ``cause_category`` (name or null),
-``summary``, ``root_cause``, ``contributing_factors`` and ``started_at`` (ISO 8601); missing text
-fields count as empty, other keys are ignored. Blank lines are skipped.
+``summary``, ``root_cause``, ``contributing_factors``, ``started_at`` (ISO 8601) and optionally
+``failure_classes`` (a list of class slugs or names; where absent, classes are inferred from the
+text as the app's suggestions are); missing text fields count as empty, other keys are ignored.
+Blank lines are skipped.
+
+The text's inverse document frequencies come from all the documents of the input (its archive),
+and the failure classes from the database's taxonomy (the built-in one when there is no database).
 
 Output: one JSON line per pair, in input order: ``{"id": "p1", "score": 0.73, "repeat": true}``.
 
@@ -24,7 +29,7 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.repeats import IncidentDoc, score_pair
+from incidents.repeats import IncidentDoc, Scorer, Taxonomy, taxonomy
 
 TEXT_FIELDS = ("title", "summary", "root_cause", "contributing_factors")
 
@@ -54,7 +59,14 @@ def _started_at(value, label: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def doc_from_json(side, label: str) -> IncidentDoc:
+def _classes(side: dict, label: str, known: Taxonomy) -> frozenset[str]:
+    classes = side.get("failure_classes") or []
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise BadLine(f"{label}.failure_classes must be a list of names")
+    return frozenset(known.slug_of(c) for c in classes)
+
+
+def doc_from_json(side, label: str, known: Taxonomy | None = None) -> IncidentDoc:
     """An ``IncidentDoc`` from one side of a pair; BadLine names the first problem."""
     if not isinstance(side, dict):
         raise BadLine(f'"{label}" must be an object')
@@ -69,11 +81,12 @@ def doc_from_json(side, label: str) -> IncidentDoc:
         services=frozenset(services),
         cause_category=cause or None,
         started_at=_started_at(side.get("started_at"), label),
+        failure_classes=_classes(side, label, known or Taxonomy.default()),
     )
 
 
-def score_line(line: str) -> dict:
-    """The output object for one input line."""
+def parse_line(line: str, known: Taxonomy) -> tuple[str | int, IncidentDoc, IncidentDoc]:
+    """The id and the two sides of one input line."""
     try:
         pair = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -85,8 +98,16 @@ def score_line(line: str) -> dict:
     for side in ("earlier", "later"):
         if side not in pair:
             raise BadLine(f'"{side}" is missing')
-    result = score_pair(doc_from_json(pair["earlier"], "earlier"), doc_from_json(pair["later"], "later"))
-    return {"id": pair["id"], "score": result.score, "repeat": result.repeat}
+    return pair["id"], doc_from_json(pair["earlier"], "earlier", known), doc_from_json(pair["later"], "later", known)
+
+
+def current_taxonomy() -> Taxonomy:
+    """The admin's failure classes, or the built-in ones when the database has none to give."""
+    try:
+        known = taxonomy()
+    except Exception:  # no usable database (none configured, not migrated, or not allowed)
+        return Taxonomy.default()
+    return known if known.classes else Taxonomy.default()
 
 
 class Command(BaseCommand):
@@ -103,17 +124,20 @@ class Command(BaseCommand):
             opened = nullcontext(sys.stdin) if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
-        bad = 0
+        known = current_taxonomy()
+        bad, pairs = 0, []
         with opened as stream:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue
                 try:
-                    output = score_line(line)
+                    pairs.append(parse_line(line, known))
                 except BadLine as exc:
                     bad += 1
                     self.stderr.write(f"line {number}: {exc}")
-                    continue
-                self.stdout.write(json.dumps(output))
+        scorer = Scorer.for_archive([doc for _, *sides in pairs for doc in sides], known)
+        for pair_id, earlier, later in pairs:
+            result = scorer.score(earlier, later, explain=False)
+            self.stdout.write(json.dumps({"id": pair_id, "score": result.score, "repeat": result.repeat}))
         if bad:
             raise CommandError(f"{bad} line(s) could not be scored; see the messages above.", returncode=1)
