@@ -198,3 +198,21 @@ def test_a_nul_in_a_cookie_is_a_400(client, people):
     response = client.get("/incidents/")
     assert response.status_code == 400
     assert "cookie holds a NUL character" in response.content.decode()
+
+
+def test_invalid_utf8_in_a_multipart_form_is_refused_too(client, api, people):
+    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+    from incidents.models import Incident
+
+    body = encode_multipart(BOUNDARY, {"title": "Café down", "severity": "1"}).replace("Café".encode(), b"Caf\xe9")
+    response = api(people.reader).generic("POST", "/api/v1/incidents/", body, content_type=MULTIPART_CONTENT)
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The form holds bytes that are not UTF-8 text; encode it as UTF-8 and send it again.",
+        "code": "bad_request",
+    }
+    assert not Incident.objects.exists()
+    good = encode_multipart(BOUNDARY, {"title": "Café down"})
+    response = api(people.reader).generic("POST", "/api/v1/incidents/", good, content_type=MULTIPART_CONTENT)
+    assert response.status_code == 400 and "severity" in response.json()["errors"]  # read, then validated
