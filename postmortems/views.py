@@ -212,6 +212,7 @@ def _editor(request, pk: int, *, amend: bool):
         "timeline_events": postmortem.incident.timeline_events.select_related("author"),
         "can_edit_timeline": _timeline_editable(request.user, postmortem),
         "previews": previews,
+        "previewing": request.method == "POST" and "preview" in request.POST,
         **extra,
     }
     return TemplateResponse(request, "postmortems/edit.html", context, status=status)

@@ -154,9 +154,18 @@ def test_the_preview_button_renders_without_saving(client, people, draft):
     assert response.status_code == 200
     assert "<strong>bold</strong>" in response.text
     assert "<script>alert(1)" not in response.text
+    assert "Not saved yet." in response.text
     draft.refresh_from_db()
     assert draft.version == 1
     assert "bold" not in draft.summary
+
+
+def test_opening_the_editor_does_not_say_unsaved(client, people, draft):
+    """The sections' previews show on opening; the "not saved yet" notice only after Preview."""
+    client.force_login(people.facilitator)
+    text = client.get(edit_url(draft)).text
+    assert 'id="preview-summary"' in text
+    assert "Not saved yet." not in text
 
 
 def test_the_preview_endpoint_returns_sanitised_html_and_hints(client, people):
