@@ -168,12 +168,18 @@ def markdown_text(text: str | None) -> str:
     if not text:
         return ""
     text = text[:QUOTE_LENGTH]
-    parts = []
+    plain = ""
     for token in _DOCUMENT.parse(text):
         if token.type == "inline":
-            parts.append(_inline_text(token))
+            part = _inline_text(token)
         elif token.type in ("fence", "code_block"):
-            parts.append(token.content)
-    plain = " ".join(" ".join(parts).split())
+            part = token.content
+        else:
+            continue
+        part = " ".join(part.split())
+        # Blocks (a heading, list items) run on, marked apart where no punctuation ends one.
+        if plain and part:
+            plain += " " if plain[-1] in ".,:;!?…" else " · "
+        plain += part
     plain = _STRAY_BRACKET.sub("", _STRAY_BLOCK_MARKS.sub("", plain))
     return " ".join(_STRAY_MARKS.sub("", plain).split())

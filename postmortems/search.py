@@ -785,10 +785,12 @@ def search_postmortems(
 _MARKED = re.compile(f"{MARK_START}([^{MARK_START}{MARK_END}]*){MARK_END}")
 
 
-def highlight(text: str) -> SafeString:
-    """A quote of Markdown ``text`` as one line of its words (none of its syntax), escaped,
-    with the engine's match markers turned into ``<mark>`` (a marker without its pair dropped)."""
-    escaped = escape(markdown_text(text))
+def highlight(text: str, *, words: int | None = None) -> SafeString:
+    """A quote of Markdown ``text`` as one line of its words (none of its syntax; the first
+    ``words`` only, if given), escaped, with the engine's match markers turned into ``<mark>``
+    (a marker without its pair dropped)."""
+    plain = markdown_text(text)
+    escaped = escape(_shorten(plain, words) if words else plain)
     marked = _MARKED.sub(r"<mark>\1</mark>", escaped).replace(MARK_START, "").replace(MARK_END, "")
     return mark_safe(marked)  # noqa: S308 - escaped above
 
@@ -846,7 +848,7 @@ def attach_snippets(postmortems: list[Postmortem], parsed: ParsedQuery) -> None:
         return
     if not parsed:
         for pm in postmortems:
-            pm.snippet = highlight(_shorten(pm.public_summary or ""))
+            pm.snippet = highlight(pm.public_summary or "", words=40)
         return
     ids_by_access = {True: [], False: []}
     for pm in postmortems:

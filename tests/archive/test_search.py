@@ -363,7 +363,7 @@ def test_snippets_show_the_words_of_markdown_without_its_syntax(make_pm, as_user
         snippet = re.search(r'<p class="mb-1 snippet">(.*?)</p>', response.text, re.S).group(1)
         for syntax in ("**", "##", "](", "https://runbooks", "`", "~~", "_first_"):
             assert syntax not in snippet, (query, syntax, snippet)
-        assert "What happened The" in snippet
+        assert "What happened · The" in snippet
         assert "the runbook and retry_budget" in snippet
     assert "<mark>gateway</mark>" in as_user("outsider").get(URL, {"q": "gateway"}).text
 
