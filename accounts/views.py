@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("django.security.oidc")
 
 
+# The provider's answers to a session refresh (prompt=none) that it will not renew silently.
+SESSION_ENDED_ERRORS = {"login_required", "interaction_required", "consent_required", "account_selection_required"}
+
+
 def _provider() -> str:
     return settings.OIDC_PROVIDER_NAME
 
@@ -123,7 +127,7 @@ class OIDCCallbackView(OIDCAuthenticationCallbackView):
         user = getattr(self, "user", None)
         if user is not None and not user.is_active:
             reason = "This account is deactivated."
-        elif self.request.GET.get("error") == "login_required":
+        elif self.request.GET.get("error") in SESSION_ENDED_ERRORS:
             reason = "Your session there has ended; sign in again."
         else:
             reason = getattr(self.request, "oidc_refusal", "") or "Try again."
