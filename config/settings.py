@@ -5,6 +5,7 @@ Every value that differs between deployments comes from the environment
 services: SQLite in ``var/`` and kombu's filesystem broker in ``var/broker``.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -114,12 +115,16 @@ else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # The pages' queries are short; PostgreSQL's JIT compiles the large ones (archive
         # search, metrics) for ~100 ms and saves less than that, so it is off for the app.
-        # No request may hold the database for minutes: PostgreSQL cancels any statement past
-        # DATABASE_STATEMENT_TIMEOUT seconds (0: never) and the page says so with a 503
-        # (incidents.middleware). Give long jobs (a worker, a migration) their own, larger value.
-        _statement_timeout = env.int("DATABASE_STATEMENT_TIMEOUT", default=30)
+        # No request may hold the database for minutes: in a web process (config/wsgi.py,
+        # config/asgi.py, `manage.py runserver` set TRACKER_PROCESS=web) PostgreSQL cancels any
+        # statement past DATABASE_STATEMENT_TIMEOUT seconds (0: never) and the page says so with
+        # a 503 (incidents.middleware). Workers, beat and commands (migrations, index rebuilds)
+        # do bigger work: they take DATABASE_JOB_STATEMENT_TIMEOUT, none by default.
+        _web = os.environ.get("TRACKER_PROCESS") == "web"
+        _timeout_name = "DATABASE_STATEMENT_TIMEOUT" if _web else "DATABASE_JOB_STATEMENT_TIMEOUT"
+        _statement_timeout = env.int(_timeout_name, default=30 if _web else 0)
         if _statement_timeout < 0:
-            raise ImproperlyConfigured("DATABASE_STATEMENT_TIMEOUT is in whole seconds, 0 for none.")
+            raise ImproperlyConfigured(f"{_timeout_name} is in whole seconds, 0 for none.")
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
             "options", f"-c jit=off -c statement_timeout={_statement_timeout * 1000}"
         )
@@ -289,12 +294,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
     # JSON only: the browsable renderer's pre-filled forms held redacted sections; /api/docs/ serves people.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PARSER_CLASSES": [
         "config.api_parsers.SafeJSONParser",  # a depth limit, and only numbers a field can hold
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 SPECTACULAR_SETTINGS = {

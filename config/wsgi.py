@@ -4,6 +4,8 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# A web process: its statements get the web statement timeout (config/settings.py).
+os.environ.setdefault("TRACKER_PROCESS", "web")
 
 application = get_wsgi_application()
 

@@ -97,3 +97,24 @@ def test_settings_refuse_a_lockout_that_never_locks(production_env):
 
     assert result.returncode != 0
     assert "AXES_FAILURE_LIMIT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("process", "expected"),
+    [("web", "statement_timeout=30000"), ("", "statement_timeout=0")],
+    ids=["web process", "worker or command"],
+)
+def test_only_web_processes_cancel_long_statements_by_default(process, expected):
+    """A page may not hold PostgreSQL for minutes; a migration or a nightly job may."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_PROCESS", "DATABASE_STATEMENT_TIMEOUT")}
+    env |= {"DEBUG": "true", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", "TRACKER_PROCESS": process}
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS']['options'])"
+    out = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=BASE_DIR,
+        env=env | {"DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert expected in out
