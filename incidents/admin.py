@@ -5,6 +5,7 @@ from django.utils import timezone
 from .models import (
     ApiToken,
     CauseCategory,
+    FailureClass,
     Incident,
     ReferenceSequence,
     RepeatLink,
@@ -84,6 +85,13 @@ class SeverityAdmin(admin.ModelAdmin):
     search_fields = ["name", "label"]
 
 
+@admin.register(FailureClass)
+class FailureClassAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "description"]
+    search_fields = ["name", "slug", "description", "keywords"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
 @admin.register(CauseCategory)
 class CauseCategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "description"]
@@ -142,9 +150,19 @@ class IncidentAdmin(admin.ModelAdmin):
         "ttr_display",
     ]
     list_select_related = ["severity", "cause_category", "commander"]
-    list_filter = ["severity", "status", "cause_category", "trigger", "customer_facing", "services__team", "services"]
+    list_filter = [
+        "severity",
+        "status",
+        "cause_category",
+        "failure_classes",
+        "trigger",
+        "customer_facing",
+        "services__team",
+        "services",
+    ]
     search_fields = ["reference", "title", "summary"]
     date_hierarchy = "declared_at"
+    filter_horizontal = ["failure_classes"]
     autocomplete_fields = ["services", "commander", "operations_lead", "communications_lead", "scribe"]
     readonly_fields = [
         "reference",
@@ -173,7 +191,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Classification", {"fields": ["cause_category", "trigger", "customer_facing"]}),
+        ("Classification", {"fields": ["cause_category", "failure_classes", "trigger", "customer_facing"]}),
         (
             "Lifecycle",
             {

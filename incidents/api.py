@@ -152,7 +152,9 @@ class IncidentViewSet(
         )
         if self.action != "list":
             incidents = incidents.prefetch_related(
-                "timeline_events", Prefetch("severity_changes", queryset=SeverityChange.objects.all())
+                "timeline_events",
+                Prefetch("severity_changes", queryset=SeverityChange.objects.all()),
+                "failure_classes",
             )
         return incidents
 
@@ -160,11 +162,14 @@ class IncidentViewSet(
     def perform_create(self, serializer) -> Incident:
         data = dict(serializer.validated_data)
         services, tags = data.pop("services", None), data.pop("tags", None)
+        classes = data.pop("failure_classes", None)
         data.pop("severity_reason", None)
         incident = Incident(**data, created_by=self.request.user)
         incident_save_with_severity_history(incident=incident, previous=None, user=self.request.user, reason="")
         if services is not None:
             incident.services.set(services)
+        if classes is not None:
+            incident.failure_classes.set(classes)
         if tags is not None:
             incident.tags.set(tags)
         return incident
@@ -178,6 +183,7 @@ class IncidentViewSet(
         incident = serializer.instance
         data = dict(serializer.validated_data)
         services, tags = data.pop("services", None), data.pop("tags", None)
+        classes = data.pop("failure_classes", None)
         reason = data.pop("severity_reason", "").strip()
         previous = incident.severity
         for name, value in data.items():
@@ -185,6 +191,8 @@ class IncidentViewSet(
         incident_save_with_severity_history(incident=incident, previous=previous, user=self.request.user, reason=reason)
         if services is not None:
             incident.services.set(services)
+        if classes is not None:
+            incident.failure_classes.set(classes)
         if tags is not None:
             incident.tags.set(tags)
         return incident

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from . import repeats
 from .models import INCIDENT_EDITABLE_FIELDS, Incident, Service, Severity, TimelineEvent
 from .services import incident_save_with_severity_history
 from .widgets import Textarea
@@ -97,12 +98,16 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = [*INCIDENT_EDITABLE_FIELDS[:3], "severity_reason", *INCIDENT_EDITABLE_FIELDS[3:]]
+        fields = [*INCIDENT_EDITABLE_FIELDS[:3], "severity_reason", *INCIDENT_EDITABLE_FIELDS[3:], "failure_classes"]
         field_classes = {
             name: LocalDateTimeField
             for name in ["started_at", "detected_at", "acknowledged_at", "declared_at", "mitigated_at", "resolved_at"]
         }
-        widgets = {"summary": Textarea(attrs={"rows": 4}), "services": forms.CheckboxSelectMultiple}
+        widgets = {
+            "summary": Textarea(attrs={"rows": 4}),
+            "services": forms.CheckboxSelectMultiple,
+            "failure_classes": forms.CheckboxSelectMultiple,
+        }
         error_messages = {"severity": {"required": "Choose a severity."}}
 
     def __init__(self, *args, **kwargs) -> None:
@@ -116,6 +121,10 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
         self.fields["severity"].empty_label = None if self.instance.pk else "Choose a severity"
         self.fields["services"].queryset = Service.objects.select_related("team").order_by("name")
         self.fields["services"].label_from_instance = lambda service: f"{service.name} ({service.team.name})"
+        if self.instance.pk and not self.instance.failure_classes.exists():
+            suggested = repeats.suggested_class_names(self.instance)
+            if suggested:
+                self.fields["failure_classes"].help_text = f"Suggested from the text: {', '.join(suggested)}."
         self.fields["tags"].help_text = "Comma-separated."
         self.fields["tags"].required = False
         self.fields["commander"] = _user_choice("Incident commander")

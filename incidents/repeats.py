@@ -672,6 +672,14 @@ def for_scoring(queryset):
     return queryset.select_related("cause_category", "postmortem").prefetch_related("services", "failure_classes")
 
 
+def suggested_class_names(incident) -> list[str]:
+    """The failure classes an incident's title and summary suggest (what any reader of the
+    incident page reads), for people to confirm."""
+    known = taxonomy()
+    fields = {"title": incident.title, "summary": incident.summary}
+    return [known.name_of(slug) for slug in suggested_classes(fields, known)]
+
+
 def earlier_docs(incident) -> dict[int, IncidentDoc]:
     """Every incident that began before ``incident``, as the scoring sees it, by id.
 

@@ -20,6 +20,7 @@ from .models import (
     INCIDENT_EDITABLE_FIELDS,
     ROLE_FIELDS,
     CauseCategory,
+    FailureClass,
     Incident,
     Service,
     Severity,
@@ -207,9 +208,10 @@ class IncidentDetailSerializer(IncidentSerializer):
 
     timeline_events = TimelineEventSerializer(many=True, read_only=True)
     severity_changes = SeverityChangeSerializer(many=True, read_only=True)
+    failure_classes = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*INCIDENT_FIELDS, "timeline_events", "severity_changes"]
+        fields = [*INCIDENT_FIELDS, "failure_classes", "timeline_events", "severity_changes"]
         read_only_fields = fields
 
 
@@ -223,10 +225,13 @@ class IncidentWriteSerializer(ModelSerializer):
         write_only=True, required=False, allow_blank=True, help_text="Required when the severity changes."
     )
     declared_at = UTCDateTimeField(required=False, validators=[validate_timestamp])
+    failure_classes = serializers.SlugRelatedField(
+        many=True, slug_field="slug", queryset=FailureClass.objects.all(), required=False
+    )
 
     class Meta:
         model = Incident
-        fields = [*INCIDENT_EDITABLE_FIELDS[:3], "severity_reason", *INCIDENT_EDITABLE_FIELDS[3:]]
+        fields = [*INCIDENT_EDITABLE_FIELDS[:3], "severity_reason", *INCIDENT_EDITABLE_FIELDS[3:], "failure_classes"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -234,7 +239,7 @@ class IncidentWriteSerializer(ModelSerializer):
             self.fields[name].queryset = active_users()
 
     def validate(self, attrs: dict) -> dict:
-        plain = {k: v for k, v in attrs.items() if k not in ("services", "tags", "severity_reason")}
+        plain = {k: v for k, v in attrs.items() if k not in ("services", "tags", "severity_reason", "failure_classes")}
         if self.instance is None:
             candidate = Incident(declared_at=timezone.now())
         else:

@@ -18,3 +18,10 @@ def repeat_links(context, incident):
         "request": request,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("incidents/_repeat_links_classes.html")
+def failure_classes(incident):
+    """The failure classes set on ``incident``; when none is, those its title and summary suggest."""
+    chosen = list(incident.failure_classes.all())
+    return {"chosen": chosen, "suggested": [] if chosen else repeats.suggested_class_names(incident)}

@@ -79,6 +79,6 @@ def test_the_incident_detail_makes_a_fixed_number_of_queries(django_assert_max_n
     incident = PostmortemFactory().incident
     for _ in range(20):
         TimelineEventFactory(incident=incident)
-    # row, services, tags, timeline events, severity changes
-    with django_assert_max_num_queries(5):
+    # row, services, tags, timeline events, severity changes, failure classes
+    with django_assert_max_num_queries(6):
         assert client.get(f"/api/v1/incidents/{incident.pk}/").status_code == 200

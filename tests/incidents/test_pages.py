@@ -507,8 +507,9 @@ def test_the_detail_page_runs_a_fixed_number_of_queries(
     signed_in(client, commander)
     # session, user; the incident (severity, cause, roles, postmortem joined); its services,
     # their teams, tags, severity changes (people joined), timeline events (authors joined);
-    # may edit, may edit the timeline; the repeat-links partial's links.
-    with django_assert_max_num_queries(11):
+    # may edit, may edit the timeline; the repeat-links partial's links; the failure classes set
+    # and, none being set, the taxonomy the suggestions come from.
+    with django_assert_max_num_queries(13):
         client.get(detail_url(incident))
 
 
@@ -722,8 +723,8 @@ def test_the_declare_form_runs_a_fixed_number_of_queries(client, django_assert_m
     for _ in range(services):
         ServiceFactory()
     signed_in(client, outsider)
-    # session, user; severities, services (teams joined), cause categories, and the four role
-    # lists of users.
-    with django_assert_max_num_queries(9):
+    # session, user; severities, services (teams joined), cause categories, failure classes, and
+    # the four role lists of users.
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("incidents:declare"))
     assert response.content.decode().count('name="services"') == services
