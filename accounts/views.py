@@ -11,8 +11,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import SuspiciousOperation
-from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import redirect
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.generic import View
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
@@ -58,7 +58,12 @@ class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         provider_logout = self._provider_logout_url(request)
         response = super().post(request, *args, **kwargs)
-        return HttpResponseRedirect(provider_logout) if provider_logout else response
+        if not provider_logout:
+            return response
+        # A page that moves on by itself, not a redirect: the Content-Security-Policy's
+        # form-action 'self' stops a form's submission from being redirected to another origin.
+        context = {"provider_logout_url": provider_logout, "provider_name": _provider()}
+        return render(request, "accounts/provider_logout.html", context)
 
     def _provider_logout_url(self, request) -> str | None:
         id_token = request.session.get("oidc_id_token")

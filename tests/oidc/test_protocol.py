@@ -4,6 +4,7 @@ is sent to. The user agent is ``requests`` (tests/oidc/flow.py); test_browser.py
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -212,7 +213,8 @@ def test_logout_ends_the_providers_session_too(oidc_site):
     )
 
     assert login_page.status_code == 200
-    location = answer.headers["Location"]
+    assert "You are signed out here" in answer.text
+    location = html.unescape(re.search(r'id="provider-logout" href="([^"]+)"', answer.text).group(1))
     assert location.startswith(f"{oidc_site.issuer}/session/end?") and "id_token_hint=" in location
     assert f"post_logout_redirect_uri={oidc_site.url}" in location.replace("%3A", ":").replace("%2F", "/")
     assert signed_in_as(browser) is None
