@@ -1,0 +1,187 @@
+"""Repeat detection runs when an incident is declared and when its postmortem is published, in a
+real Celery worker, each suggestion once (one link, one ledger entry); ``run_job repeats`` by hand.
+
+The worker is a subprocess started as the Procfile starts it (threads pool) on the configured
+broker (kombu's filesystem transport under this run's VAR_DIR by default, Redis when
+CELERY_BROKER_URL says so), on a queue of its own, and opens the test database.
+"""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from actions.models import Notification
+from incidents import tasks
+from incidents.models import FailureClass, Incident, RepeatLink
+from incidents.repeats import DEFAULT_FAILURE_CLASSES
+from postmortems import services as postmortem_services
+from tests.factories import ActionItemFactory, IncidentFactory, PostmortemFactory, ServiceFactory, UserFactory, severity
+
+pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+TIMEOUT = 60
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _wait_for(predicate, what: str, log: Path):
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"Timed out waiting for {what}. Worker log:\n{log.read_text()}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture
+def worker(tmp_path, monkeypatch):
+    """A worker on a queue of its own; the app's ``detect_repeats.delay`` sends there (the broker is
+    the one this test process is configured with, so other runs' workers never take the task)."""
+    suffix = uuid.uuid4().hex[:12]
+    name, queue, log = f"test-{suffix}@localhost", f"test-{suffix}", tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "tests-only-not-a-secret",
+        "DEBUG": "false",
+        "VAR_DIR": str(settings.VAR_DIR),
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "EMAIL_URL": "consolemail://",
+    }
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--pool=threads"]
+    cmd += ["--concurrency=2", "-n", name, "-Q", queue, "--without-mingle", "--without-gossip", "--without-heartbeat"]
+    real_apply = tasks.detect_repeats.apply_async
+    monkeypatch.setattr(tasks.detect_repeats, "delay", lambda *args: real_apply(args, queue=queue))
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_for(lambda: f"{name} ready." in log.read_text() or proc.poll() is not None, "the worker", log)
+        assert proc.poll() is None, log.read_text()
+        yield log
+    finally:
+        _stop(proc)
+
+
+EXPIRED = "The TLS certificate of the login service expired; it was renewed by hand every year."
+
+
+@pytest.fixture
+def taxonomy():
+    """The seeded failure classes (a transactional test's flush removes what migrations seeded)."""
+    for name, slug, keywords in DEFAULT_FAILURE_CLASSES:
+        FailureClass.objects.get_or_create(slug=slug, defaults={"name": name, "keywords": keywords})
+
+
+@pytest.fixture
+def earlier(taxonomy):
+    """A published incident of another team, years ago, with an action item that never shipped."""
+    started = timezone.now() - timedelta(days=4 * 365)
+    incident = IncidentFactory(
+        title="Login broken: certificate expired",
+        started_at=started,
+        detected_at=started + timedelta(minutes=5),
+        declared_at=started + timedelta(minutes=10),
+    )
+    incident.services.add(ServiceFactory(name="login-web"))
+    postmortem = PostmortemFactory(
+        incident=incident, status="published", published_at=started + timedelta(days=3), root_cause=EXPIRED
+    )
+    ActionItemFactory(postmortem=postmortem, title="Automate certificate renewal with ACME", status="open")
+    return incident
+
+
+def _links(incident) -> list[tuple[int, str]]:
+    return list(RepeatLink.objects.filter(incident=incident).values_list("earlier_id", "state"))
+
+
+def test_declaring_a_repeat_shows_looks_like_with_the_items_that_never_shipped(worker, earlier, client):
+    commander = UserFactory(username="ike")
+    client.force_login(commander)
+    response = client.post(
+        reverse("incidents:declare"),
+        {
+            "title": "Mobile API down: SSL cert expired",
+            "summary": "Every app call fails the TLS handshake; the API's certificate has expired.",
+            "severity": severity("SEV1").pk,
+            "status": "investigating",
+            "trigger": "unknown",
+            "declared_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "commander": commander.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    later = Incident.objects.exclude(pk=earlier.pk).get()
+
+    _wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker)
+    page = client.get(later.get_absolute_url()).content.decode()
+    assert f'Looks like <a href="{earlier.get_absolute_url()}">{earlier.reference}</a>' in page
+    assert "Automate certificate renewal with ACME" in page
+    assert "Expired certificate or credential" in page  # the class it was matched on, and suggested
+
+
+def test_publishing_flags_the_repeat_once_and_the_nightly_run_adds_nothing(worker, earlier):
+    # Declared with words that match nothing; only the postmortem says what happened.
+    later = IncidentFactory(title="Partner integrations failing", declared_at=timezone.now() - timedelta(days=2))
+    facilitator = UserFactory(username="fay", email="fay@example.com")
+    reviewer = UserFactory(username="rex")
+    postmortem = PostmortemFactory(
+        incident=later,
+        facilitator=facilitator,
+        status="in_review",
+        submitted_at=timezone.now(),
+        summary="Partner calls failed for two hours.",
+        root_cause="The client certificate we present to partners expired; its renewal was manual.",
+    )
+    postmortem.reviewers.add(reviewer)
+    postmortem_services.postmortem_review(postmortem=postmortem, user=reviewer, decision="approve")
+    assert _links(later) == []
+
+    postmortem_services.postmortem_publish(postmortem=postmortem, user=facilitator)
+
+    _wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker)
+    _wait_for(
+        lambda: Notification.objects.filter(kind=Notification.Kind.REPEAT).exists(), "the facilitator's notice", worker
+    )
+    out = io.StringIO()
+    call_command("run_job", "repeats", stdout=out)  # the nightly job, by hand
+    assert "repeats:" in out.getvalue()
+    assert _links(later) == [(earlier.pk, "suggested")]
+    notices = Notification.objects.filter(kind=Notification.Kind.REPEAT)
+    assert list(notices.values_list("recipient__username", "subject_key")) == [("fay", later.reference)]
