@@ -145,6 +145,17 @@ def test_deactivated_account_is_refused(oidc_site):
     assert signed_in_as(browser) is None
 
 
+def test_account_deactivated_here_is_signed_out_at_its_next_page(oidc_site):
+    oidc_site.set_account("ada")
+    browser = Browser(oidc_site)
+    browser.sign_in("ada")
+    assert signed_in_as(browser) == "ada"
+
+    User.objects.filter(username="ada").update(is_active=False)
+
+    assert signed_in_as(browser) is None
+
+
 def test_account_deactivated_at_the_provider_is_signed_out_at_the_next_refresh(oidc_site):
     oidc_site.set_account("ada")
     browser = Browser(oidc_site)
