@@ -9,12 +9,13 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.urls import reverse
 
 from actions.models import ActionItem, Notification
 from actions.notifications import deliver
 from incidents import services, tasks
 from incidents.metrics import Filters, incident_metrics
-from incidents.models import RepeatLink
+from incidents.models import FailureClass, RepeatLink
 from incidents.repeats import IncidentDoc, score_pair, stem, term
 from tests.factories import (
     T0,
@@ -134,7 +135,7 @@ def payments():
 def _incident(service, category, *, title, root_cause, started, facilitator=None, published=True):
     incident = IncidentFactory(
         title=title,
-        cause_category=cause(category),
+        cause_category=cause(category) if category else None,
         started_at=started,
         detected_at=started + timedelta(minutes=5),
         acknowledged_at=started + timedelta(minutes=8),
@@ -219,6 +220,71 @@ def test_same_service_another_cause_is_not_suggested(payments, earlier):
         started=LATER,
     )
     assert services.repeat_detect(incident=other) == []
+
+
+@pytest.mark.django_db
+def test_an_incident_of_the_same_class_years_earlier_and_of_another_team_is_suggested(earlier):
+    # Six years on, another team, another service, no category: the class and the words remain.
+    started = T0 + timedelta(days=6 * 365)
+    again = _incident(
+        ServiceFactory(name="search-api", team=TeamFactory(name="Search")),
+        None,
+        title="Search results time out at peak",
+        root_cause="The search-api database connection pool was exhausted again by slow queries.",
+        started=started,
+    )
+    links = services.repeat_detect(incident=again)
+    assert [link.earlier for link in links] == [earlier]
+    assert links[0].reason.startswith("Same class Capacity or exhaustion (suggested from the text); root causes share")
+
+
+@pytest.mark.django_db
+def test_failure_classes_set_on_both_sides_make_a_repeat_that_the_text_alone_would_miss(payments):
+    dns = FailureClass.objects.get(slug="dns")
+    first = _incident(payments, None, title="Checkout down", root_cause="Lookups failed.", started=T0)
+    second = _incident(payments, None, title="Search down", root_cause="Clients saw errors.", started=LATER)
+    assert services.repeat_detect(incident=second) == []
+    first.failure_classes.add(dns)
+    second.failure_classes.add(dns)
+    links = services.repeat_detect(incident=second)
+    assert [link.earlier for link in links] == [first]
+    assert links[0].reason.startswith("Same class DNS and service payments-api;")
+
+
+@pytest.mark.django_db
+def test_the_incident_form_and_api_set_failure_classes_and_the_page_shows_or_suggests_them(client, payments):
+    user = UserFactory(username="ike", is_staff=True, is_superuser=True)
+    incident = IncidentFactory(title="Sign-in down: TLS certificate expired", commander=user)
+    client.force_login(user)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert "Suggested from the text: Expired certificate or credential." in page
+    form = client.get(reverse("incidents:edit", args=[incident.reference])).content.decode()
+    assert "Suggested from the text: Expired certificate or credential." in form
+    assert 'name="failure_classes"' in form
+
+    expired = FailureClass.objects.get(slug="expired-credential")
+    response = client.patch(
+        f"/api/v1/incidents/{incident.pk}/", {"failure_classes": ["expired-credential", "dns"]}, "application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert sorted(response.json()["failure_classes"]) == ["dns", "expired-credential"]
+    incident.failure_classes.set([expired])
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert "Expired certificate or credential</span>" in page and "Suggested from the text" not in page
+
+
+def test_the_command_reads_failure_classes_per_side_by_slug_or_name(tmp_path):
+    vague = {"title": "Errors", "services": [], "root_cause": "Requests failed."}
+    plain = {"id": "plain", "earlier": vague, "later": vague | {"title": "Failures"}}
+    classed = {
+        "id": "classed",
+        "earlier": vague | {"failure_classes": ["dns"]},
+        "later": vague | {"title": "Failures", "failure_classes": ["DNS"]},
+    }
+    code, lines, err = _run(json.dumps(plain) + "\n" + json.dumps(classed) + "\n", tmp_path)
+    assert code == 0, err
+    scores = {line["id"]: line["score"] for line in lines}
+    assert scores["classed"] > scores["plain"]
 
 
 @pytest.mark.django_db
