@@ -46,7 +46,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
         sign-in's nonce. A userinfo answer sent as a JWT gets the signature check only."""
         if "nonce" not in kwargs:
             return super().verify_token(token, **kwargs)
-        key = self.OIDC_RP_IDP_SIGN_KEY or self.retrieve_matching_jwk(token)
+        if self.OIDC_RP_SIGN_ALGO.startswith("HS"):
+            key = self.OIDC_RP_CLIENT_SECRET  # a token signed with the shared secret
+        else:
+            key = self.OIDC_RP_IDP_SIGN_KEY or self.retrieve_matching_jwk(token)
         issuer = expected_issuer()
         try:
             payload = jwt.decode(

@@ -86,18 +86,19 @@ def test_unverified_email_does_not_sign_in_to_the_existing_account(oidc_site):
     assert not OidcIdentity.objects.exists() and User.objects.count() == 1
 
 
-def test_wrong_state_is_refused(oidc_site):
+def test_wrong_state_is_refused(oidc_site, caplog):
     oidc_site.set_account("ada")
     browser = Browser(oidc_site)
 
     answer = browser.sign_in("ada", tamper_answer=lambda url: replace_param(url, "state", "forged-state"))
 
     refusal(browser, answer)
+    assert "state not found in session" in caplog.text
     assert signed_in_as(browser) is None
     assert not User.objects.filter(username="ada").exists()
 
 
-def test_wrong_nonce_is_refused(oidc_site):
+def test_wrong_nonce_is_refused(oidc_site, caplog):
     """The provider puts the request's nonce in the ID token; a nonce swapped on the way (so
     the token is not this sign-in's) is refused."""
     oidc_site.set_account("ada")
@@ -106,10 +107,11 @@ def test_wrong_nonce_is_refused(oidc_site):
     answer = browser.sign_in("ada", tamper_request=lambda url: replace_param(url, "nonce", "another-sign-ins-nonce"))
 
     refusal(browser, answer)
+    assert "ID token refused: its nonce is not this sign-in's" in caplog.text
     assert signed_in_as(browser) is None
 
 
-def test_expired_id_token_is_refused(oidc_site):
+def test_expired_id_token_is_refused(oidc_site, caplog):
     """The provider's ID tokens last ID_TOKEN_TTL seconds; the site's clock is past that (and the
     30 s leeway) when the token arrives."""
     oidc_site.set_account("ada")
@@ -120,6 +122,7 @@ def test_expired_id_token_is_refused(oidc_site):
         answer = browser.sign_in("ada")
 
     refusal(browser, answer)
+    assert "ID token refused: Signature has expired" in caplog.text
     assert signed_in_as(browser) is None
     assert not User.objects.filter(username="ada").exists()
 
