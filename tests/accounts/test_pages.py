@@ -3,8 +3,10 @@ unreachable one shows what a person meets when it is down)."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
-from tests.factories import UserFactory
+from accounts.models import GroupMapping, KeptLead, OidcIdentity
+from tests.factories import TeamFactory, UserFactory
 from tests.oidc.conftest import PROVIDER_NAME, oidc_settings
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +36,22 @@ def test_without_a_provider_the_admin_hides_the_group_mappings(admin_client, set
     assert "Group → team mappings" in admin_client.get("/admin/").text
     assert admin_client.get("/admin/accounts/groupmapping/").status_code == 200
     assert admin_client.get("/admin/accounts/keptlead/").status_code == 200
+
+
+def test_the_admin_lists_mappings_kept_leads_and_identities(admin_client, settings):
+    settings.OIDC_ENABLED = True
+    team, ada = TeamFactory(name="Payments"), UserFactory(username="ada")
+    rows = [
+        GroupMapping.objects.create(group="eng-payments", team=team),
+        KeptLead.objects.create(user=ada, team=team),
+        OidcIdentity.objects.create(user=ada, issuer="https://sso.example.org", subject="s-1"),
+    ]
+
+    for row in rows:
+        changelist = admin_client.get(reverse(f"admin:accounts_{row._meta.model_name}_changelist"))
+        change = admin_client.get(reverse(f"admin:accounts_{row._meta.model_name}_change", args=[row.pk]))
+        assert changelist.status_code == change.status_code == 200
+        assert "Payments" in changelist.text or "s-1" in changelist.text
 
 
 def test_with_the_provider_down_a_password_still_signs_in(client, provider_down):
