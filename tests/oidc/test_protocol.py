@@ -148,6 +148,29 @@ def test_deactivated_account_is_refused(oidc_site):
     assert signed_in_as(browser) is None
 
 
+def sign_in_due_for_refresh(site, settings, login: str) -> Browser:
+    """Signed in with a session already due for its refresh (the provider's clock is not the
+    test's to travel, so the refresh interval is made to have passed instead)."""
+    browser = Browser(site)
+    settings.OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = -1
+    browser.sign_in(login)
+    settings.OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = 900
+    return browser
+
+
+def test_an_active_account_is_refreshed_without_a_word(oidc_site, settings):
+    """Past the refresh interval a page goes by the provider (prompt=none) and back, still signed in."""
+    oidc_site.set_account("ada")
+    browser = sign_in_due_for_refresh(oidc_site, settings, "ada")
+
+    refresh = browser.get("/incidents/?page=1")
+    assert refresh.status_code == 302 and "prompt=none" in refresh.headers["Location"]
+    back = browser.through_provider(refresh.headers["Location"], "ada", "pw")
+
+    assert back.status_code == 302 and back.headers["Location"] == "/incidents/?page=1"
+    assert signed_in_as(browser) == "ada"  # no second trip: refreshed for 15 minutes
+
+
 def test_account_deactivated_here_is_signed_out_at_its_next_page(oidc_site):
     oidc_site.set_account("ada")
     browser = Browser(oidc_site)
@@ -159,20 +182,16 @@ def test_account_deactivated_here_is_signed_out_at_its_next_page(oidc_site):
     assert signed_in_as(browser) is None
 
 
-def test_account_deactivated_at_the_provider_is_signed_out_at_the_next_refresh(oidc_site):
+def test_account_deactivated_at_the_provider_is_signed_out_at_the_next_refresh(oidc_site, settings):
     oidc_site.set_account("ada")
-    browser = Browser(oidc_site)
-    browser.sign_in("ada")
-    assert signed_in_as(browser) == "ada"
+    browser = sign_in_due_for_refresh(oidc_site, settings, "ada")
 
     oidc_site.set_account("ada", active=False)
-    with time_machine.travel(timezone.now() + timedelta(minutes=16), tick=True):
-        refresh = browser.get("/incidents/")
-        assert refresh.status_code == 302 and "prompt=none" in refresh.headers["Location"]
-        answer = browser.through_provider(refresh.headers["Location"], "ada", "pw")
-        text = refusal(browser, answer)
+    refresh = browser.get("/incidents/")
+    assert refresh.status_code == 302 and "prompt=none" in refresh.headers["Location"]
+    text = refusal(browser, browser.through_provider(refresh.headers["Location"], "ada", "pw"))
 
-    assert "Your session there has ended" in text, re.search(r"failed[^<]*", text).group(0)
+    assert "Your session there has ended" in text
     assert signed_in_as(browser) is None
 
 
