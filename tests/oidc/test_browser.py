@@ -93,3 +93,23 @@ def test_with_password_sign_in_off_the_page_offers_only_the_provider(oidc_site, 
         assert page.locator("main input[type=password]").count() == 0
         assert_usable(page, BUTTON)
         assert_accessible(page)
+
+
+def test_a_refused_sign_in_says_why_on_the_sign_in_page(oidc_site, loopback_only):
+    page = loopback_only
+    UserFactory(username="ada", email="ada@example.org", is_active=False)
+    oidc_site.set_account("ada", email="ada@example.org")
+    page.set_viewport_size(WIDTHS["phone"])
+
+    page.goto(f"{oidc_site.url}/accounts/login/")
+    page.click(BUTTON)
+    page.wait_for_url(f"{oidc_site.issuer}/interaction/**")
+    page.fill("#login", "ada")
+    page.fill("#password", "pw")
+    page.click("button[type=submit]")
+
+    page.wait_for_url(f"{oidc_site.url}/accounts/login/")
+    alert = page.locator("main .alert")
+    assert alert.inner_text() == f"Sign-in with {PROVIDER_NAME} failed. This account is deactivated."
+    page.screenshot(path=f"{SHOTS}/oidc-refused-phone.png", full_page=True)
+    assert_accessible(page)
