@@ -68,5 +68,8 @@ def logout_endpoint() -> str | None:
 
 
 def expected_issuer() -> str | None:
-    """The issuer an ID token must name: the configured one, else the discovered one."""
-    return settings.OIDC_OP_ISSUER or None
+    """The issuer an ID token must name, exactly as the discovery document spells it (some end
+    in a slash that the setting may not have); None when endpoints are set one by one."""
+    if not settings.OIDC_OP_ISSUER:
+        return None
+    return discovery_document()["issuer"]
