@@ -1,6 +1,8 @@
-"""Precision, recall and MRR of the repeat detector on labelled pairs, with and without categories.
+"""Precision, recall and MRR of the repeat detector on labelled pairs, with and without categories;
+and how long scoring one new incident against an archive takes.
 
     .venv/bin/python bench/repeats.py [FILE_OR_FOLDER ...]   (default: the development sets)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/repeats.py --speed 10000
 
 Each file is JSON Lines in ``score_repeat_pairs``' format plus a ``label`` (true for a repeat);
 a folder stands for its ``*.jsonl`` files together. For each set it runs
@@ -9,30 +11,30 @@ twice: as written, and with every ``cause_category`` removed. It prints precisio
 the mistakes, and the MRR: for each labelled repeat, where its earlier incident ranks among all
 the set's earlier incidents for that later one (1 is first). The threshold is fixed in
 ``incidents/repeats.py``; the sweep underneath is for information only.
+
+``--speed N`` seeds N incidents with postmortems (texts recombined from the development sets)
+into a database of its own (``bench_repeats``; PostgreSQL when DATABASE_URL says so, dropped
+afterwards unless ``--keep``), then times ``repeats_of`` (what the job runs for one incident:
+load the archive, IDF, score every earlier incident) for a new incident: the first run in a
+fresh process, and the median of five more.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
+import random
+import statistics
 import sys
 import tempfile
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "true")  # a local tool: no SECRET_KEY needed
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-
-from incidents.management.commands.score_repeat_pairs import current_taxonomy, parse_line  # noqa: E402
-from incidents.repeats import THRESHOLD, Scorer  # noqa: E402
 
 DEFAULT = [ROOT / "bench" / "data" / "repeat_pairs.jsonl", ROOT / "bench" / "data" / "repeats_dev"]
 
@@ -62,6 +64,8 @@ def without_categories(lines: list[str]) -> list[str]:
 
 
 def score(lines: list[str]) -> dict[str, dict]:
+    from django.core.management import call_command
+
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as file:
         file.write("\n".join(lines) + "\n")
     out = io.StringIO()
@@ -74,6 +78,9 @@ def score(lines: list[str]) -> dict[str, dict]:
 
 def mrr(lines: list[str]) -> float:
     """Mean reciprocal rank of each repeat's earlier incident among all the set's earlier ones."""
+    from incidents.management.commands.score_repeat_pairs import current_taxonomy, parse_line
+    from incidents.repeats import Scorer
+
     known = current_taxonomy()
     pairs = [(json.loads(line)["label"], *parse_line(line, known)) for line in lines]
     earlier = list({doc: None for _, _, doc, _ in pairs})
@@ -88,6 +95,8 @@ def mrr(lines: list[str]) -> float:
 
 
 def report(name: str, lines: list[str]) -> None:
+    from incidents.repeats import THRESHOLD
+
     labels = {str(json.loads(line)["id"]): bool(json.loads(line)["label"]) for line in lines}
     results = score(lines)
     predicted = {pid: r["repeat"] for pid, r in results.items()}
@@ -106,13 +115,145 @@ def report(name: str, lines: list[str]) -> None:
     print("  sweep (information only, precision/recall):", "  ".join(sweep))
 
 
-def main(paths: list[Path]) -> int:
+def quality(paths: list[Path]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "true")  # a local tool: no SECRET_KEY needed
+    import django
+
+    django.setup()
     for path in paths:
         lines = read_set(path)
         report(f"{path.name} with categories", lines)
         report(f"{path.name} without categories", without_categories(lines))
+
+
+def _dev_sentences() -> list[str]:
+    sentences = []
+    for line in read_set(DEFAULT[1]) + read_set(DEFAULT[0]):
+        pair = json.loads(line)
+        for side in (pair["earlier"], pair["later"]):
+            for name in ("summary", "root_cause", "contributing_factors"):
+                sentences += [s.strip() + "." for s in (side.get(name) or "").split(".") if len(s.strip()) > 20]
+    return sentences
+
+
+def seed(count: int, rng: random.Random) -> None:
+    """``count`` incidents over ten years, each with a postmortem of recombined sentences."""
+    from django.contrib.auth import get_user_model
+
+    from incidents.models import CauseCategory, FailureClass, Incident, Service, Severity, Team
+    from postmortems.models import Postmortem
+
+    sentences = _dev_sentences()
+    team = Team.objects.create(name="Bench", slug="bench")
+    services = [Service.objects.create(name=f"svc-{i}", slug=f"svc-{i}", team=team) for i in range(60)]
+    user = get_user_model().objects.create(username="bench")
+    sev = Severity.objects.order_by("level").first()
+    causes = list(CauseCategory.objects.all())
+    classes = list(FailureClass.objects.all())
+    start = datetime(2016, 1, 1, tzinfo=UTC)
+    incidents = []
+    for i in range(count):
+        began = start + timedelta(minutes=rng.randrange(10 * 365 * 24 * 60))
+        words = rng.choice(sentences).split()
+        title = " ".join(rng.sample(words, min(6, len(words))))[:200]
+        incidents.append(
+            Incident(
+                reference=f"INC-B-{i:06d}",
+                title=title,
+                summary=rng.choice(sentences),
+                severity=sev,
+                cause_category=rng.choice(causes) if rng.random() < 0.7 else None,
+                started_at=began,
+                detected_at=began,
+                declared_at=began,
+            )
+        )
+    Incident.objects.bulk_create(incidents, batch_size=1000)
+    Postmortem.objects.bulk_create(
+        [
+            Postmortem(
+                incident=incident,
+                facilitator=user,
+                status="published",
+                published_at=incident.started_at + timedelta(days=5),
+                summary=" ".join(rng.sample(sentences, 2)),
+                root_cause=" ".join(rng.sample(sentences, 3)),
+                contributing_factors=" ".join(rng.sample(sentences, 2)),
+            )
+            for incident in incidents
+        ],
+        batch_size=1000,
+    )
+    through = Incident.services.through
+    through.objects.bulk_create(
+        [through(incident=incident, service=rng.choice(services)) for incident in incidents], batch_size=5000
+    )
+    tagged = Incident.failure_classes.through
+    tagged.objects.bulk_create(
+        [tagged(incident=incident, failureclass=rng.choice(classes)) for incident in incidents if rng.random() < 0.3],
+        batch_size=5000,
+    )
+
+
+def speed(count: int, keep: bool) -> None:
+    from bench.common import prepare_database, setup_django
+
+    where, drop = prepare_database("bench_repeats", keep=keep)
+    setup_django()
+    from django.core.management import call_command
+
+    from incidents import repeats
+    from incidents.models import Incident
+    from postmortems.models import Postmortem
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(20261130)
+    try:
+        if not Incident.objects.filter(reference__startswith="INC-B-").exists():
+            began = time.perf_counter()
+            seed(count, rng)
+            print(f"seeded {count} incidents with postmortems in {time.perf_counter() - began:.1f} s ({where})")
+        new = Incident.objects.create(
+            title="Login broken: TLS certificate expired",
+            summary="Browsers refuse the login page's certificate.",
+            severity=Incident.objects.first().severity,
+            started_at=datetime(2026, 11, 1, tzinfo=UTC),
+            declared_at=datetime(2026, 11, 1, tzinfo=UTC),
+        )
+        Postmortem.objects.create(
+            incident=new,
+            facilitator=Postmortem.objects.first().facilitator,
+            root_cause="The certificate of the login service expired; renewal was manual.",
+        )
+        earlier = Incident.objects.filter(started_at__lt=new.started_at).count()
+        times = []
+        for _ in range(6):
+            began = time.perf_counter()
+            found = repeats.repeats_of(new)
+            times.append(time.perf_counter() - began)
+        print(f"scoring one new incident against {earlier} earlier ones ({len(found)} suggested):")
+        print(f"  first run in this process {times[0]:.3f} s; then median {statistics.median(times[1:]):.3f} s")
+    finally:
+        if not keep:
+            from django.db import connections
+
+            connections.close_all()
+            drop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--speed", type=int, metavar="N", help="time scoring against N earlier incidents")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the speed bench's database")
+    args = parser.parse_args()
+    if args.speed:
+        speed(args.speed, args.keep)
+    else:
+        quality(args.paths or DEFAULT)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main([Path(arg) for arg in sys.argv[1:]] or DEFAULT))
+    sys.exit(main())

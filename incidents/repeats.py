@@ -63,6 +63,8 @@ SUGGEST_STRENGTH = 0.3
 THRESHOLD = 0.5
 RANK_HALF_LIFE_DAYS = 5 * 365
 BIGRAM_WEIGHT = 1.0
+# Features kept per document (the strongest by TF-IDF).
+MAX_FEATURES = 64
 
 _STOP_WORDS = """
     a about above after again against all also am an and any are as at be because been before being below
@@ -414,8 +416,12 @@ class FailureClassRules:
         )
         return cls(slug, name, rules)
 
-    def hits(self, sentences: list[str]) -> int:
-        return sum(1 for sentence in sentences if any(all(p.search(sentence) for p in rule) for rule in self.rules))
+    def hits(self, text: str, sentences: list[str]) -> int:
+        """How many of ``sentences`` (of ``text``, lower-cased) match one of the rules."""
+        rules = [rule for rule in self.rules if all(p.search(text) for p in rule)]
+        if not rules:  # the common case, found with a few searches of the whole text
+            return 0
+        return sum(1 for sentence in sentences if any(all(p.search(sentence) for p in rule) for rule in rules))
 
 
 @dataclass(frozen=True)
@@ -459,9 +465,10 @@ def infer_classes(fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float
     for name, text in fields.items():
         if not text:
             continue
-        sentences = [s for s in _SENTENCE.split(text.lower()) if s]
+        text = text.lower()
+        sentences = [s for s in _SENTENCE.split(text) if s]
         for rules in taxonomy.classes:
-            hits = rules.hits(sentences)
+            hits = rules.hits(text, sentences)
             if hits:
                 found[rules.slug] = found.get(rules.slug, 0.0) + hits * CLASS_FIELD_WEIGHTS.get(name, 1.0)
     top = max(found.values(), default=0.0)
@@ -509,7 +516,6 @@ class PairScore:
 
 @dataclass
 class _Prepared:
-    vector: TextVector
     weights: dict[str, float]
     norm: float
     classes: dict[str, float]
@@ -540,21 +546,34 @@ class Scorer:
 
     @classmethod
     def for_archive(cls, docs: Iterable[IncidentDoc], taxonomy: Taxonomy | None = None) -> Scorer:
-        """A scorer whose IDF comes from ``docs`` (the archive the scores are relative to)."""
-        docs = list(docs)
-        return cls(idf=Idf(_vector(doc) for doc in docs), taxonomy=taxonomy)
+        """A scorer whose IDF comes from ``docs`` (the archive the scores are relative to), with
+        ``docs`` prepared."""
+        vectors = {doc: vectorize(doc.text_fields()) for doc in docs}
+        scorer = cls(idf=Idf(vectors.values()), taxonomy=taxonomy)
+        for doc, vector in vectors.items():
+            scorer._prepared[doc] = scorer._prepare(doc, vector)
+        return scorer
 
     def prepare(self, doc: IncidentDoc) -> _Prepared:
         prepared = self._prepared.get(doc)
         if prepared is None:
-            vector = _vector(doc)
-            weights, norm = weighted(vector, self.idf)
-            if doc.failure_classes:
-                classes, explicit = dict.fromkeys(doc.failure_classes, 1.0), True
-            else:
-                classes, explicit = infer_classes(doc.text_fields(), self.taxonomy), False
-            prepared = self._prepared[doc] = _Prepared(vector, weights, norm, classes, explicit)
+            prepared = self._prepared[doc] = self._prepare(doc, vectorize(doc.text_fields()))
         return prepared
+
+    def _prepare(self, doc: IncidentDoc, vector: TextVector) -> _Prepared:
+        weights, norm = weighted(vector, self.idf)
+        if len(weights) > MAX_FEATURES:
+            # The strongest features carry the similarity; keeping only them bounds memory and time.
+            weights = dict(sorted(weights.items(), key=lambda item: -item[1])[:MAX_FEATURES])
+        if doc.failure_classes:
+            classes, explicit = dict.fromkeys(doc.failure_classes, 1.0), True
+        else:
+            classes, explicit = _inferred(tuple(doc.text_fields().items()), self.taxonomy), False
+        return _Prepared(weights, norm, classes, explicit)
+
+    @property
+    def size(self) -> int:
+        return len(self._prepared)
 
     def score(self, earlier: IncidentDoc, later: IncidentDoc, *, explain: bool = True) -> PairScore:
         """Score whether ``later`` repeats ``earlier``'s class of failure (see the module's docstring);
@@ -602,13 +621,14 @@ class Scorer:
             terms = shared_terms(one.weights, other.weights, one.surface)
             if terms:
                 return f"{head}; {label} share: {', '.join(terms)}"
-        terms = shared_terms(a.weights, b.weights, {**b.vector.surface, **a.vector.surface})
+        surface = {**vectorize(later.text_fields()).surface, **vectorize(earlier.text_fields()).surface}
+        terms = shared_terms(a.weights, b.weights, surface)
         return f"{head}; texts share: {', '.join(terms)}" if terms else f"{head}; little shared text"
 
 
-@lru_cache(maxsize=50_000)
-def _vector(doc: IncidentDoc) -> TextVector:
-    return vectorize(doc.text_fields())
+@lru_cache(maxsize=20_000)
+def _inferred(fields: tuple[tuple[str, str], ...], taxonomy: Taxonomy) -> dict[str, float]:
+    return infer_classes(dict(fields), taxonomy)
 
 
 def score_pair(earlier: IncidentDoc, later: IncidentDoc, scorer: Scorer | None = None) -> PairScore:
@@ -726,13 +746,34 @@ def _names_by_incident(through, incidents, name: str) -> dict[int, frozenset[str
     return {pk: frozenset(values) for pk, values in found.items()}
 
 
+# The process's scorer: its IDF and its prepared documents serve every run while the taxonomy is the
+# same and the archive has grown or shrunk by under a tenth (one more incident barely moves an IDF).
+_ARCHIVE: dict[str, Scorer] = {}
+REUSE_FROM = 1000
+# What a commander can read during an incident; the rest would bury the best.
+MAX_SUGGESTIONS = 5
+
+
+def _archive_scorer(docs: list[IncidentDoc], known: Taxonomy) -> Scorer:
+    n = len(docs)
+    if n < REUSE_FROM:  # small archives are quick to prepare, and exact
+        return Scorer.for_archive(docs, known)
+    scorer = _ARCHIVE.get("scorer")
+    stale = scorer is None or scorer.taxonomy != known or not 0.9 * scorer.idf.n <= n <= 1.1 * scorer.idf.n
+    if stale or scorer.size > 2 * n:  # edited documents leave entries behind
+        scorer = _ARCHIVE["scorer"] = Scorer.for_archive(docs, known)
+    return scorer
+
+
 def repeats_of(incident) -> list[tuple[int, PairScore]]:
-    """The earlier incidents ``incident`` repeats, as (id, score), the best rank first."""
+    """The earlier incidents ``incident`` repeats, as (id, score): the ``MAX_SUGGESTIONS`` best
+    ranked (the score, lowered a little by age), the best first."""
     later = incident_doc(for_scoring(Incident.objects.filter(pk=incident.pk)).get())
     docs = earlier_docs(incident)
-    scorer = Scorer.for_archive([*docs.values(), later], taxonomy())
-    found = [(pk, scorer.score(docs[pk], later)) for pk in docs if scorer.score(docs[pk], later, explain=False).repeat]
-    return sorted(found, key=lambda row: (-row[1].rank, row[0]))
+    scorer = _archive_scorer([*docs.values(), later], taxonomy())
+    verdicts = {pk: scorer.score(doc, later, explain=False) for pk, doc in docs.items()}
+    best = sorted((pk for pk, result in verdicts.items() if result.repeat), key=lambda pk: (-verdicts[pk].rank, pk))
+    return [(pk, scorer.score(docs[pk], later)) for pk in best[:MAX_SUGGESTIONS]]
 
 
 def can_decide(user, incident) -> bool:
