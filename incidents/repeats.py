@@ -133,11 +133,17 @@ _PHRASES = [(re.compile(pattern), term) for pattern, term in PHRASES]
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+_ANY_PHRASE = re.compile("|".join(f"(?:{pattern})" for pattern, _ in PHRASES))
+
+
+def _phrase_term(match: re.Match) -> str:
+    found = match.group()
+    return next(term for pattern, term in _PHRASES if pattern.fullmatch(found))
+
+
 def normalise(text: str) -> str:
-    text = (text or "").lower()
-    for pattern, term in _PHRASES:
-        text = pattern.sub(term, text)
-    return text
+    """Lower-cased, with the field's phrases replaced by their terms (one pass)."""
+    return _ANY_PHRASE.sub(_phrase_term, (text or "").lower())
 
 
 @lru_cache(maxsize=100_000)
@@ -201,6 +207,7 @@ def tokens(text: str) -> list[tuple[str, str]]:
     return result
 
 
+@lru_cache(maxsize=200_000)
 def _prior(feature: str) -> float:
     parts = feature.split(" ")
     weight = min(COMMON_WEIGHT if part in _COMMON_STEMS else 1.0 for part in parts)
@@ -263,7 +270,12 @@ class Idf:
     def __call__(self, feature: str) -> float:
         if not self.df:
             return 1.0
-        return math.log((self.n + 1) / (self.df.get(feature, 0) + 1)) + 1
+        return _idf(self.n, self.df.get(feature, 0))
+
+
+@lru_cache(maxsize=100_000)
+def _idf(n: int, df: int) -> float:
+    return math.log((n + 1) / (df + 1)) + 1
 
 
 def weighted(vector: TextVector, idf: Idf) -> tuple[dict[str, float], float]:
@@ -406,18 +418,19 @@ class FailureClassRules:
     slug: str
     name: str
     rules: tuple[tuple[re.Pattern, ...], ...]
+    # Any rule's first term: a text it does not match cannot match the class.
+    first_terms: re.Pattern
 
     @classmethod
     def parse(cls, slug: str, name: str, keywords: str) -> FailureClassRules:
-        rules = tuple(
-            tuple(_term_pattern(term_) for term_ in line.split("+"))
-            for line in (keywords or "").splitlines()
-            if line.strip()
-        )
-        return cls(slug, name, rules)
+        lines = [line for line in (keywords or "").splitlines() if line.strip()]
+        rules = tuple(tuple(_term_pattern(term_) for term_ in line.split("+")) for line in lines)
+        return cls(slug, name, rules, _term_pattern("|".join(line.split("+")[0] for line in lines)))
 
     def hits(self, text: str, sentences: list[str]) -> int:
         """How many of ``sentences`` (of ``text``, lower-cased) match one of the rules."""
+        if not self.first_terms.search(text):
+            return 0
         rules = [rule for rule in self.rules if all(p.search(text) for p in rule)]
         if not rules:  # the common case, found with a few searches of the whole text
             return 0
