@@ -256,7 +256,10 @@ def chase_overdue_items(*, now: datetime | None = None, enqueue: bool = True, ch
     now = now or timezone.now()
     counts = ChaseCounts()
     for zone, today in _zones_at(now, is_chase_time):
-        items = ActionItem.objects.overdue(today).filter(in_zone("owner", zone))
+        # An imported item whose due date had passed joins the chase once its due date moves.
+        items = (
+            ActionItem.objects.overdue(today).filter(in_zone("owner", zone)).exclude(unchased_due_date=F("due_date"))
+        )
         for rows in _chunks(items, chunk_size):
             _chase_chunk(rows, today, counts, enqueue)
     logger.info("Chase claimed %s reminders and %s escalations", counts.reminders, counts.escalations)

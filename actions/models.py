@@ -61,6 +61,16 @@ class ActionItem(TimeStampedModel):
     evidence_url = models.URLField(
         blank=True, verbose_name="evidence URL", help_text="The PR, alert or test that proves it shipped."
     )
+    external_id = models.CharField(
+        max_length=200, blank=True, help_text="Its id in the archive it was imported from; a re-import updates it."
+    )
+    source_url = models.URLField(max_length=500, blank=True, verbose_name="source URL", help_text="Where it came from.")
+    unchased_due_date = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The past due date it was imported with: the chase leaves it alone until the due date moves.",
+    )
 
     objects = ActionItemQuerySet.as_manager()
 
@@ -82,6 +92,9 @@ class ActionItem(TimeStampedModel):
                 condition=~Q(status__in=OPEN_STATUSES) | Q(completed_at__isnull=True),
                 name="action_open_has_no_completed_at",
                 violation_error_message="An open item cannot have a completion time.",
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="action_external_id_unique"
             ),
         ]
 

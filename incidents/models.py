@@ -288,6 +288,10 @@ class Incident(TimeStampedModel):
         editable=False,
         help_text="The alert group (e.g. Alertmanager's groupKey) that opened it; later alerts of the group update it.",
     )
+    external_id = models.CharField(
+        max_length=200, blank=True, help_text="Its id in the archive it was imported from; a re-import updates it."
+    )
+    source_url = models.URLField(max_length=500, blank=True, verbose_name="source URL", help_text="Where it came from.")
 
     objects = IncidentQuerySet.as_manager()
 
@@ -310,6 +314,9 @@ class Incident(TimeStampedModel):
                 fields=["alert_group_key"],
                 condition=~Q(alert_group_key="") & ~Q(status="resolved"),
                 name="incident_one_open_per_alert_group",
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="incident_external_id_unique"
             ),
         ]
 

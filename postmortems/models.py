@@ -99,6 +99,10 @@ class Postmortem(TimeStampedModel):
     )
     submitted_at = models.DateTimeField(null=True, blank=True, validators=[validate_timestamp])
     published_at = models.DateTimeField(null=True, blank=True, validators=[validate_timestamp])
+    external_id = models.CharField(
+        max_length=200, blank=True, help_text="Its id in the archive it was imported from; a re-import updates it."
+    )
+    source_url = models.URLField(max_length=500, blank=True, verbose_name="source URL", help_text="Where it came from.")
 
     objects = PostmortemQuerySet.as_manager()
 
@@ -115,6 +119,9 @@ class Postmortem(TimeStampedModel):
                 condition=~Q(status="published") | Q(published_at__isnull=False),
                 name="postmortem_published_has_time",
                 violation_error_message="A published postmortem needs its publication time.",
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="postmortem_external_id_unique"
             ),
         ]
 
