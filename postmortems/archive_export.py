@@ -1,10 +1,17 @@
-"""A postmortem as one Markdown file: its sections, timeline and action items, with the
-sections its reader may not see replaced by a notice."""
+"""A postmortem as one Markdown file: YAML front matter holding the record the importer reads
+(``postmortems.exporter``), then its sections, timeline and action items for people, with the
+sections its reader may not see replaced by a notice.
+
+The importer takes the sections from the ``## Section`` headings and everything else from the
+front matter; the timeline and action-item lists below them are for reading only.
+"""
 
 from __future__ import annotations
 
+import yaml
 from django.utils import timezone
 
+from .exporter import postmortem_record
 from .models import SECTIONS, Postmortem
 from .querysets import PostmortemAccess
 
@@ -22,8 +29,17 @@ def _when(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z") if value else "—"
 
 
-def export_markdown(postmortem: Postmortem, access: PostmortemAccess) -> str:
-    """The Markdown export of ``postmortem`` for the reader behind ``access``."""
+def front_matter(postmortem: Postmortem, access: PostmortemAccess, *, with_email: bool) -> str:
+    """The record as YAML between ``---`` lines, its sections left to the Markdown below."""
+    record = postmortem_record(postmortem, access, with_email=with_email)
+    record["postmortem"].pop("sections")
+    text = yaml.safe_dump(record, sort_keys=False, allow_unicode=True, width=10_000)
+    return f"---\n{text}---\n\n"
+
+
+def export_markdown(postmortem: Postmortem, access: PostmortemAccess, *, with_email: bool = False) -> str:
+    """The Markdown export of ``postmortem`` for the reader behind ``access``; people's email
+    addresses go in the front matter only ``with_email`` (the admins' archive export)."""
     incident = postmortem.incident
     lines = [
         f"# {incident.reference} {incident.title}",
@@ -51,4 +67,4 @@ def export_markdown(postmortem: Postmortem, access: PostmortemAccess) -> str:
         f"due {item.due_date or '—'}"
         for item in items
     ] or ["_None._"]
-    return "\n".join(lines) + "\n"
+    return front_matter(postmortem, access, with_email=with_email) + "\n".join(lines) + "\n"

@@ -1,0 +1,643 @@
+"""Bring an existing archive in: JSON Lines records and Markdown files with YAML front matter
+(both written by ``postmortems.exporter``; the schema is in docs/import.md).
+
+Archive mode: an import sends no email, requests no review and queues no reminder. Closed
+items stay closed with their completion times; an open item whose due date has passed is left
+out of the chase until its due date moves (unless ``chase``). The search index is rebuilt once
+at the end, not per record. Each record is one transaction: a bad one is refused with its file
+and line, and the rest go in. Records are found again by ``external_id``, so a re-run updates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import slugify
+
+from actions.models import ActionItem, ActionItemChange
+from actions.querysets import OPEN_STATUSES
+from actions.services import action_item_record_created
+from incidents.models import (
+    ROLE_FIELDS,
+    CauseCategory,
+    Incident,
+    ReferenceSequence,
+    Service,
+    Severity,
+    Team,
+    TimelineEvent,
+)
+
+from . import search_index
+from .exporter import INCIDENT_TIMES
+from .models import SECTION_NAMES, SECTIONS, Postmortem, PostmortemEvent, Review
+
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "markdown", ".markdown": "markdown"}
+NOT_WRITTEN = "_Not written._"
+
+
+class RecordError(Exception):
+    """What is wrong with one record, in words its author can act on."""
+
+
+@dataclass
+class Report:
+    """What an import did (or, in a dry run, would do)."""
+
+    dry_run: bool = False
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    refused: list[str] = field(default_factory=list)
+    matched: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    created: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        verb = "would be" if self.dry_run else "were"
+        c = self.counts
+        out = [
+            f"Postmortems: {c['postmortem created']} {verb} created, {c['postmortem updated']} updated, "
+            f"{len(self.refused)} refused.",
+            f"Action items: {c['item created']} {verb} created, {c['item updated']} updated.",
+        ]
+        for kind in ("team", "service", "person", "cause category"):
+            matched, created = sorted(self.matched[kind]), sorted(self.created[kind])
+            if matched or created:
+                line = f"{kind.capitalize()}s: {len(matched)} matched"
+                line += f", {len(created)} {verb} created ({', '.join(created)})" if created else ""
+                out.append(line + ".")
+        out += [f"Refused {problem}" for problem in self.refused]
+        return out
+
+
+@dataclass
+class Source:
+    """One record and where it came from, for the messages."""
+
+    where: str
+    record: dict[str, Any] | None = None
+    error: str = ""
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def iter_sources(paths: Iterable[str | Path]) -> Iterator[Source]:
+    """Every record of ``paths`` (files, or folders searched for .jsonl and .md files), in order."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+        elif path.is_file():
+            files = [path]
+        else:
+            yield Source(str(path), error="no such file or folder")
+            continue
+        for file in files:
+            yield from _read_file(file)
+
+
+def _read_file(path: Path) -> Iterator[Source]:
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        yield Source(str(path), error="not a .jsonl or .md file")
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        yield Source(str(path), error=f"cannot be read: {exc}")
+        return
+    if kind == "markdown":
+        try:
+            yield Source(f"{path}:1", parse_markdown(text))
+        except RecordError as exc:
+            yield Source(f"{path}:1", error=str(exc))
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield _jsonl_source(f"{path}:{number}", line)
+
+
+def _jsonl_source(where: str, line: str) -> Source:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Source(where, error=f"not valid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(record, dict):
+        return Source(where, error="a line must hold one JSON object")
+    return Source(where, record)
+
+
+def parse_markdown(text: str) -> dict[str, Any]:
+    """The record of a Markdown export: the front matter, with the sections read from the
+    ``## Section`` headings (a redacted section, or one not written, is left out)."""
+    if not text.startswith("---\n"):
+        raise RecordError("no YAML front matter (the file must start with a line of ---)")
+    end = text.find("\n---\n", 4)
+    if end < 0:
+        raise RecordError("the YAML front matter is not closed by a line of ---")
+    try:
+        record = yaml.safe_load(text[4:end])
+    except yaml.YAMLError as exc:
+        raise RecordError(f"the front matter is not valid YAML: {exc}") from exc
+    if not isinstance(record, dict) or not isinstance(record.get("postmortem"), dict):
+        raise RecordError("the front matter needs an incident and a postmortem")
+    redacted = set(record["postmortem"].get("redacted_sections") or [])
+    sections = _markdown_sections(text[end + 5 :])
+    record["postmortem"]["sections"] = {
+        name: "" if value == NOT_WRITTEN else value for name, value in sections.items() if name not in redacted
+    }
+    return record
+
+
+def _markdown_sections(body: str) -> dict[str, str]:
+    """Section text between the known headings, found in the order the export writes them."""
+    headings = [*SECTIONS, ("", "Timeline"), ("", "Action items")]
+    found: list[tuple[str, int, int]] = []
+    position = 0
+    for name, title in headings:
+        match = re.compile(rf"^## {re.escape(title)}[ \t]*$", re.MULTILINE).search(body, position)
+        if match:
+            found.append((name, match.start(), match.end()))
+            position = match.end()
+    sections = {}
+    for (name, _, start), following in zip(found, [*found[1:], None], strict=True):
+        if name:
+            sections[name] = body[start : following[1] if following else len(body)].strip()
+    return sections
+
+
+# ---------------------------------------------------------------- the import
+
+
+@contextmanager
+def search_index_paused() -> Iterator[None]:
+    """Stop the per-record search-index upkeep (``postmortems.apps``) for the import; the caller
+    rebuilds the index once at the end."""
+    uid = "postmortems.search_index"
+    receivers = [
+        (post_save, Postmortem, f"{uid}.pm.save"),
+        (post_delete, Postmortem, f"{uid}.pm.delete"),
+        (post_save, PostmortemEvent, f"{uid}.event"),
+        (post_save, ActionItem, f"{uid}.action.save"),
+        (post_delete, ActionItem, f"{uid}.action.delete"),
+        (post_save, TimelineEvent, f"{uid}.tl.save"),
+        (post_delete, TimelineEvent, f"{uid}.tl.delete"),
+        (post_save, Incident, f"{uid}.incident"),
+        (m2m_changed, Incident.tags.through, f"{uid}.tags"),
+    ]
+    for signal, sender, dispatch_uid in receivers:
+        signal.disconnect(sender=sender, dispatch_uid=dispatch_uid)
+    try:
+        yield
+    finally:
+        apps.get_app_config("postmortems").connect_search_index()
+
+
+def import_archive(
+    paths: Iterable[str | Path],
+    *,
+    create_missing: bool = False,
+    chase: bool = False,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Import every record of ``paths``, each in its own transaction, then rebuild the search
+    index once. See the module docstring for what an import does and does not set off."""
+    importer = Importer(create_missing=create_missing, chase=chase, dry_run=dry_run)
+    started = timezone.now()
+    with search_index_paused():
+        for number, source in enumerate(iter_sources(paths), start=1):
+            importer.run(source)
+            if progress:
+                progress(number)
+    if importer.report.counts["postmortem created"] + importer.report.counts["postmortem updated"] and not dry_run:
+        search_index.rebuild_index()
+    importer.report.seconds = (timezone.now() - started).total_seconds()
+    return importer.report
+
+
+class _DryRun(Exception):
+    """Raised at the end of a dry run's record to roll it back."""
+
+
+class Importer:
+    """Imports records one at a time; people and reference data are matched, or created with
+    ``create_missing``, and remembered for the records that follow."""
+
+    def __init__(self, *, create_missing: bool = False, chase: bool = False, dry_run: bool = False):
+        self.create_missing, self.chase = create_missing, chase
+        self.report = Report(dry_run=dry_run)
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._noted: list[tuple[str, str, str]] = []
+
+    def run(self, source: Source) -> bool:
+        """Import one record; a refusal is added to the report with its file and line."""
+        if source.error:
+            self.report.refused.append(f"{source.where}: {source.error}")
+            return False
+        self._noted = []
+        outcome: list[str] = []
+        try:
+            with transaction.atomic():
+                outcome = self.import_record(source.record)
+                if self.report.dry_run:
+                    raise _DryRun
+        except _DryRun:
+            self._cache.clear()  # what the record created was rolled back
+        except (RecordError, ValidationError, IntegrityError, ValueError, TypeError, KeyError) as exc:
+            self._cache.clear()
+            self.report.refused.append(f"{source.where}: {describe(exc)}")
+            return False
+        for kind, outcome_of, name in self._noted:
+            getattr(self.report, outcome_of)[kind].add(name)
+        for key in outcome:
+            self.report.counts[key] += 1
+        return True
+
+    def import_record(self, record: dict[str, Any]) -> list[str]:
+        """Create or update the record's incident, postmortem and action items; returns what
+        happened (e.g. ``["postmortem created", "item created"]``)."""
+        incident_data = _part(record, "incident")
+        postmortem_data = _part(record, "postmortem")
+        incident = _prefixed("incident", self._save_incident, incident_data)
+        postmortem, created = _prefixed("postmortem", self._save_postmortem, incident, postmortem_data)
+        outcome = ["postmortem created" if created else "postmortem updated"]
+        items = record.get("action_items") or []
+        if not isinstance(items, list):
+            raise RecordError("action_items: must be a list")
+        for index, data in enumerate(items):
+            outcome.append(_prefixed(f"action_items[{index}]", self._save_item, postmortem, data, index))
+        return outcome
+
+    # -------------------------------------------------------- incident
+
+    def _save_incident(self, data: dict[str, Any]) -> Incident:
+        external = _required(data, "external_id")
+        incident = Incident.objects.filter(external_id=external).first() or Incident(external_id=external)
+        incident.source_url = data.get("source_url") or ""
+        incident.title = _required(data, "title")
+        incident.summary = data.get("summary") or ""
+        incident.severity = self.severity(_required(data, "severity"))
+        incident.status = data.get("status") or Incident.Status.RESOLVED
+        incident.trigger = data.get("trigger") or Incident.Trigger.UNKNOWN
+        incident.customer_facing = bool(data.get("customer_facing"))
+        category = data.get("cause_category")
+        incident.cause_category = self.cause_category(category) if category else None
+        for name in INCIDENT_TIMES:
+            setattr(incident, name, _time(data, name))
+        incident.declared_at = incident.declared_at or incident.detected_at or incident.started_at
+        if incident.declared_at is None:
+            raise RecordError("declared_at: give when it was declared (or detected_at or started_at)")
+        for role in ROLE_FIELDS:
+            setattr(incident, role, self.person(data.get(role)))
+        incident.full_clean(exclude=["reference"], validate_unique=False, validate_constraints=False)
+        if incident.pk is None:
+            _keep_reference(incident, data.get("reference"), r"INC-(\d{4})-(\d{4,})", lambda m: f"INC-{m[1]}")
+        incident.save()
+        incident.services.set([self.service(spec) for spec in data.get("services") or []])
+        incident.tags.set([str(tag) for tag in data.get("tags") or []])
+        incident.timeline_events.all().delete()
+        TimelineEvent.objects.bulk_create(
+            _timeline_event(incident, event, self.person(event.get("author"))) for event in data.get("timeline") or []
+        )
+        return incident
+
+    # -------------------------------------------------------- postmortem
+
+    def _save_postmortem(self, incident: Incident, data: dict[str, Any]) -> tuple[Postmortem, bool]:
+        external = data.get("external_id") or incident.external_id
+        pm = (
+            Postmortem.objects.filter(external_id=external).first()
+            or Postmortem.objects.filter(incident=incident).first()
+            or Postmortem(incident=incident)
+        )
+        if pm.incident_id != incident.pk:
+            raise RecordError(f"external_id: {external} belongs to the postmortem of another incident")
+        created = pm.pk is None
+        pm.external_id, pm.source_url = external, data.get("source_url") or ""
+        pm.status = data.get("status") or Postmortem.Status.PUBLISHED
+        pm.facilitator = self.person(data.get("facilitator"))
+        if pm.facilitator is None:
+            raise RecordError("facilitator: every postmortem needs its facilitator")
+        pm.due_date = _date(data, "due_date")
+        pm.submitted_at, pm.published_at = _time(data, "submitted_at"), _time(data, "published_at")
+        if pm.status == Postmortem.Status.PUBLISHED and pm.published_at is None:
+            raise RecordError("published_at: a published postmortem needs the time it was published")
+        pm.visibility = data.get("visibility") or Postmortem.Visibility.ORGANISATION
+        pm.internal_sections = list(data.get("internal_sections") or [])
+        pm.users_affected = data.get("users_affected")
+        pm.revenue_impact = _decimal(data.get("revenue_impact"))
+        self._set_sections(pm, data.get("sections") or {})
+        pm.full_clean(exclude=["incident"], validate_unique=False, validate_constraints=False)
+        teams = [self.team(name) for name in data.get("teams") or []]
+        if pm.visibility == Postmortem.Visibility.RESTRICTED and not teams:
+            raise RecordError("teams: a restricted postmortem needs the teams that may read it")
+        pm.save()
+        pm.authors.set(self.people(data.get("authors")))
+        pm.reviewers.set(self.people(data.get("reviewers")))
+        pm.teams.set(teams)
+        self._save_reviews(pm, data.get("reviews") or [])
+        if created:
+            _record_import_events(pm, data.get("source_url") or external)
+        return pm, created
+
+    def _set_sections(self, pm: Postmortem, sections: dict[str, Any]) -> None:
+        unknown = sorted(set(sections) - set(SECTION_NAMES))
+        if unknown:
+            raise RecordError(f"sections: unknown {', '.join(unknown)}; choose from {', '.join(SECTION_NAMES)}")
+        for name, text in sections.items():
+            setattr(pm, name, str(text or ""))
+
+    def _save_reviews(self, pm: Postmortem, reviews: list[dict[str, Any]]) -> None:
+        pm.reviews.all().delete()
+        for index, data in enumerate(reviews):
+            review = Review(
+                postmortem=pm,
+                reviewer=self.person(data.get("reviewer")),
+                decision=data.get("decision") or "",
+                comment=data.get("comment") or "",
+                postmortem_version=pm.version,
+            )
+            when = _time(data, "reviewed_at")
+            try:
+                review.full_clean(exclude=["postmortem"])
+            except ValidationError as exc:
+                raise RecordError(f"reviews[{index}]: {describe(exc)}") from exc
+            review.save()
+            if when:  # created_at is set on insert; the review keeps its own time
+                Review.objects.filter(pk=review.pk).update(created_at=when)
+
+    # -------------------------------------------------------- action items
+
+    def _save_item(self, postmortem: Postmortem, data: dict[str, Any], index: int) -> str:
+        external = data.get("external_id") or f"{postmortem.external_id}/{index + 1}"
+        item = ActionItem.objects.filter(external_id=external).first() or ActionItem(external_id=external)
+        if item.pk and item.postmortem_id != postmortem.pk:
+            raise RecordError(f"external_id: {external} belongs to an action item of another postmortem")
+        item.postmortem = postmortem
+        item.source_url = data.get("source_url") or ""
+        for name in ("title", "description", "resolution_note", "external_url", "evidence_url"):
+            setattr(item, name, data.get(name) or "")
+        item.kind = data.get("kind") or ActionItem.Kind.PREVENT
+        item.priority = data.get("priority") or ActionItem.Priority.P3
+        item.status = data.get("status") or ActionItem.Status.OPEN
+        item.owner = self.person(data.get("owner"))
+        item.team = self.team(data["team"]) if data.get("team") else None
+        item.due_date = _date(data, "due_date")
+        item.completed_at = None if item.status in OPEN_STATUSES else _time(data, "completed_at")
+        if item.status == ActionItem.Status.DONE and item.completed_at is None:
+            raise RecordError("completed_at: a done item needs the time it was completed")
+        overdue = item.status in OPEN_STATUSES and item.due_date and item.due_date < timezone.localdate()
+        item.unchased_due_date = item.due_date if overdue and not self.chase else None
+        item.full_clean(exclude=["reference", "postmortem"], validate_unique=False, validate_constraints=False)
+        created = item.pk is None
+        if created:
+            _keep_reference(item, data.get("reference"), r"AI-(\d{4,})", lambda m: "AI")
+        item.save()
+        if created:
+            change = action_item_record_created(item=item, user=None)
+            ActionItemChange.objects.filter(pk=change.pk).update(note="Imported.")
+        return "item created" if created else "item updated"
+
+    # -------------------------------------------------------- people and reference data
+
+    def _remember(self, kind: str, key: str, find: Callable[[], Any], create: Callable[[], Any]) -> Any:
+        cached = self._cache.get((kind, key.lower()))
+        if cached is not None:
+            return cached
+        obj = find()
+        if obj is not None:
+            self._noted.append((kind, "matched", key))
+        elif self.create_missing:
+            obj = create()
+            self._noted.append((kind, "created", key))
+        else:
+            raise RecordError(f"no {kind} “{key}” (run with --create-missing to create it)")
+        self._cache[(kind, key.lower())] = obj
+        return obj
+
+    def person(self, spec: Any):
+        """The user ``spec`` names: an email or username string, or a dict with ``email``,
+        ``username`` and ``name``; matched by email, then username. None for none."""
+        if not spec:
+            return None
+        if isinstance(spec, str):
+            spec = {"email": spec} if "@" in spec else {"username": spec}
+        if not isinstance(spec, dict) or not (spec.get("email") or spec.get("username")):
+            raise RecordError(f"a person needs an email or a username, not {spec!r}")
+        email, username = (spec.get("email") or "").strip(), (spec.get("username") or "").strip()
+        return self._remember(
+            "person", email or username, lambda: _find_user(email, username), lambda: _create_user(spec)
+        )
+
+    def people(self, specs: Any) -> list:
+        return [self.person(spec) for spec in specs or []]
+
+    def team(self, name: Any) -> Team:
+        name = _name(name, "team")
+        return self._remember(
+            "team", name, lambda: _by_name(Team, name), lambda: Team.objects.create(name=name, slug=_slug(Team, name))
+        )
+
+    def service(self, spec: Any) -> Service:
+        spec = spec if isinstance(spec, dict) else {"name": spec}
+        name = _name(spec.get("name"), "service")
+
+        def create() -> Service:
+            if not spec.get("team"):
+                raise RecordError(f"services: “{name}” is new and needs its owning team to be created")
+            return Service.objects.create(name=name, slug=_slug(Service, name), team=self.team(spec["team"]))
+
+        return self._remember("service", name, lambda: _by_name(Service, name), create)
+
+    def cause_category(self, name: Any) -> CauseCategory:
+        name = _name(name, "cause category")
+        return self._remember(
+            "cause category",
+            name,
+            lambda: _by_name(CauseCategory, name),
+            lambda: CauseCategory.objects.create(name=name, slug=_slug(CauseCategory, name)),
+        )
+
+    def severity(self, name: Any) -> Severity:
+        key = ("severity", str(name).lower())
+        if key not in self._cache:
+            found = Severity.objects.filter(name__iexact=str(name)).first()
+            if found is None:
+                known = ", ".join(Severity.objects.values_list("name", flat=True))
+                raise RecordError(f"severity: no severity “{name}”; choose from {known}")
+            self._cache[key] = found
+        return self._cache[key]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def describe(exc: Exception) -> str:
+    """One line naming each field that is wrong and why."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in exc.message_dict.items())
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    if isinstance(exc, KeyError):
+        return f"{exc.args[0]}: missing"
+    return str(exc)
+
+
+def _prefixed(prefix: str, func: Callable, *args):
+    """Call ``func``; its errors name ``prefix`` (``incident``, ``action_items[2]``) first."""
+    try:
+        return func(*args)
+    except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
+        message = describe(exc)
+        joiner = "." if re.match(r"[\w\[\]]+: ", message) else ": "
+        raise RecordError(f"{prefix}{joiner}{message}") from exc
+
+
+def _part(record: dict[str, Any], name: str) -> dict[str, Any]:
+    value = record.get(name)
+    if not isinstance(value, dict):
+        raise RecordError(f"{name}: missing (each record holds an incident and its postmortem)")
+    return value
+
+
+def _required(data: dict[str, Any], name: str) -> Any:
+    value = data.get(name)
+    if value in (None, ""):
+        raise RecordError(f"{name}: required")
+    return value
+
+
+def _time(data: dict[str, Any], name: str):
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(str(value)) if isinstance(value, str) else None
+    if parsed is None:
+        raise RecordError(f"{name}: “{value}” is not a time like 2024-03-05T14:30:00Z")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+def _date(data: dict[str, Any], name: str):
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        parsed = parse_date(str(value))
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise RecordError(f"{name}: “{value}” is not a date like 2024-03-05")
+    return parsed
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise RecordError(f"revenue_impact: “{value}” is not a number") from exc
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError(f"a {what} needs a name, not {value!r}")
+    return value.strip()
+
+
+def _by_name(model, name: str):
+    return model.objects.filter(name__iexact=name).first() or model.objects.filter(slug=slugify(name)).first()
+
+
+def _slug(model, name: str) -> str:
+    base = slugify(name)[:90] or "imported"
+    slug, number = base, 2
+    while model.objects.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+def _find_user(email: str, username: str):
+    users = get_user_model().objects
+    if email:
+        found = users.filter(email__iexact=email).order_by("pk").first()
+        if found is not None:
+            return found
+    return users.filter(username=username).first() if username else None
+
+
+def _create_user(spec: dict[str, Any]):
+    """A person of the old archive: no password and inactive (no email, no sign-in) until an
+    admin activates them."""
+    email = (spec.get("email") or "").strip()
+    username = (spec.get("username") or "").strip() or email.split("@")[0]
+    first, _, last = (spec.get("name") or "").strip().partition(" ")
+    model = get_user_model()
+    candidate, number = username[:140], 2
+    while model.objects.filter(username=candidate).exists():
+        candidate, number = f"{username[:140]}-{number}", number + 1
+    user = model(username=candidate, email=email, first_name=first[:150], last_name=last[:150], is_active=False)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def _keep_reference(obj, reference: Any, pattern: str, sequence_of: Callable[[re.Match], str]) -> None:
+    """Give a new ``obj`` the reference it had in the archive when that is free, and move the
+    sequence past it so the next one we allocate never collides."""
+    match = re.fullmatch(pattern, str(reference or ""))
+    if not match or type(obj).objects.filter(reference=reference).exists():
+        return
+    sequence, number = sequence_of(match), int(match[match.lastindex])
+    ReferenceSequence.objects.get_or_create(name=sequence)
+    ReferenceSequence.objects.filter(name=sequence, last_value__lt=number).update(last_value=number)
+    obj.reference = reference
+
+
+def _timeline_event(incident: Incident, data: dict[str, Any], author) -> TimelineEvent:
+    event = TimelineEvent(
+        incident=incident,
+        occurred_at=_time(data, "occurred_at"),
+        kind=data.get("kind") or TimelineEvent.Kind.NOTE,
+        text=_required(data, "text"),
+        author=author,
+    )
+    event.full_clean(exclude=["incident"])
+    return event
+
+
+def _record_import_events(pm: Postmortem, source: str) -> None:
+    """The postmortem's history says it was imported (and, if it was, when it was published)."""
+    note = f"Imported from {source}."
+    events = [PostmortemEvent(postmortem=pm, kind=PostmortemEvent.Kind.CREATED, to_status=pm.status, note=note)]
+    if pm.published_at:
+        events.append(
+            PostmortemEvent(
+                postmortem=pm,
+                kind=PostmortemEvent.Kind.PUBLISHED,
+                to_status=Postmortem.Status.PUBLISHED,
+                created_at=pm.published_at,
+                postmortem_version=pm.version,
+            )
+        )
+    for event in events:
+        event.postmortem_version = pm.version
+    PostmortemEvent.objects.bulk_create(events)
