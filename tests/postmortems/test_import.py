@@ -1,0 +1,251 @@
+"""Bringing an existing archive in (import_postmortems) and taking it out (export_postmortems)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from actions.jobs import chase_overdue_items
+from actions.models import ActionItem, Notification
+from incidents.models import Incident, Team
+from postmortems.importer import import_archive
+from postmortems.models import Postmortem
+from tests.factories import UserFactory, ensure_taxonomies
+
+SAMPLE = Path(__file__).resolve().parents[2] / "bench" / "data" / "import_sample.jsonl"
+# A Monday at 10:00 UTC: chase time for everyone in the default zone.
+CHASE_TIME = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+def record(n: int = 1, **changes) -> dict:
+    """One archive record: a resolved SEV2 with a published postmortem, one done item and one open one."""
+    data = {
+        "format": "postmortem-archive/1",
+        "incident": {
+            "external_id": f"OLD-{n}",
+            "source_url": f"https://wiki.example.com/pm/{n}",
+            "title": f"Checkout timeouts after a pool resize ({n})",
+            "summary": "Checkout timed out for a third of requests.",
+            "severity": "SEV2",
+            "status": "resolved",
+            "cause_category": "Deploy",
+            "services": [{"name": "checkout", "team": "Payments"}],
+            "tags": ["database", "pool"],
+            "started_at": "2021-03-04T09:58:00Z",
+            "detected_at": "2021-03-04T10:02:00Z",
+            "declared_at": "2021-03-04T10:05:00Z",
+            "mitigated_at": "2021-03-04T10:40:00Z",
+            "resolved_at": "2021-03-04T11:30:00Z",
+            "commander": {"username": "ines", "name": "Ines Ortega", "email": "ines@example.com"},
+            "timeline": [
+                {"occurred_at": "2021-03-04T10:02:00Z", "kind": "detection", "text": "Latency alert fired."},
+                {"occurred_at": "2021-03-04T10:40:00Z", "kind": "mitigation", "text": "Pool size rolled back."},
+            ],
+        },
+        "postmortem": {
+            "status": "published",
+            "facilitator": "ines@example.com",
+            "authors": ["ines@example.com"],
+            "reviewers": [{"username": "raj", "email": "raj@example.com", "name": "Raj Patel"}],
+            "due_date": "2021-03-11",
+            "submitted_at": "2021-03-09T15:00:00Z",
+            "published_at": "2021-03-10T16:20:00Z",
+            "sections": {
+                "summary": "A pool resize starved checkout of connections.",
+                "root_cause": "The new pool size exceeded the database's connection limit.",
+                "lessons": "Check the limit before resizing.",
+            },
+            "reviews": [
+                {
+                    "reviewer": "raj@example.com",
+                    "decision": "approve",
+                    "comment": "Clear.",
+                    "reviewed_at": "2021-03-10T09:00:00Z",
+                }
+            ],
+        },
+        "action_items": [
+            {
+                "external_id": f"OLD-{n}-A",
+                "title": "Alert on connection saturation",
+                "owner": "raj@example.com",
+                "team": "Payments",
+                "due_date": "2021-04-01",
+                "status": "done",
+                "completed_at": "2021-03-28T12:00:00Z",
+                "resolution_note": "Alert added in the monitoring repo.",
+            },
+            {
+                "external_id": f"OLD-{n}-B",
+                "title": "Load-test pool changes",
+                "owner": "raj@example.com",
+                "due_date": "2021-06-01",
+                "status": "open",
+            },
+        ],
+    }
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = data
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        target[last] = value
+    return data
+
+
+def write_jsonl(path: Path, records: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
+    return path
+
+
+@pytest.fixture
+def archive(db):
+    ensure_taxonomies()
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("import_postmortems", *map(str, args), stdout=out)
+    return out.getvalue()
+
+
+def test_an_import_keeps_the_history_and_sets_off_no_email_or_reminder(
+    archive, tmp_path, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run(write_jsonl(tmp_path / "a.jsonl", [record()]), "--create-missing")
+    pm = Postmortem.objects.get(external_id="OLD-1")
+    assert pm.published_at == datetime(2021, 3, 10, 16, 20, tzinfo=UTC)
+    assert str(pm.due_date) == "2021-03-11"
+    assert pm.incident.resolved_at == datetime(2021, 3, 4, 11, 30, tzinfo=UTC)
+    assert pm.incident.source_url == "https://wiki.example.com/pm/1"
+    assert [e.text for e in pm.incident.timeline_events.all()] == ["Latency alert fired.", "Pool size rolled back."]
+    assert pm.reviews.get().created_at == datetime(2021, 3, 10, 9, 0, tzinfo=UTC)
+    done = ActionItem.objects.get(external_id="OLD-1-A")
+    assert done.completed_at == datetime(2021, 3, 28, 12, 0, tzinfo=UTC)
+    assert done.status == "done"
+    assert "Postmortems: 1 were created, 0 updated, 0 refused." in output
+    assert "Teams: 0 matched, 1 were created (Payments)." in output
+    assert mail.outbox == []
+    assert not Notification.objects.exists()
+    # The first chase afterwards leaves the imported items alone, the overdue open one too.
+    assert chase_overdue_items(now=CHASE_TIME, enqueue=False) == {"reminders": 0, "escalations": 0}
+    assert not Notification.objects.exists()
+
+
+def test_an_imported_overdue_item_joins_the_chase_once_its_due_date_moves(archive, tmp_path):
+    UserFactory(username="raj", email="raj@example.com")  # an active owner, who can be chased
+    run(write_jsonl(tmp_path / "a.jsonl", [record()]), "--create-missing")
+    ActionItem.objects.filter(external_id="OLD-1-B").update(due_date="2026-11-01")
+    assert chase_overdue_items(now=CHASE_TIME, enqueue=False)["reminders"] == 1
+
+
+def test_with_chase_open_overdue_items_are_chased_at_once(archive, tmp_path):
+    UserFactory(username="raj", email="raj@example.com")
+    run(write_jsonl(tmp_path / "a.jsonl", [record()]), "--create-missing", "--chase")
+    assert chase_overdue_items(now=CHASE_TIME, enqueue=False)["reminders"] == 1
+
+
+def test_a_rerun_updates_instead_of_duplicating(archive, tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [record()])
+    run(path, "--create-missing")
+    changed = record(incident__title="Checkout timeouts (revised)")
+    output = run(write_jsonl(tmp_path / "a.jsonl", [changed]), "--create-missing")
+    assert "Postmortems: 0 were created, 1 updated, 0 refused." in output
+    assert Incident.objects.get().title == "Checkout timeouts (revised)"
+    assert ActionItem.objects.count() == 2
+    assert Incident.objects.get().timeline_events.count() == 2
+
+
+def test_a_bad_record_is_refused_with_its_file_and_line_and_the_rest_go_in(archive, tmp_path):
+    bad_time = record(2, incident__detected_at="2021-03-04T09:00:00Z")  # before impact started
+    future = record(3, postmortem__published_at="2999-01-01T00:00:00Z")
+    path = write_jsonl(tmp_path / "a.jsonl", [record(1), bad_time, "{not json", future, record(5)])
+    output = run(path, "--create-missing")
+    assert f"Refused {path}:2: incident.detected_at: Detected time cannot be before the time impact started." in output
+    assert f"Refused {path}:3: not valid JSON" in output
+    assert f"Refused {path}:4: postmortem.published_at: Enter a time no later than a day from now" in output
+    assert set(Incident.objects.values_list("external_id", flat=True)) == {"OLD-1", "OLD-5"}
+    assert not Incident.objects.filter(external_id="OLD-2").exists()
+
+
+def test_missing_people_and_teams_are_refused_without_create_missing(archive, tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [record()])
+    with pytest.raises(CommandError, match="No record was imported"):
+        run(path)
+    UserFactory(username="ines", email="ines@example.com")
+    report = import_archive([path])
+    assert report.refused == [f"{path}:1: incident: no service “checkout” (run with --create-missing to create it)"]
+    assert not Team.objects.exists() and not Incident.objects.exists()
+
+
+def test_a_dry_run_says_what_would_happen_and_saves_nothing(archive, tmp_path):
+    output = run(write_jsonl(tmp_path / "a.jsonl", [record(1), record(2)]), "--create-missing", "--dry-run")
+    assert "Postmortems: 2 would be created, 0 updated, 0 refused." in output
+    assert "Dry run: nothing was saved." in output
+    assert not Incident.objects.exists() and not Team.objects.exists()
+
+
+def test_the_archive_search_finds_imported_postmortems(archive, tmp_path, client):
+    run(write_jsonl(tmp_path / "a.jsonl", [record()]), "--create-missing")
+    client.force_login(UserFactory(username="reader"))
+    page = client.get(reverse("archive:index"), {"q": "connection limit"}).content.decode()
+    assert "Checkout timeouts after a pool resize (1)" in page
+
+
+def _export(tmp_path: Path, name: str) -> list[dict]:
+    path = tmp_path / name
+    call_command("export_postmortems", "--output", str(path), stdout=io.StringIO())
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_then_import_into_an_empty_database_gives_back_the_same_archive(tmp_path):
+    ensure_taxonomies()
+    run(write_jsonl(tmp_path / "a.jsonl", [record(1), record(2, postmortem__status="draft")]), "--create-missing")
+    first = _export(tmp_path, "first.jsonl")
+    call_command("flush", "--no-input")
+    ensure_taxonomies()
+    run(tmp_path / "first.jsonl", "--create-missing")
+    assert _export(tmp_path, "second.jsonl") == first
+
+
+def test_markdown_export_imports_back_as_the_same_postmortem(archive, tmp_path):
+    run(write_jsonl(tmp_path / "a.jsonl", [record()]), "--create-missing")
+    first = _export(tmp_path, "first.jsonl")
+    call_command("export_postmortems", "--output", str(tmp_path / "x.jsonl"), "--markdown", str(tmp_path / "md"))
+    Postmortem.objects.all().delete()
+    Incident.objects.all().delete()
+    output = run(tmp_path / "md", "--create-missing")
+    assert "Postmortems: 1 were created" in output
+    assert _export(tmp_path, "second.jsonl") == first
+
+
+def test_the_sample_archive_imports_with_its_history_and_sends_nothing(archive, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_archive([SAMPLE], create_missing=True)
+    assert report.refused == []
+    assert Postmortem.objects.count() == 30
+    for line in SAMPLE.read_text().splitlines():
+        data = json.loads(line)
+        pm = Postmortem.objects.get(external_id=data["postmortem"]["external_id"])
+        assert (pm.status, _iso(pm.published_at)) == (data["postmortem"]["status"], data["postmortem"]["published_at"])
+        assert _iso(pm.incident.resolved_at) == data["incident"]["resolved_at"]
+        for item in data["action_items"]:
+            stored = ActionItem.objects.get(external_id=item["external_id"])
+            assert (stored.status, _iso(stored.completed_at)) == (item["status"], item.get("completed_at"))
+    assert mail.outbox == []
+    assert not Notification.objects.exists()
+    assert chase_overdue_items(now=CHASE_TIME, enqueue=False) == {"reminders": 0, "escalations": 0}
+    assert not Notification.objects.exists()
+
+
+def _iso(value) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
