@@ -260,6 +260,7 @@ class Metrics:
     # Incidents per period (a cell like any other), and whether any figure was suppressed.
     period_totals: dict[date, int | Suppressed] = field(default_factory=dict)
     suppressed: bool = False
+    severity_levels: dict[str, int] = field(default_factory=dict)  # for the badges' colours
 
 
 def _round(value, digits: int = 1):
@@ -612,16 +613,44 @@ def incident_metrics(filters: Filters, *, user=None, today: date | None = None) 
     figures only they could explain. On PostgreSQL, one more sets the session for these inside a
     transaction (BEGIN and COMMIT, or a savepoint).
     """
+    return compared_metrics(filters, user=user, today=today, compare=False)[0]
+
+
+def compared_metrics(
+    filters: Filters, *, user=None, today: date | None = None, compare: bool = True
+) -> tuple[Metrics, Metrics | None]:
+    """``incident_metrics`` for ``filters`` and, with ``compare``, for the period of the same length
+    just before (``previous_filters``; ``None`` for an open range). The labels are read once: the
+    earlier period adds the durations, counts, postmortems and action items (four queries, and three
+    more when some incident in it is hidden from ``user``)."""
     today = today or timezone.localdate()
+    earlier = previous_filters(filters, today) if compare else None
     if connection.vendor != "postgresql":
-        return _incident_metrics(filters, today, user)
+        return _both(filters, earlier, today, user)
     with transaction.atomic():
         with connection.cursor() as cursor:
             # Each percentile sorts its group's durations: let 100,000 of them sort in memory, not on
             # disk (the default work_mem of 4 MB spills). JIT compiling these large-looking plans
             # takes longer (0.3-0.5 s) than running them. Both end with this transaction.
             cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
-        return _incident_metrics(filters, today, user)
+        return _both(filters, earlier, today, user)
+
+
+def _both(filters: Filters, earlier: Filters | None, today: date, user) -> tuple[Metrics, Metrics | None]:
+    labels = _labels()
+    metrics = _incident_metrics(filters, today, user, labels)
+    return metrics, _incident_metrics(earlier, today, user, labels) if earlier else None
+
+
+def _labels() -> tuple[dict, dict, dict, dict]:
+    """Severities, services and cause categories by id, and each severity's level by name."""
+    severities = {s.pk: s for s in Severity.objects.order_by("level")}
+    return (
+        {pk: s.name for pk, s in severities.items()},
+        {s.pk: s.name for s in Service.objects.order_by("name")},
+        {c.pk: c.name for c in CauseCategory.objects.order_by("name")},
+        {s.name: s.level for s in severities.values()},
+    )
 
 
 def _visible_ids(user):
@@ -633,11 +662,9 @@ def _visible_ids(user):
     return Incident.objects.visible_to(user).order_by().values("pk")
 
 
-def _incident_metrics(filters: Filters, today: date, user=None) -> Metrics:
+def _incident_metrics(filters: Filters, today: date, user, all_labels: tuple) -> Metrics:
     qs = filtered_incidents(filters)
-    severities = {s.pk: s.name for s in Severity.objects.order_by("level")}
-    services = {s.pk: s.name for s in Service.objects.order_by("name")}
-    causes = {c.pk: c.name for c in CauseCategory.objects.order_by("name")}
+    severities, services, causes, levels = all_labels
     labels, visible = (severities, services, causes), _visible_ids(user)
     groups = duration_groups(qs, filters.period)
     counts = period_counts(qs, filters.period, severities, causes, visible)
@@ -646,6 +673,7 @@ def _incident_metrics(filters: Filters, today: date, user=None) -> Metrics:
         hidden_qs = qs.exclude(pk__in=visible)
         hidden_groups = duration_groups(hidden_qs, filters.period)
         suppress(metrics, _assemble(filters, today, hidden_qs, hidden_groups, counts.hidden, labels))
+    metrics.severity_levels = levels
     return metrics
 
 
@@ -769,3 +797,72 @@ def period_label(day: date, period: str) -> str:
     if period == "quarter":
         return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
     return f"{day:%Y-%m}"
+
+
+# --- Comparison and the team page ------------------------------------------------------------------------
+
+
+def previous_filters(filters: Filters, today: date) -> Filters | None:
+    """The same filters over the period of the same length just before ``filters``' range; ``None``
+    without a start date (an open range has no length)."""
+    if not filters.start:
+        return None
+    end = filters.end or today
+    days = (end - filters.start).days + 1
+    return Filters(
+        start=filters.start - timedelta(days=days),
+        end=filters.start - timedelta(days=1),
+        team=filters.team,
+        service=filters.service,
+        severity=filters.severity,
+        period=filters.period,
+    )
+
+
+def team_incidents(team: Team) -> QuerySet:
+    """The incidents touching one of ``team``'s services (each once)."""
+    return Incident.objects.filter(
+        pk__in=Incident.services.through.objects.filter(service__team=team).values("incident_id")
+    )
+
+
+def team_action_items_by_owner(team: Team, user, today: date) -> list[dict]:
+    """``team``'s open action items that ``user`` may read, counted per owner (open, overdue), most
+    overdue first; one query."""
+    items = ActionItem.objects.visible_to(user).open().filter(team=team)
+    return list(
+        items.values("owner__username", "owner__first_name", "owner__last_name")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=today)))
+        .order_by("-overdue", "-open", "owner__username")
+    )
+
+
+def team_postmortems_waiting(team: Team, user) -> dict[str, list]:
+    """``team``'s unpublished postmortems ``user`` may read, by what they wait for: writing (draft) or
+    review and publication (in review); one query."""
+    from postmortems.models import Postmortem
+
+    waiting = {"draft": [], "in_review": []}
+    postmortems = (
+        Postmortem.objects.visible_to(user)
+        .filter(incident__in=team_incidents(team).values("pk"), status__in=waiting)
+        .select_related("incident__severity")
+        .order_by("due_date", "pk")
+    )
+    for postmortem in postmortems:
+        waiting[postmortem.status].append(postmortem)
+    return waiting
+
+
+def team_repeat_incidents(team: Team, user, limit: int = 20) -> list[Incident]:
+    """``team``'s incidents ``user`` may see that have a confirmed repeat link to an earlier one, latest
+    first; one query."""
+    confirmed = RepeatLink.objects.filter(incident=OuterRef("pk"), state=RepeatLink.State.CONFIRMED)
+    incidents = (
+        Incident.objects.visible_to(user)
+        .filter(pk__in=team_incidents(team).values("pk"))
+        .filter(Exists(confirmed))
+        .select_related("severity")
+        .order_by("-declared_at")
+    )
+    return list(incidents[:limit])

@@ -1,29 +1,37 @@
 """The metrics page: filters, tables (each downloadable as CSV) and server-side SVG charts.
 
 All figures come from ``incidents.metrics.incident_metrics``; this module only lays them out.
-Charts are drawn by pygal as inline SVG (no JavaScript, nothing from a CDN). Each chart has its
-numbers in a table beside it, and tells its series apart without colour: lines by dash pattern and
-a label at their end, stacked bars by hatching patterns and printed values.
+The first screen holds the headline tiles (each against the previous period of the same length);
+definitions are written once, in a glossary the figures link to. Charts are HTML rows of SVG bars
+drawn here (no JavaScript, nothing from a CDN), with their numbers in a table under them.
 """
 
 from __future__ import annotations
 
 import csv
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from pathlib import Path
 
-import pygal
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
-from pygal.style import Style
 
-from .metrics import DURATION_METRICS, SUPPRESSED, DurationRow, Filters, Metrics, incident_metrics, period_label
+from .metrics import (
+    DURATION_METRICS,
+    METRIC_KEYS,
+    SUPPRESSED,
+    DurationRow,
+    Filters,
+    Metrics,
+    compared_metrics,
+    incident_metrics,
+    period_label,
+    team_action_items_by_owner,
+    team_postmortems_waiting,
+    team_repeat_incidents,
+)
 from .models import Service, Severity, Team
 from .timestamps import validate_query_date
 from .widgets import IsoDateInput
@@ -131,13 +139,33 @@ class Table:
     definition: str
     columns: list[tuple[str, str]]  # (header, kind)
     rows: list[list]
-    chart: str = ""
+    charts: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The page's shape of the rows, where it differs from the CSV's (headers, rows as text).
+    wide: tuple[list[str], list[list[str]]] | None = None
+    limit: int | None = None  # rows shown until "show all"
+    show_all: bool = False
+    terms: list[str] = field(default_factory=list)  # glossary entries the table's figures use
+    width: str = "col-12"  # its column in the page's grid
+    on_page: bool = True  # False: in the CSV only (the tiles show it)
+
+    def headers(self) -> list[str]:
+        return self.wide[0] if self.wide else [header for header, _ in self.columns]
 
     def display_rows(self) -> list[list[str]]:
+        if self.wide:
+            return self.wide[1]
         return [
             [FORMATTERS[kind](value) for value, (_, kind) in zip(row, self.columns, strict=True)] for row in self.rows
         ]
+
+    def shown_rows(self) -> list[list[str]]:
+        rows = self.display_rows()
+        return rows if self.show_all or not self.limit else rows[: self.limit]
+
+    def more(self) -> int:
+        """How many rows "show all" adds."""
+        return 0 if self.show_all or not self.limit else max(0, len(self.display_rows()) - self.limit)
 
     def csv_rows(self) -> list[list]:
         return [
@@ -165,9 +193,22 @@ def _duration_rows(rows: list[DurationRow]) -> list[list]:
     ]
 
 
-def _duration_table(name: str, title: str, rows: list[DurationRow], metrics: Metrics) -> Table:
+def _duration_table(name: str, title: str, rows: list[DurationRow], metrics: Metrics, ranked: bool = False) -> Table:
+    """One row per group on the page (each figure's median and p90); one row per group and figure in
+    the CSV. ``ranked`` tables list the groups with the most incidents first, ten until "show all"."""
     definitions = " ".join(f"{m.label}: {m.definition}" for m in DURATION_METRICS)
-    return Table(name, title, f"{definitions} {metrics.definitions['stats']}", DURATION_COLUMNS, _duration_rows(rows))
+    if ranked:
+        rows = sorted(rows, key=lambda r: r.total if isinstance(r.total, int) else 0, reverse=True)
+    headers = ["Group", "Incidents"] + ["Median", "p90"] * len(DURATION_METRICS)
+    wide = [
+        [row.label, str(row.total)]
+        + [_duration(getattr(row.stats[m.key], p)) for m in DURATION_METRICS for p in ("median", "p90")]
+        for row in rows
+    ]
+    table = Table(name, title, f"{definitions} {metrics.definitions['stats']}", DURATION_COLUMNS, _duration_rows(rows))
+    table.wide, table.limit, table.terms = (headers, wide), 10 if ranked else None, [*METRIC_KEYS, "stats"]
+    table.header_groups = [("", 2)] + [(m.label, 2) for m in DURATION_METRICS]
+    return table
 
 
 def _counts_table(name: str, title: str, counts: dict, names: list[str], metrics: Metrics) -> Table:
@@ -244,8 +285,8 @@ def metric_tables(metrics: Metrics) -> list[Table]:
         _duration_table("durations", "Response times, all incidents", [metrics.overall], metrics),
         _duration_table("trend", "Response times by period", metrics.by_period, metrics),
         _duration_table("by_severity", "Response times by severity", metrics.by_severity, metrics),
-        _duration_table("by_service", "Response times by service", metrics.by_service, metrics),
-        _duration_table("by_cause", "Response times by cause category", metrics.by_cause, metrics),
+        _duration_table("by_service", "Response times by service", metrics.by_service, metrics, ranked=True),
+        _duration_table("by_cause", "Response times by cause category", metrics.by_cause, metrics, ranked=True),
         _counts_table(
             "counts_severity", "Incidents by severity", metrics.counts_by_severity, metrics.severity_names, metrics
         ),
@@ -256,163 +297,214 @@ def metric_tables(metrics: Metrics) -> list[Table]:
         _postmortem_table(metrics),
         _action_item_table(metrics),
     ]
+    terms = {"counts_severity": ["period"], "counts_cause": ["period"], "repeats": ["repeat_rate", "period"]}
+    terms |= {"postmortems": ["postmortems"], "action_items": ["action_items"]}
+    widths = {"counts_severity": "col-lg-6", "counts_cause": "col-lg-6"}
+    widths |= {"repeats": "col-lg-4", "postmortems": "col-lg-4", "action_items": "col-lg-4"}
+    for table in tables:
+        table.terms = table.terms or terms.get(table.name, [])
+        table.width = widths.get(table.name, table.width)
+    tables[0].on_page = False
     return tables
 
 
 # --- Charts -----------------------------------------------------------------------------------------
+# Drawn here as HTML rows, each a label, a bar (SVG, sized in percent) and its value: labels never
+# overlap or get cut at any width, each bar tells its value on hover (an SVG <title>), and zero values
+# draw and print nothing. The table under each chart holds the same numbers.
 
-STYLE = Style(
-    background="transparent",
-    plot_background="transparent",
-    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-    # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
-    colors=("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"),
-    value_font_size=11,
-    label_font_size=11,
-    legend_font_size=12,
-)
-DASHES = ["", "8,4", "2,4", "10,4,2,4", "4,4", "12,3,3,3,3,3"]
-# Hatching per series, so stacked bars read without colour: (pattern id, SVG drawn over the colour).
-HATCHES = [
-    '<path d="M0,8 L8,0" stroke="#fff" stroke-width="1.5"/>',
-    '<circle cx="4" cy="4" r="1.6" fill="#fff"/>',
-    '<path d="M0,4 L8,4" stroke="#fff" stroke-width="1.5"/>',
-    '<path d="M0,0 L8,8 M0,8 L8,0" stroke="#fff" stroke-width="1.2"/>',
-    '<path d="M4,0 L4,8" stroke="#fff" stroke-width="1.5"/>',
-    "",
-]
-PATTERN_CSS = Path(__file__).resolve().parent.parent / "templates" / "metrics" / "chart_patterns.css"
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+# The severity badges' colours (Bootstrap's danger, warning, info; see ``severity_badge``), by level.
+SEVERITY_FILLS = {1: "sev-1", 2: "sev-2", 3: "sev-3"}
 
 
-def _config(**extra) -> dict:
-    return {
-        "style": STYLE,
-        "js": [],  # no JavaScript: the tooltips script would come from a CDN
-        "disable_xml_declaration": True,
-        "width": 760,
-        "height": 360,
-        "legend_at_bottom": True,
-        "truncate_legend": -1,
-        "x_label_rotation": 30,
-        **extra,
-    }
+@dataclass
+class Segment:
+    x: float  # percent of the chart's width
+    width: float
+    css: str
+    title: str
 
 
-def _svg(chart) -> str:
-    # The config is also inlined as a script; nothing uses it without pygal's JS.
-    return mark_safe(_SCRIPT.sub("", chart.render(is_unicode=True)))  # noqa: S308 - our own SVG, values escaped
+@dataclass
+class Bar:
+    label: str
+    segments: list[Segment]
+    text: str
 
 
-def _trend_chart(metrics: Metrics) -> str:
-    chart = pygal.Line(
-        **_config(title="Median response times by period (minutes)", print_labels=True, show_dots=True, dots_size=4)
-    )
-    chart.x_labels = [row.label for row in metrics.by_period]
-    for index, m in enumerate(DURATION_METRICS):
-        values = [_minutes(row.stats[m.key].median) for row in metrics.by_period]
-        # A label at the line's last point names the series without the legend's colour.
-        last = max((i for i, v in enumerate(values) if v is not None), default=None)
-        if last is not None:
-            values[last] = {"value": values[last], "label": m.label}
-        chart.add(m.label, values, stroke_style={"width": 2, "dasharray": DASHES[index]})
-    return _svg(chart)
+@dataclass
+class Chart:
+    title: str
+    bars: list[Bar]
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (name, css)
 
 
-def _minutes(seconds: float | None) -> float | None:
-    return None if seconds is None or seconds is SUPPRESSED else round(seconds / 60, 1)
+def _bars(title: str, items: list[tuple[str, float | None, str]], css: str = "series-0") -> Chart:
+    """One bar per (label, value, value as text); a missing or suppressed value draws nothing."""
+    top = max((v for _, v, _ in items if v), default=0)
+    bars = []
+    for label, value, text in items:
+        segments = [Segment(0, 100 * value / top, css, f"{label}: {text}")] if value and top else []
+        bars.append(Bar(label, segments, text if value else ("—" if value is None or value is SUPPRESSED else "")))
+    return Chart(title, bars)
 
 
-def _stacked_counts_chart(table: Table, title: str) -> str:
-    """Stacked bars, one series per column; only one chart per page uses the hatch patterns' ids."""
-    series = [header for header, _ in table.columns[1:-1]]
-    defs = [
-        f'<pattern id="metrics-hatch-{i}" width="8" height="8" patternUnits="userSpaceOnUse">'
-        f'<rect width="8" height="8" fill="{STYLE.colors[i]}"/>{HATCHES[i]}</pattern>'
-        for i in range(len(HATCHES))
+def trend_charts(metrics: Metrics) -> list[Chart]:
+    """Median of each response time per period, one small chart per figure."""
+    return [
+        _bars(
+            f"{m.label}, median",
+            [
+                (row.label, _number(row.stats[m.key].median), _duration(row.stats[m.key].median))
+                for row in metrics.by_period
+            ],
+            f"series-{index}",
+        )
+        for index, m in enumerate(DURATION_METRICS)
     ]
-    css = ["file://style.css", "file://graph.css", f"file://{PATTERN_CSS}"]
-    chart = pygal.StackedBar(**_config(title=title, print_values=True, defs=defs, css=css))
-    chart.x_labels = [row[0] for row in table.rows]
-    for index, name in enumerate(series):
-        chart.add(name, [row[index + 1] or None for row in table.rows])
-    return _svg(chart)
 
 
-def _cause_totals_chart(table: Table, metrics: Metrics) -> str:
-    chart = pygal.HorizontalBar(
-        **_config(title="Incidents by cause category (whole range)", print_values=True, show_legend=False)
-    )
-    causes = [header for header, kind in table.columns[1:-1]]
-    # The whole range's count per cause is a figure of its own (suppressed or not, like the rest).
-    by_cause = {row.label: row.total for row in metrics.by_cause}
-    totals = [by_cause.get(name) or None for name in causes]
-    chart.x_labels = causes
-    chart.add("Incidents", totals)
-    return _svg(chart)
+def _number(value) -> float | None:
+    return None if value is None or value is SUPPRESSED else float(value)
 
 
-def _repeat_chart(metrics: Metrics) -> str:
-    chart = pygal.Bar(**_config(title="Repeat-class rate by period (%)", print_values=True, show_legend=False))
-    chart.x_labels = [period_label(r["period"], metrics.filters.period) for r in metrics.repeats_by_period]
-    chart.add(
-        "Repeat rate",
-        [None if r["rate"] in (None, SUPPRESSED) else round(r["rate"] * 100, 1) for r in metrics.repeats_by_period],
-    )
-    return _svg(chart)
+def severity_chart(metrics: Metrics, severities: dict[str, int]) -> Chart:
+    """Incidents per period, stacked by severity in the badges' colours."""
+    totals = {
+        p: sum(v for v in metrics.counts_by_severity.get(p, {}).values() if isinstance(v, int)) for p in metrics.periods
+    }
+    top = max(totals.values(), default=0) or 1
+    bars = []
+    for p in metrics.periods:
+        counts, x, segments = metrics.counts_by_severity.get(p, {}), 0.0, []
+        for name in metrics.severity_names:
+            n = counts.get(name)
+            if isinstance(n, int) and n:  # a suppressed count ("<3") draws nothing
+                css = SEVERITY_FILLS.get(severities.get(name), "sev-other")
+                segments.append(Segment(x, 100 * n / top, css, f"{name}: {n}"))
+                x += 100 * n / top
+        total = metrics.period_totals.get(p, 0)
+        bars.append(Bar(period_label(p, metrics.filters.period), segments, str(total) if total else ""))
+    legend = [(name, SEVERITY_FILLS.get(level, "sev-other")) for name, level in severities.items()]
+    return Chart("Incidents by severity", bars, legend)
 
 
-def attach_charts(tables: dict[str, Table], metrics: Metrics) -> None:
-    tables["trend"].chart = _trend_chart(metrics)
-    tables["counts_severity"].chart = _stacked_counts_chart(tables["counts_severity"], "Incidents by severity")
-    tables["counts_cause"].chart = _cause_totals_chart(tables["counts_cause"], metrics)
-    tables["repeats"].chart = _repeat_chart(metrics)
+def cause_chart(metrics: Metrics) -> Chart:
+    rows = sorted(metrics.by_cause, key=lambda r: r.total if isinstance(r.total, int) else 0, reverse=True)
+    return _bars("Incidents by cause category", [(r.label, _number(r.total), str(r.total)) for r in rows[:10]])
 
 
-def headline(metrics: Metrics) -> list[dict]:
-    """The figures at the top of the page, each with its definition and what it leaves out."""
-    figures = []
+def repeat_chart(metrics: Metrics) -> Chart:
+    items = [
+        (period_label(r["period"], metrics.filters.period), _number(r["rate"]), _percent(r["rate"]))
+        for r in metrics.repeats_by_period
+    ]
+    return _bars("Repeat-class rate by period", items)
+
+
+def attach_charts(tables: dict[str, Table], metrics: Metrics, severities: dict[str, int]) -> None:
+    tables["trend"].charts = trend_charts(metrics)
+    tables["counts_severity"].charts = [severity_chart(metrics, severities)]
+    tables["counts_cause"].charts = [cause_chart(metrics)]
+    tables["repeats"].charts = [repeat_chart(metrics)]
+
+
+# --- Headline tiles ---------------------------------------------------------------------------------
+
+
+def _change(now, before, kind: str) -> str:
+    if now is None or now is SUPPRESSED or before is None or before is SUPPRESSED:
+        return ""  # the tile says once that there is nothing to compare with
+    delta = now - before
+    if kind == "seconds":
+        if round(delta) == 0:
+            return "no change"
+        return f"{'+' if delta > 0 else '−'}{_duration(abs(delta))}"
+    points = round(delta * 100, 1)
+    return "no change" if points == 0 else f"{'+' if points > 0 else '−'}{abs(points):g} pts"
+
+
+def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
+    """The headline figures, each with its change on the previous period, its breakdown and its definition."""
+    result = []
     for m in DURATION_METRICS:
         stat = metrics.overall.stats[m.key]
-        figures.append(
+        before = previous.overall.stats[m.key] if previous else None
+        result.append(
             {
-                "label": f"{m.label} (median)",
-                "value": _duration(stat.median),
-                "note": f"{stat.n} incidents; {stat.excluded} excluded: {m.missing}"
-                if stat.excluded
-                else f"{stat.n} incidents",
-                "definition": m.definition,
+                "key": m.key,
+                "label": m.label,
+                "figures": [
+                    ("Median", _duration(stat.median), _change(stat.median, before and before.median, "seconds")),
+                    ("p90", _duration(stat.p90), _change(stat.p90, before and before.p90, "seconds")),
+                ],
+                "breakdown": "table-trend",
+                "compared": True,
             }
         )
     repeats, pm, ai = metrics.repeats, metrics.postmortems, metrics.action_items
-    days = FORMATTERS["days"]
-    figures += [
+    prev = previous or None
+    result += [
         {
-            "label": "Repeat-class rate",
-            "value": _percent(repeats["rate"]),
-            "note": f"{repeats['confirmed_repeats']} of {repeats['incidents']} incidents",
-            "definition": metrics.definitions["repeat_rate"],
+            "key": "repeat_rate",
+            "label": "Repeat rate",
+            "figures": [
+                ("Rate", _percent(repeats["rate"]), _change(repeats["rate"], prev and prev.repeats["rate"], "rate")),
+                ("Repeats", str(repeats["confirmed_repeats"]), f"of {repeats['incidents']} incidents"),
+            ],
+            "compared": True,
+            "breakdown": "table-repeats",
         },
         {
-            "label": "Postmortems published on time",
-            "value": _percent(pm["on_time_rate"]),
-            "note": f"{pm['on_time']} of {pm['required']} required; {pm['published']} published in all",
-            "definition": metrics.definitions["postmortems"],
+            "key": "postmortems",
+            "label": "Postmortems",
+            "figures": [
+                ("Published", _percent(pm["published_rate"]), f"{pm['published']} of {pm['required']}"),
+                ("On time", _percent(pm["on_time_rate"]), f"{pm['on_time']} of {pm['required']}"),
+            ],
+            "breakdown": "table-postmortems",
         },
         {
-            "label": "Action items completed",
-            "value": _percent(ai["completion_rate"]),
-            "note": f"{ai['done']} of {ai['total']}; on time: {_percent(ai['on_time_rate'])}",
-            "definition": metrics.definitions["action_items"],
-        },
-        {
-            "label": "Action items overdue",
-            "value": str(ai["overdue"]),
-            "note": f"mean {days(ai['overdue_mean_days'])} past due, oldest {days(ai['overdue_max_days'])}",
-            "definition": "Open, in progress or blocked past their due date.",
+            "key": "action_items",
+            "label": "Action items",
+            "figures": [
+                ("Done", _percent(ai["completion_rate"]), f"{ai['done']} of {ai['total']}"),
+                ("On time", _percent(ai["on_time_rate"]), f"{ai['done_on_time']} of {ai['done_with_due_date']}"),
+                ("Overdue", str(ai["overdue"]), f"oldest {FORMATTERS['days'](ai['overdue_max_days'])}"),
+            ],
+            "breakdown": "table-action_items",
         },
     ]
-    return figures
+    for tile in result:
+        # Whether any of its figures has one to compare with (a duration tile's p90 never alone).
+        tile["no_earlier"] = tile.get("compared") and not tile["figures"][0][2]
+    return result
+
+
+def glossary(metrics: Metrics) -> list[dict]:
+    """Each definition once, with what it leaves out of the current figures."""
+    entries = []
+    for m in DURATION_METRICS:
+        excluded = metrics.overall.stats[m.key].excluded
+        note = f"{excluded} incidents are left out: {m.missing}." if excluded else "No incident is left out."
+        if excluded is SUPPRESSED:
+            note = f"{excluded} incidents are left out: {m.missing}."
+        entries.append({"key": m.key, "term": m.label, "text": f"{m.definition} {note}"})
+    defs = metrics.definitions
+    entries += [
+        {"key": "stats", "term": "Median and p90", "text": defs["stats"]},
+        {"key": "repeat_rate", "term": "Repeat rate", "text": defs["repeat_rate"]},
+        {"key": "postmortems", "term": "Postmortems", "text": defs["postmortems"]},
+        {"key": "action_items", "term": "Action items", "text": defs["action_items"]},
+        {"key": "period", "term": "Periods", "text": f"{defs['period']} {defs['counts']}"},
+        {
+            "key": "change",
+            "term": "Change",
+            "text": "Against the same filters over the period of the same length just before this one.",
+        },
+        {"key": "suppressed", "term": "<3", "text": defs["suppressed"]},
+    ]
+    return entries
 
 
 # --- Views ------------------------------------------------------------------------------------------
@@ -441,22 +533,49 @@ def metrics_page(request):
     """The metrics page, or one of its tables as CSV (``?format=csv&table=<name>``)."""
     form = MetricsFilterForm(request.GET)
     filters = form.to_filters() if form.is_valid() else default_filters()
-    metrics = incident_metrics(filters, user=request.user)
-    tables = {table.name: table for table in metric_tables(metrics)}
     if request.GET.get("format") == "csv":
-        table = tables.get(request.GET.get("table", ""))
+        metrics = incident_metrics(filters, user=request.user)
+        table = {table.name: table for table in metric_tables(metrics)}.get(request.GET.get("table", ""))
         if table is None:
             raise Http404("No such table.")
         return _csv_response(table, metrics)
-    attach_charts(tables, metrics)
+    metrics, previous = compared_metrics(filters, user=request.user)
+    tables = {table.name: table for table in metric_tables(metrics)}
+    attach_charts(tables, metrics, metrics.severity_levels)
+    shown = request.GET.get("all", "")
+    for table in tables.values():
+        table.show_all = table.name == shown
     query = request.GET.copy()
-    query.pop("format", None)
-    query.pop("table", None)
+    for key in ("format", "table", "all"):
+        query.pop(key, None)
     context = {
         "form": form,
         "metrics": metrics,
+        "previous": previous,
         "table_list": list(tables.values()),
-        "headline": headline(metrics),
+        "tiles": tiles(metrics, previous),
+        "glossary": glossary(metrics),
+        "teams": Team.objects.order_by("name"),
         "query": query.urlencode(),
     }
     return render(request, "metrics/metrics.html", context)
+
+
+@login_required
+def team_page(request, slug: str):
+    """One team's figures over the last twelve months, its open action items by owner, its postmortems
+    waiting for work and its repeat-class incidents."""
+    team = get_object_or_404(Team, slug=slug)
+    filters = replace(default_filters(), team=team)
+    metrics, previous = compared_metrics(filters, user=request.user)
+    context = {
+        "team": team,
+        "metrics": metrics,
+        "tiles": tiles(metrics, previous),
+        "glossary": glossary(metrics),
+        "owners": team_action_items_by_owner(team, request.user, metrics.today),
+        "waiting": team_postmortems_waiting(team, request.user),
+        "repeats": team_repeat_incidents(team, request.user),
+        "query": f"team={team.slug}",
+    }
+    return render(request, "metrics/team.html", context)
