@@ -20,7 +20,9 @@ class Migration(migrations.Migration):
                     "keywords",
                     models.TextField(
                         blank=True,
-                        help_text="One rule a line, e.g. “certificate|cert|tls + expir|renew”: terms joined by + must all occur in one sentence, | separates alternatives, and a term matches the start of a word.",
+                        help_text="One rule a line, e.g. “certificate|cert|tls + expir|renew”: terms joined "
+                        "by + must all occur in one sentence, | separates alternatives, "
+                        "and a term matches the start of a word.",
                     ),
                 ),
             ],
@@ -34,7 +36,8 @@ class Migration(migrations.Migration):
             name="failure_classes",
             field=models.ManyToManyField(
                 blank=True,
-                help_text="The failure modes it shows; the repeat detector suggests them from the text when none is set.",
+                help_text="The failure modes it shows; "
+                "the repeat detector suggests them from the text when none is set.",
                 related_name="incidents",
                 to="incidents.failureclass",
             ),
