@@ -16,7 +16,10 @@ search document) may match and be quoted in a snippet.
 from __future__ import annotations
 
 import copy
+import difflib
+import itertools
 import json
+import math
 import re
 import unicodedata
 from contextlib import contextmanager
@@ -72,50 +75,47 @@ ORDERS = {"relevance": "Relevance", "date": "Newest first"}
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _HAS_WORD = re.compile(r"[^\W_]")
+# Words dropped from what a query requires: PostgreSQL's English list (which it drops from
+# the index too), so both databases leave out the same words.
 STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "their",
-        "this",
-        "to",
-        "was",
-        "were",
-        "will",
-        "with",
-        "after",
-        "before",
-        "during",
-        "when",
-        "while",
-        "not",
-        "no",
-        "we",
-        "our",
-        "they",
-    ]
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can did do does doing don down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with you your yours yourself yourselves""".split()  # noqa: SIM905 - a list to read
 )
+# Words that mean the same in incident reports, applied at query time (no reindex needed):
+# a word of one line finds the others. Multi-word entries are matched as phrases.
+SYNONYMS = [
+    "cert certs certificate certificates tls ssl",
+    "db dbs database databases",
+    "k8s kube kubernetes",
+    "config configs configuration conf",
+    "outage outages down unavailable offline",
+    "deleted delete deletion removed remove dropped",
+    "dc datacenter datacentre|data center|data centre",
+]
+
+
+def _synonym_table() -> dict[str, tuple[str, ...]]:
+    table = {}
+    for line in SYNONYMS:
+        head, _, phrases = line.partition("|")
+        words = head.split() + [p for p in phrases.split("|") if p]
+        for word in head.split():
+            table[word] = tuple(words)
+    return table
+
+
+SYNONYM_TABLE = _synonym_table()
+# A word this long or longer also finds the words it begins (``cert`` finds ``certificates``).
+PREFIX_MIN = 3
+_PLAIN_WORD = re.compile(r"[^\W_]+")
+# ``-rf``, ``-9``: a dash and one or two characters right after a word is a command-line
+# flag, not an exclusion.
+_FLAG = re.compile(r"-[^\W_]{1,2}")
 
 
 # --- The query language -------------------------------------------------------------------
@@ -125,6 +125,7 @@ STOP_WORDS = frozenset(
 class Term:
     text: str
     phrase: bool = False
+    prefix: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ class ParsedQuery:
     required: tuple[tuple[Term, ...], ...] = ()
     excluded: tuple[Term, ...] = ()
     notices: tuple[str, ...] = field(default=(), compare=False)
+    # How many of the required groups a match must hold (0: all of them).
+    least: int = 0
 
     def __bool__(self) -> bool:
         """Whether there are words to find (and so matches to rank)."""
@@ -146,6 +149,17 @@ class ParsedQuery:
 
     def words(self) -> list[str]:
         return [term.text for group in self.required for term in group]
+
+    @property
+    def strict(self) -> bool:
+        return not self.least or self.least >= len(self.required)
+
+    def positive(self) -> ParsedQuery:
+        """The words to find, without the excluded ones: what ranks a match."""
+        return ParsedQuery(required=self.required, least=self.least)
+
+    def relaxed(self, least: int) -> ParsedQuery:
+        return ParsedQuery(self.required, self.excluded, self.notices, least=least)
 
 
 def _clean_query(text: str) -> tuple[str, list[str]]:
@@ -171,7 +185,13 @@ def parse_query(text: str) -> ParsedQuery:
             pending_or = bool(required)
             continue
         is_phrase = not bare
-        if bare.startswith("-") and len(bare) > 1:
+        if bare.startswith("--"):
+            bare = bare.lstrip("-")
+        elif required and _FLAG.fullmatch(bare) and not negated and len(required[-1]) == 1:
+            # A command and its flag, searched as the phrase they make (``rm -rf``: "rm rf").
+            required[-1] = [Term(f"{required[-1][0].text} {bare[1:]}", phrase=True)]
+            continue
+        elif bare.startswith("-") and len(bare) > 1:
             negated, bare = "-", bare[1:]
         words = " ".join((quoted if is_phrase else bare).replace('"', " ").split())
         if not _HAS_WORD.search(words):
@@ -187,7 +207,35 @@ def parse_query(text: str) -> ParsedQuery:
     if sum(map(len, required)) + len(excluded) > MAX_TERMS:
         notices.append(f"Only the first {MAX_TERMS} words of your search were used.")
         required, excluded = _first_terms(required, excluded)
-    return ParsedQuery(tuple(tuple(g) for g in required), tuple(excluded), tuple(notices))
+    groups = tuple(_widen(group) for group in _without_stop_words(required))
+    return ParsedQuery(groups, tuple(excluded), tuple(notices))
+
+
+def _is_stop_word(group: list[Term]) -> bool:
+    return all(not t.phrase and t.text.lower() in STOP_WORDS for t in group)
+
+
+def _without_stop_words(required: list[list[Term]]) -> list[list[Term]]:
+    """The groups that are not only stop words (all of them if nothing else is left)."""
+    kept = [group for group in required if not _is_stop_word(group)]
+    return kept or required
+
+
+def _widen(group: list[Term]) -> tuple[Term, ...]:
+    """A group with each plain word's synonyms, and plain words long enough as prefixes."""
+    widened: dict[Term, None] = {}
+    for term in group:
+        if term.phrase or not _PLAIN_WORD.fullmatch(term.text):
+            widened.setdefault(term, None)
+            continue
+        for word in (term.text, *SYNONYM_TABLE.get(term.text.lower(), ())):
+            if " " in word:
+                widened.setdefault(Term(word, phrase=True), None)
+            elif word.lower() not in STOP_WORDS:
+                widened.setdefault(Term(word, prefix=len(word) >= PREFIX_MIN), None)
+            elif word == term.text:
+                widened.setdefault(term, None)
+    return tuple(widened)
 
 
 def _first_terms(required: list[list[Term]], excluded: list[Term]) -> tuple[list[list[Term]], list[Term]]:
@@ -207,26 +255,42 @@ def _tsquery(parsed: ParsedQuery, *, as_words: frozenset[Term] = frozenset()) ->
     config = settings.SEARCH_CONFIG
 
     def term(t: Term, alone: bool = False) -> SearchQuery:
+        if t.prefix:  # a plain word of letters and digits only: nothing for to_tsquery to parse
+            return SearchQuery(f"{t.text}:*", search_type="raw", config=config)
         phrase = t.phrase and not (alone and t in as_words)
         return SearchQuery(t.text, search_type="phrase" if phrase else "plain", config=config)
 
     def group(terms: tuple[Term, ...]) -> SearchQuery:
         return term(terms[0], alone=True) if len(terms) == 1 else reduce(or_, map(term, terms))
 
-    query = reduce(and_, map(group, parsed.required))
+    query = _at_least(list(map(group, parsed.required)), parsed.least, and_, or_)
     for t in parsed.excluded:
         query &= ~term(t)
     return query
 
 
+# A relaxed query is written out as every combination of ``least`` groups; past this many
+# combinations, any one group will do.
+MAX_COMBINATIONS = 64
+
+
+def _at_least(groups: list, least: int, all_of, any_of):
+    """``groups`` combined so that at least ``least`` of them hold (0: all of them)."""
+    if not least or least >= len(groups):
+        return reduce(all_of, groups)
+    if least <= 1 or math.comb(len(groups), least) > MAX_COMBINATIONS:
+        return reduce(any_of, groups)
+    return reduce(any_of, (reduce(all_of, combo) for combo in itertools.combinations(groups, least)))
+
+
 def _fts_string(term: Term) -> str:
-    return '"' + term.text.replace('"', '""') + '"'
+    return '"' + term.text.replace('"', '""') + '"' + ("*" if term.prefix else "")
 
 
 def fts_expression(parsed: ParsedQuery, *, public_only: bool) -> str:
     """The FTS5 MATCH expression; ``public_only`` keeps internal sections out of matching."""
     groups = ["(" + " OR ".join(map(_fts_string, group)) + ")" for group in parsed.required]
-    expression = " AND ".join(groups)
+    expression = _at_least(groups, parsed.least, lambda a, b: f"{a} AND {b}", lambda a, b: f"({a}) OR ({b})")
     if parsed.excluded:
         expression = f"({expression}) NOT ({' OR '.join(map(_fts_string, parsed.excluded))})"
     return f"{FTS_PUBLIC_COLUMNS} : ({expression})" if public_only else expression
@@ -444,13 +508,28 @@ class _PostgresMatch(_Match):
     def __init__(self, parsed: ParsedQuery):
         super().__init__(parsed)
         self.query = _tsquery(parsed)
-        self.pairs, whole = phrase_pairs(parsed)
+        # Ranked on the words to find only: an excluded word would score every match 0.
+        positive = parsed.positive()
+        self.rank_query = _tsquery(positive if parsed.strict else positive.relaxed(1))
+        # A relaxed query's phrases are not all required: no pairs to look up first.
+        self.pairs, whole = phrase_pairs(parsed) if parsed.strict else (None, frozenset())
         # Matching: two-word phrases as their words plus their pair, which the GIN indexes
         # answer exactly; checking the phrase itself would read every candidate's vector.
         self.words_query = _tsquery(parsed, as_words=whole) if whole else self.query
 
     def _ts_rank(self, vector) -> Expression:
-        return SearchRank(vector, self.query, weights=PG_WEIGHTS, cover_density=False)
+        rank = SearchRank(vector, self.rank_query, weights=PG_WEIGHTS, cover_density=False)
+        if self.parsed.strict:
+            return rank
+        # Relaxed: the more of the words a match holds, the higher it ranks, whatever its rank.
+        held = [
+            Case(
+                When(SearchVectorExact(vector, _tsquery(ParsedQuery(required=(g,)))), then=Value(1.0)),
+                default=Value(0.0),
+            )
+            for g in self.parsed.required
+        ]
+        return ExpressionWrapper(reduce(lambda a, b: a + b, held) * Value(10.0) + rank, output_field=FloatField())
 
     def public(self) -> Q:
         if self.pairs is None:
@@ -497,12 +576,28 @@ class _SqliteMatch(_Match):
         return Q(self.full(), has_internal=True)
 
     def _score(self, public_only: bool) -> Expression:
-        score = _FtsRowQuery(fts_expression(self.parsed, public_only=public_only))
+        positive = self.parsed.positive()
+        score = _FtsRowQuery(
+            fts_expression(positive if self.parsed.strict else positive.relaxed(1), public_only=public_only)
+        )
         near = _fts_nearness(self.parsed, public_only=public_only)
-        if near is None:
+        if near is not None:
+            bonus = Case(When(_FtsRowQuery(near, exists=True), then=Value(2.0)), default=Value(1.0))
+            score = ExpressionWrapper(score * bonus, output_field=FloatField())
+        if self.parsed.strict:
             return score
-        bonus = Case(When(_FtsRowQuery(near, exists=True), then=Value(2.0)), default=Value(1.0))
-        return ExpressionWrapper(score * bonus, output_field=FloatField())
+        # Relaxed: the more of the words a match holds, the higher it ranks, whatever its score.
+        held = [
+            Case(
+                When(
+                    _FtsRowQuery(fts_expression(ParsedQuery(required=(g,)), public_only=public_only), exists=True),
+                    then=Value(1.0),
+                ),
+                default=Value(0.0),
+            )
+            for g in self.parsed.required
+        ]
+        return ExpressionWrapper(reduce(lambda a, b: a + b, held) * Value(1000.0) + score, output_field=FloatField())
 
     def rank(self, access: bool | list[int], prefix: str = "") -> Expression:
         return _per_reader(access, self._score(False), self._score(True))
@@ -559,6 +654,11 @@ def _through_indexes():
             cursor.execute("SELECT set_config('enable_seqscan', %s, false)", [previous])
 
 
+# A search whose every word fewer postmortems than this hold (a page's worth) is widened to
+# those holding most of its words.
+RELAX_BELOW = 20
+
+
 class SearchResults:
     """The postmortems ``user`` may read that match a query, in order: a sequence that a
     paginator counts and slices, each slice one query for the page's rows.
@@ -574,6 +674,8 @@ class SearchResults:
         self.documents = documents
         self._related: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
         self._first: tuple[int, list[int]] | None = None
+        # For a relaxed search, how many postmortems hold every word (ranked first).
+        self.every_word: int | None = None
 
     # --- Django QuerySet-like chaining, for the page's rows
 
@@ -776,7 +878,18 @@ def search_postmortems(
     access, the public text otherwise.
     """
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
-    return SearchResults(user, parsed, queryset=queryset, documents=documents, order=order)
+    results = SearchResults(user, parsed, queryset=queryset, documents=documents, order=order)
+    if len(parsed.required) < 2 or not parsed.strict or results.count() >= RELAX_BELOW:
+        return results
+    # Few postmortems hold every word: those that hold most of them follow (they rank below,
+    # as holding fewer words), or, when none does, those that hold any.
+    words = len(parsed.required)
+    for least in sorted({words - max(1, words // 3), 1}, reverse=True):
+        relaxed = SearchResults(user, parsed.relaxed(least), queryset=queryset, documents=documents, order=order)
+        if relaxed.count() > results.count():
+            relaxed.every_word = results.count()
+            return relaxed
+    return results
 
 
 # --- Snippets -------------------------------------------------------------------------------
@@ -916,7 +1029,7 @@ def archive_page(user, params) -> dict:
     )
     page = Paginator(results, PAGE_SIZE).get_page(params.get("page"))
     page.object_list = list(page.object_list)
-    attach_snippets(page.object_list, parsed)
+    attach_snippets(page.object_list, results.parsed)
     open_items = dict(
         ActionItem.objects.open()
         .filter(postmortem__in=[pm.pk for pm in page.object_list])
@@ -926,7 +1039,42 @@ def archive_page(user, params) -> dict:
     )
     for pm in page.object_list:
         pm.open_action_count = open_items.get(pm.pk, 0)
-    return {"filterset": filterset, "parsed": parsed, "order": order, "sort": sort, "orders": ORDERS, "page": page}
+    suggestion = did_you_mean(user, parsed) if parsed and not page.paginator.count else None
+    return {
+        "filterset": filterset,
+        "parsed": parsed,
+        "every_word": results.every_word,
+        "suggestion": suggestion,
+        "order": order,
+        "sort": sort,
+        "orders": ORDERS,
+        "page": page,
+    }
+
+
+# Titles and summaries read for "Did you mean": the newest this many the reader may see.
+VOCABULARY_DOCUMENTS = 2000
+
+
+def did_you_mean(user, parsed: ParsedQuery) -> str | None:
+    """For a search that found nothing, the same words spelled as the titles and summaries
+    ``user`` may read spell them, where one is close (``None`` when none is)."""
+    documents = SearchResults(user, ParsedQuery())._candidates().order_by(*NEWEST)
+    vocabulary = set()
+    for title, summary in documents.values_list("title", "summary")[:VOCABULARY_DOCUMENTS]:
+        vocabulary.update(re.findall(r"[^\W\d_]{3,}", f"{title} {summary}".lower()))
+    changed, words = False, []
+    for group in parsed.required:
+        word = group[0].text
+        close = (
+            []
+            if group[0].phrase or word.lower() in vocabulary
+            else difflib.get_close_matches(word.lower(), vocabulary, n=1, cutoff=0.75)
+        )
+        changed |= bool(close)
+        words.append(close[0] if close else (f'"{word}"' if group[0].phrase else word))
+    words += [f'-"{t.text}"' if t.phrase else f"-{t.text}" for t in parsed.excluded]
+    return " ".join(words) if changed else None
 
 
 def feed_items(user, *, limit: int = 30) -> list[Postmortem]:
