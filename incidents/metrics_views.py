@@ -147,7 +147,8 @@ class Table:
     show_all: bool = False
     terms: list[str] = field(default_factory=list)  # glossary entries the table's figures use
     width: str = "col-12"  # its column in the page's grid
-    on_page: bool = True  # False: in the CSV only (the tiles show it)
+    on_page: bool = True  # False: in the CSV only (the tiles show it), or nested in another's numbers
+    nested: list = field(default_factory=list)  # more tables under this one's chart, with its numbers
 
     def headers(self) -> list[str]:
         return self.wide[0] if self.wide else [header for header, _ in self.columns]
@@ -305,6 +306,9 @@ def metric_tables(metrics: Metrics) -> list[Table]:
         table.terms = table.terms or terms.get(table.name, [])
         table.width = widths.get(table.name, table.width)
     tables[0].on_page = False
+    # The causes' response times go with the causes' counts, under their chart: the page stays short.
+    by_cause, counts_cause = tables[4], tables[6]
+    by_cause.on_page, counts_cause.nested = False, [by_cause]
     return tables
 
 
