@@ -981,10 +981,12 @@ def _shorten(text: str, words: int = 40) -> str:
 
 
 def similar_query(postmortem: Postmortem) -> ParsedQuery:
-    """Any of the distinctive words of ``postmortem``'s public title, tags and summary (as indexed:
-    its internal sections never feed the panel, whoever is reading)."""
+    """Any of the distinctive words of ``postmortem``'s incident title and public summary (as
+    indexed: its internal sections never feed the panel, whoever is reading). Not its labels
+    (tags, services, teams, categories): every postmortem of a team shares those."""
     document = getattr(postmortem, "search_document", None)
-    text = f"{document.title} {document.summary}" if document else postmortem.incident.title
+    title = postmortem.incident.title
+    text = f"{title} {document.summary}" if document else title
     seen: dict[str, None] = {}
     for word in re.findall(r"[^\W\d_][\w'-]{2,}", text.lower()):
         if word not in STOP_WORDS:

@@ -19,7 +19,7 @@ from django.db.models import OuterRef, Subquery
 from .models import Postmortem, PostmortemSearchDocument
 
 # The sections the archive searches, besides the summary (which has a weight of its own).
-BODY_SECTIONS = ["impact", "root_cause", "contributing_factors", "lessons"]
+BODY_SECTIONS = ["impact", "root_cause", "contributing_factors", "what_went_well", "lessons"]
 SEARCHED_SECTIONS = ["summary", *BODY_SECTIONS]
 TEXT_COLUMNS = ["title", "summary", "body", "extra", "internal"]
 # The postmortem's fields the document carries for the search's first pass.
@@ -37,25 +37,46 @@ def _clean(text: str | None) -> str:
     return _UNSAFE.sub(" ", text or "")
 
 
+# Host and dotted names (``GitLab.com``, ``api.example.io``): PostgreSQL's parser keeps them
+# whole, so their parts are indexed too.
+_DOTTED = re.compile(r"\b[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+\b")
+
+
+def host_parts(text: str) -> str:
+    """The parts of every dotted name in ``text``, as words (empty when it holds none)."""
+    return " ".join(part for name in _DOTTED.findall(text) for part in re.split(r"[.-]", name) if part)
+
+
+def _names(manager) -> list[str]:
+    return [item.name for item in manager.all()]
+
+
 def document_values(postmortem: Postmortem) -> dict[str, str | bool]:
     """The text columns of ``postmortem``'s search document.
 
-    Expects ``incident``, ``incident__tags``, ``incident__timeline_events`` and
-    ``action_items`` to be loaded (or loads them, one query each).
+    Expects ``incident`` (with its cause category), its tags, timeline events, services and
+    failure classes, and the postmortem's teams and action items to be loaded (or loads
+    them, one query each).
     """
     incident = postmortem.incident
     internal = set(postmortem.internal_sections or [])
-    tags = " ".join(tag.name for tag in incident.tags.all())
+    # Tags and the names of services, teams, cause category and failure classes rank with the title.
+    labels = _names(incident.tags) + _names(incident.services) + _names(postmortem.teams)
+    labels += _names(incident.failure_classes) + ([incident.cause_category.name] if incident.cause_category else [])
+    title = f"{incident.reference} {incident.title} {' '.join(labels)}"
+    summary = "" if "summary" in internal else postmortem.summary
     body = [getattr(postmortem, name) for name in BODY_SECTIONS if name not in internal]
     hidden = [getattr(postmortem, name) for name in SEARCHED_SECTIONS if name in internal]
     extra = [event.text for event in incident.timeline_events.all()]
-    extra += [item.title for item in postmortem.action_items.all()]
+    extra += [f"{item.title}\n{item.description}".strip() for item in postmortem.action_items.all()]
+    public_hosts = host_parts("\n".join([summary, *body, *extra]))
     values = {
-        "title": f"{incident.reference} {incident.title} {tags}",
-        "summary": "" if "summary" in internal else postmortem.summary,
+        "title": f"{title} {host_parts(title)}",
+        "summary": summary,
         "body": "\n\n".join(body),
-        "extra": "\n".join(extra),
-        "internal": "\n\n".join(hidden),
+        # The parts of dotted names go last, where they count least and are seldom quoted.
+        "extra": "\n".join([*extra, public_hosts]),
+        "internal": "\n\n".join([*hidden, host_parts("\n".join(hidden))]),
     }
     cleaned = {name: _clean(text).strip() for name, text in values.items()}
     copies = {name: getattr(postmortem, name) for name in COPIED_FIELDS}
@@ -63,8 +84,13 @@ def document_values(postmortem: Postmortem) -> dict[str, str | bool]:
 
 
 def _postmortems_to_index():
-    return Postmortem.objects.select_related("incident").prefetch_related(
-        "incident__tags", "incident__timeline_events", "action_items"
+    return Postmortem.objects.select_related("incident__cause_category").prefetch_related(
+        "incident__tags",
+        "incident__timeline_events",
+        "incident__services",
+        "incident__failure_classes",
+        "teams",
+        "action_items",
     )
 
 

@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from bench.search_relevance import evaluate as evaluate_set
 from bench.search_relevance import figures, load_set, seed_set
+from postmortems import search_index
 from postmortems.search import search_postmortems
-from tests.factories import IncidentFactory
+from tests.factories import ActionItemFactory, IncidentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +103,51 @@ def test_did_you_mean_never_spells_a_word_from_a_postmortem_the_reader_may_not_r
     assert response.context["suggestion"] is None
     assert "xylophone" not in response.text.lower()
     assert "xylophone" in as_user("teammate").get(URL, {"q": "xylophon"}).text.lower()
+
+
+def test_service_team_cause_and_failure_class_names_find_the_postmortem(make_pm, people):
+    from incidents.models import FailureClass
+    from tests.factories import ServiceFactory, TeamFactory, cause
+
+    outsider = people[1]["outsider"]
+    incident = IncidentFactory(cause_category=cause("capacity"))
+    pm = make_pm(incident=incident, summary="Things were slow.")
+    with_names = [
+        ServiceFactory(name="Ledger", slug="ledger"),
+        FailureClass.objects.create(name="Thundering herd", slug="thundering-herd"),
+    ]
+    incident.services.add(with_names[0])
+    incident.failure_classes.add(with_names[1])
+    pm.teams.add(TeamFactory(name="Storage", slug="storage"))
+    search_index.reindex_postmortem(pm.pk)
+    make_pm(summary="Unrelated.")
+    for query in ("ledger", "storage", "capacity", "thundering herd"):
+        assert found(outsider, query) == [pm.pk], query
+
+
+def test_what_went_well_and_action_item_descriptions_find_the_postmortem(make_pm, people):
+    outsider = people[1]["outsider"]
+    pm = make_pm(summary="The queue backed up.", what_went_well="The runbook for draining was spot on.")
+    ActionItemFactory(postmortem=pm, title="Add alerting", description="Page when the backlog passes a million.")
+    search_index.reindex_postmortem(pm.pk)
+    assert found(outsider, "runbook draining") == [pm.pk]
+    assert found(outsider, "backlog million") == [pm.pk]
+
+
+def test_an_internal_what_went_well_is_not_searchable_from_outside(make_pm, people):
+    _, users = people
+    pm = make_pm(
+        summary="The queue backed up.", what_went_well="Quokka tooling helped.", internal_sections=["what_went_well"]
+    )
+    assert found(users["outsider"], "quokka") == []
+    assert found(users["teammate"], "quokka") == [pm.pk]
+
+
+def test_host_names_are_found_whole_and_by_their_parts(make_pm, people):
+    outsider = people[1]["outsider"]
+    titled = make_pm(incident=IncidentFactory(title="Outage of GitLab.com"), summary="Pushes failed.")
+    body = make_pm(summary="Calls to api.example.io timed out.")
+    assert found(outsider, "gitlab") == [titled.pk]
+    assert found(outsider, "GitLab.com") == [titled.pk]
+    assert found(outsider, "example") == [body.pk]
+    assert found(outsider, "api.example.io") == [body.pk]
