@@ -838,19 +838,26 @@ def team_action_items_by_owner(team: Team, user, today: date) -> list[dict]:
 
 
 def team_postmortems_waiting(team: Team, user) -> dict[str, list]:
-    """``team``'s unpublished postmortems ``user`` may read, by what they wait for: writing (draft) or
-    review and publication (in review); one query."""
+    """``team``'s incidents ``user`` may see whose postmortem waits: not started (required, resolved,
+    none yet), being written (draft) or in review (awaiting review and publication); two queries.
+    Incident visibility decides, as for the incident pages: a lead sees the team's drafts listed even
+    where only their writers may open them."""
     from postmortems.models import Postmortem
 
-    waiting = {"draft": [], "in_review": []}
+    incidents = Incident.objects.visible_to(user).filter(pk__in=team_incidents(team).values("pk"))
+    waiting = {"not_started": [], "draft": [], "in_review": []}
     postmortems = (
-        Postmortem.objects.visible_to(user)
-        .filter(incident__in=team_incidents(team).values("pk"), status__in=waiting)
+        Postmortem.objects.filter(incident__in=incidents.values("pk"), status__in=["draft", "in_review"])
         .select_related("incident__severity")
         .order_by("due_date", "pk")
     )
     for postmortem in postmortems:
-        waiting[postmortem.status].append(postmortem)
+        waiting[postmortem.status].append(postmortem.incident)
+    waiting["not_started"] = list(
+        incidents.filter(severity__requires_postmortem=True, resolved_at__isnull=False, postmortem__isnull=True)
+        .select_related("severity")
+        .order_by("resolved_at")
+    )
     return waiting
 
 

@@ -428,6 +428,11 @@ def _change(now, before, kind: str) -> str:
     return "no change" if points == 0 else f"{'+' if points > 0 else '−'}{abs(points):g} pts"
 
 
+def _shown(value, formatter) -> str:
+    """A tile's figure; a suppressed one reads "<3", linked to why in the glossary."""
+    return str(SUPPRESSED) if value is SUPPRESSED else formatter(value)
+
+
 def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
     """The headline figures, each with its change on the previous period, its breakdown and its definition."""
     result = []
@@ -439,8 +444,12 @@ def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
                 "key": m.key,
                 "label": m.label,
                 "figures": [
-                    ("Median", _duration(stat.median), _change(stat.median, before and before.median, "seconds")),
-                    ("p90", _duration(stat.p90), _change(stat.p90, before and before.p90, "seconds")),
+                    (
+                        "Median",
+                        _shown(stat.median, _duration),
+                        _change(stat.median, before and before.median, "seconds"),
+                    ),
+                    ("p90", _shown(stat.p90, _duration), _change(stat.p90, before and before.p90, "seconds")),
                 ],
                 "breakdown": "table-trend",
                 "compared": True,
@@ -453,7 +462,11 @@ def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
             "key": "repeat_rate",
             "label": "Repeat rate",
             "figures": [
-                ("Rate", _percent(repeats["rate"]), _change(repeats["rate"], prev and prev.repeats["rate"], "rate")),
+                (
+                    "Rate",
+                    _shown(repeats["rate"], _percent),
+                    _change(repeats["rate"], prev and prev.repeats["rate"], "rate"),
+                ),
                 ("Repeats", str(repeats["confirmed_repeats"]), f"of {repeats['incidents']} incidents"),
             ],
             "compared": True,
@@ -463,8 +476,8 @@ def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
             "key": "postmortems",
             "label": "Postmortems",
             "figures": [
-                ("Published", _percent(pm["published_rate"]), f"{pm['published']} of {pm['required']}"),
-                ("On time", _percent(pm["on_time_rate"]), f"{pm['on_time']} of {pm['required']}"),
+                ("Published", _shown(pm["published_rate"], _percent), f"{pm['published']} of {pm['required']}"),
+                ("On time", _shown(pm["on_time_rate"], _percent), f"{pm['on_time']} of {pm['required']}"),
             ],
             "breakdown": "table-postmortems",
         },
@@ -472,8 +485,12 @@ def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
             "key": "action_items",
             "label": "Action items",
             "figures": [
-                ("Done", _percent(ai["completion_rate"]), f"{ai['done']} of {ai['total']}"),
-                ("On time", _percent(ai["on_time_rate"]), f"{ai['done_on_time']} of {ai['done_with_due_date']}"),
+                ("Done", _shown(ai["completion_rate"], _percent), f"{ai['done']} of {ai['total']}"),
+                (
+                    "On time",
+                    _shown(ai["on_time_rate"], _percent),
+                    f"{ai['done_on_time']} of {ai['done_with_due_date']}",
+                ),
                 ("Overdue", str(ai["overdue"]), f"oldest {FORMATTERS['days'](ai['overdue_max_days'])}"),
             ],
             "breakdown": "table-action_items",
@@ -490,8 +507,10 @@ def glossary(metrics: Metrics) -> list[dict]:
     entries = []
     for m in DURATION_METRICS:
         excluded = metrics.overall.stats[m.key].excluded
-        note = f"{excluded} incidents are left out: {m.missing}." if excluded else "No incident is left out."
-        if excluded is SUPPRESSED:
+        note = "No incident is left out."
+        if excluded == 1:
+            note = f"1 incident is left out: {m.missing}."
+        elif excluded or excluded is SUPPRESSED:
             note = f"{excluded} incidents are left out: {m.missing}."
         entries.append({"key": m.key, "term": m.label, "text": f"{m.definition} {note}"})
     defs = metrics.definitions
@@ -569,16 +588,25 @@ def metrics_page(request):
 def team_page(request, slug: str):
     """One team's figures over the last twelve months, its open action items by owner, its postmortems
     waiting for work and its repeat-class incidents."""
-    team = get_object_or_404(Team, slug=slug)
-    filters = replace(default_filters(), team=team)
+    team = get_object_or_404(Team.objects.select_related("lead"), slug=slug)
+    form = MetricsFilterForm(request.GET)
+    filters = replace(form.to_filters() if form.is_valid() else default_filters(), team=team)
     metrics, previous = compared_metrics(filters, user=request.user)
+    waiting = team_postmortems_waiting(team, request.user)
     context = {
         "team": team,
         "metrics": metrics,
         "tiles": tiles(metrics, previous),
         "glossary": glossary(metrics),
         "owners": team_action_items_by_owner(team, request.user, metrics.today),
-        "waiting": team_postmortems_waiting(team, request.user),
+        "waiting": [
+            (key, heading, waiting[key])
+            for key, heading in (
+                ("not_started", "Not started"),
+                ("draft", "Being written (draft)"),
+                ("in_review", "Awaiting review and publication"),
+            )
+        ],
         "repeats": team_repeat_incidents(team, request.user),
         "query": f"team={team.slug}",
     }

@@ -266,7 +266,7 @@ def test_page_shows_figures_definitions_exclusions_and_charts(client, viewer, wo
     assert response.status_code == 200
     page = response.content.decode()
     assert 'id="tile-ttd"' in page
-    assert "1 incidents are left out: missing started or detected time" in page
+    assert "1 incident is left out: missing started or detected time" in page
     assert page.count("Detected time − started time") == 1  # written once, in the glossary
     assert page.count('<figure class="metrics-chart') == 7  # four response times, severity, cause, repeats
     assert "<script" not in page.split("<main")[1].split("</main>")[0]  # the charts carry no script

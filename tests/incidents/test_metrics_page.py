@@ -1,0 +1,176 @@
+"""The metrics page as a lead reads it: headline tiles against the previous period, definitions
+written once, long tables cut to their top 10, bar charts without zero labels, and a page per team."""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from incidents.models import RepeatLink
+from tests.conftest import is_postgres
+from tests.factories import (
+    ActionItemFactory,
+    IncidentFactory,
+    PostmortemFactory,
+    ServiceFactory,
+    TeamFactory,
+    UserFactory,
+)
+from tests.incidents import test_metrics
+
+pytestmark = pytest.mark.django_db
+
+# The metrics tests' fixtures: four March incidents, a signed-in viewer, a restricted incident.
+world, viewer, restricted = test_metrics.world, test_metrics.viewer, test_metrics.restricted
+
+MARCH = "/metrics/?start=2026-03-01&end=2026-03-31"
+
+
+def _text(html: str) -> str:
+    """The page's words, without tags, on one line."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def _tile(page: str, key: str) -> str:
+    return _text(page.split(f'id="tile-{key}">')[1].split("</li>")[0])
+
+
+def _february(ttd_minutes: int, count: int = 2) -> None:
+    for n in range(count):
+        start = datetime(2026, 2, 10 + n, 10, tzinfo=UTC)
+        IncidentFactory(
+            title=f"feb{n}",
+            started_at=start,
+            detected_at=start + timedelta(minutes=ttd_minutes),
+            acknowledged_at=start + timedelta(minutes=ttd_minutes + 1),
+            declared_at=start + timedelta(minutes=ttd_minutes + 2),
+            mitigated_at=start + timedelta(minutes=ttd_minutes + 3),
+            resolved_at=start + timedelta(minutes=ttd_minutes + 4),
+        )
+
+
+def test_tiles_show_median_p90_and_the_change_on_the_previous_period(client, viewer, world):
+    # March: TTD 5, 15 and 25 minutes (median 15m, p90 23m); the 31 days before it: 10 and 10.
+    _february(ttd_minutes=10)
+    page = client.get(MARCH).content.decode()
+    assert _tile(page, "ttd").startswith("Time to detect ? Median 15m 00s +5m 00s p90 23m 00s +13m 00s")
+    assert "Changes are against 29 Jan 2026 – 28 Feb 2026" in _text(page)
+    assert "Rate 0% no change" in _tile(page, "repeat_rate")
+    assert "Published" in _tile(page, "postmortems") and "Overdue" in _tile(page, "action_items")
+    # Each tile leads to its breakdown and its definition, both on the page.
+    assert 'href="#table-trend"' in page and 'id="table-trend"' in page
+    assert 'href="#def-ttd"' in page and 'id="def-ttd"' in page
+
+
+def test_without_an_earlier_figure_the_tile_says_so_once(client, viewer, world):
+    tile = _tile(client.get(MARCH).content.decode(), "ttd")
+    assert tile.count("No earlier figure to compare") == 1 and "+" not in tile
+
+
+def test_definitions_are_written_once_with_their_exclusions(client, viewer, world):
+    page = _text(client.get(MARCH).content.decode())
+    assert page.count("Acknowledged time − detected time.") == 1
+    assert "Acknowledged time − detected time. 1 incident is left out: missing detected or acknowledged time." in page
+    assert page.count("Incidents with at least one confirmed repeat link") == 1
+
+
+def test_long_tables_show_their_top_10_until_show_all(client, viewer, world):
+    team = TeamFactory(name="Many")
+    for n in range(11):
+        service = ServiceFactory(name=f"svc-{n:02d}", team=team)
+        for _ in range(1 + n % 3):
+            IncidentFactory(title=f"s{n}").services.add(service)
+    page = client.get(MARCH).content.decode()
+    table = page.split('id="table-by_service"')[1].split("</table>")[0]
+    assert table.count('<th scope="row">') == 10
+    assert "Show all 13 rows" in page  # 11 services, payments-api and search-api
+    page = client.get(MARCH + "&all=by_service").content.decode()
+    assert page.split('id="table-by_service"')[1].split("</table>")[0].count('<th scope="row">') == 13
+    # The most incidents first: payments-api and search-api (2 each) lead the svc-nn with 3.
+    assert re.findall(r'<th scope="row">([^<]+)</th>', table)[:4] == ["svc-02", "svc-05", "svc-08", "payments-api"]
+
+
+def test_tables_scroll_in_their_own_focusable_box(client, viewer, world):
+    page = client.get(MARCH).content.decode()
+    assert page.count('class="table-responsive metrics-scroll" tabindex="0" role="region"') == page.count("<table")
+
+
+def test_bar_charts_print_no_zero_and_tell_each_value_on_hover(client, viewer, world):
+    page = client.get(MARCH).content.decode()
+    repeats = page.split('id="table-repeats"')[1].split("</figure>")[0]
+    # March has incidents and no repeat: a row labelled 2026-03, no bar, no "0%".
+    assert '<span class="metrics-bar-label">2026-03</span>' in repeats
+    assert "<rect" not in repeats and '<span class="metrics-bar-value"></span>' in repeats
+    severity = page.split('id="table-counts_severity"')[1].split("</figure>")[0]
+    # One SEV1 and three SEV2 in March: a quarter and three quarters of the bar, the total printed.
+    assert '<rect x="0.00%" width="25.00%" height="16" class="sev-1"><title>SEV1: 1</title>' in severity
+    assert '<rect x="25.00%" width="75.00%" height="16" class="sev-2"><title>SEV2: 3</title>' in severity
+    assert '<span class="metrics-bar-value">4</span>' in severity
+
+
+def _team_world(world):
+    lead, owner = (
+        UserFactory(username="lead", first_name="Lena"),
+        UserFactory(username="olga", first_name="Olga", last_name="Ortiz"),
+    )
+    team = world["team"]  # Payments: i1 and i2
+    team.lead = lead
+    team.save()
+    draft = PostmortemFactory(incident=world["i1"], status="draft")
+    review = PostmortemFactory(incident=world["i2"], status="in_review")
+    ActionItemFactory(postmortem=draft, owner=owner, team=team, due_date=date(2020, 1, 1))
+    ActionItemFactory(postmortem=review, owner=owner, team=team, due_date=date(2099, 1, 1))
+    ActionItemFactory(postmortem=review, owner=lead, team=team, due_date=None, status="done")
+    RepeatLink.objects.create(
+        incident=world["i2"], earlier=world["i1"], score=0.9, reason="Same lock", state="confirmed"
+    )
+    return team, lead
+
+
+def test_team_page_shows_the_teams_figures_items_postmortems_and_repeats(client, world):
+    team, lead = _team_world(world)
+    client.force_login(lead)
+    page = client.get(f"/metrics/teams/{team.slug}/?start=2026-03-01&end=2026-03-31").content.decode()
+    text = _text(page)
+    assert "<h1" in page and ">Payments</h1>" in page
+    assert _tile(page, "ttd").startswith("Time to detect ? Median 10m 00s")  # i1 5m, i2 15m
+    owners = _text(page.split('id="owners"')[1].split("</table>")[0])
+    assert "Olga Ortiz 2 1" in owners  # 2 open, 1 overdue
+    assert "Lena" not in owners  # done items are not open
+    waiting = page.split('id="waiting"')[1].split('id="repeats"')[0]
+    assert "i1" in waiting.split('id="waiting-draft"')[1].split("</ul>")[0]
+    assert "i2" in waiting.split('id="waiting-in_review"')[1].split("</ul>")[0]
+    assert "i4" not in waiting  # Search's incident
+    assert world["i2"].reference in page.split('id="repeat-list"')[1].split("</ul>")[0]
+    assert text.count("Resolved time − detected time.") == 1
+
+
+def test_team_names_link_to_their_team_page(client, viewer, world):
+    page = client.get(MARCH).content.decode()
+    assert f'href="/metrics/teams/{world["team"].slug}/">Payments</a>' in page
+
+
+def test_team_page_keeps_restricted_incidents_out(client, restricted):
+    client.force_login(restricted["outsider"])
+    page = client.get("/metrics/teams/security/?start=2026-03-18&end=2026-03-18").content.decode()
+    assert "Vault unsealed" not in page
+    assert "13m 00s" not in page  # the restricted incident's time to detect
+    assert "&lt;3" in _tile(page, "ttd")
+    assert "Reseal" not in page
+
+
+def test_team_page_needs_sign_in_and_a_team(client, viewer, world):
+    assert client.get("/metrics/teams/nope/").status_code == 404
+    client.logout()
+    assert client.get(f"/metrics/teams/{world['team'].slug}/").status_code == 302
+
+
+def test_team_page_query_count_is_pinned(client, world, django_assert_num_queries):
+    team, lead = _team_world(world)
+    client.force_login(lead)
+    # session, user, team and its lead; labels: severities, services, causes; durations, counts, postmortems and
+    # action items for the range and again for the period before it; action items by owner;
+    # postmortems waiting and not started; repeat-class incidents. PostgreSQL adds set_config and the savepoint.
+    with django_assert_num_queries(21 if is_postgres() else 18):
+        response = client.get(f"/metrics/teams/{team.slug}/?start=2026-03-01&end=2026-03-31")
+    assert response.status_code == 200
