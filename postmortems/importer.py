@@ -25,14 +25,16 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
+from taggit.models import Tag
 
 from actions.models import ActionItem, ActionItemChange
 from actions.querysets import OPEN_STATUSES
-from actions.services import action_item_record_created
+from actions.services import TRACKED_FIELDS
 from incidents.models import (
     ROLE_FIELDS,
     CauseCategory,
@@ -50,6 +52,9 @@ from .models import SECTION_NAMES, SECTIONS, Postmortem, PostmortemEvent, Review
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "markdown", ".markdown": "markdown"}
 NOT_WRITTEN = "_Not written._"
+# Links the importer resolves itself: full_clean need not look each one up again.
+INCIDENT_LINKS = ["severity", "cause_category", *ROLE_FIELDS]
+ITEM_LINKS = ["postmortem", "owner", "team"]
 
 
 class RecordError(Exception):
@@ -280,9 +285,7 @@ class Importer:
         items = record.get("action_items") or []
         if not isinstance(items, list):
             raise RecordError("action_items: must be a list")
-        for index, data in enumerate(items):
-            outcome.append(_prefixed(f"action_items[{index}]", self._save_item, postmortem, data, index))
-        return outcome
+        return outcome + self._save_items(postmortem, items)
 
     # -------------------------------------------------------- incident
 
@@ -305,13 +308,16 @@ class Importer:
             raise RecordError("declared_at: give when it was declared (or detected_at or started_at)")
         for role in ROLE_FIELDS:
             setattr(incident, role, self.person(data.get(role)))
-        incident.full_clean(exclude=["reference"], validate_unique=False, validate_constraints=False)
-        if incident.pk is None:
+        incident.full_clean(exclude=["reference", *INCIDENT_LINKS], validate_unique=False, validate_constraints=False)
+        created = incident.pk is None
+        if created:
             _keep_reference(incident, data.get("reference"), r"INC-(\d{4})-(\d{4,})", lambda m: f"INC-{m[1]}")
         incident.save()
         incident.services.set([self.service(spec) for spec in data.get("services") or []])
-        incident.tags.set([str(tag) for tag in data.get("tags") or []])
-        incident.timeline_events.all().delete()
+        self._set_tags(incident, [str(tag) for tag in data.get("tags") or []], created=created)
+        if not created:
+            incident.timeline_events.all().delete()
+        incident.created_now = created
         TimelineEvent.objects.bulk_create(
             _timeline_event(incident, event, self.person(event.get("author"))) for event in data.get("timeline") or []
         )
@@ -322,7 +328,9 @@ class Importer:
     def _save_postmortem(self, incident: Incident, data: dict[str, Any]) -> tuple[Postmortem, bool]:
         external = data.get("external_id") or incident.external_id
         pm = (
-            Postmortem.objects.filter(external_id=external).first()
+            Postmortem(incident=incident)
+            if incident.created_now
+            else Postmortem.objects.filter(external_id=external).first()
             or Postmortem.objects.filter(incident=incident).first()
             or Postmortem(incident=incident)
         )
@@ -343,7 +351,7 @@ class Importer:
         pm.users_affected = data.get("users_affected")
         pm.revenue_impact = _decimal(data.get("revenue_impact"))
         self._set_sections(pm, data.get("sections") or {})
-        pm.full_clean(exclude=["incident"], validate_unique=False, validate_constraints=False)
+        pm.full_clean(exclude=["incident", "facilitator"], validate_unique=False, validate_constraints=False)
         teams = [self.team(name) for name in data.get("teams") or []]
         if pm.visibility == Postmortem.Visibility.RESTRICTED and not teams:
             raise RecordError("teams: a restricted postmortem needs the teams that may read it")
@@ -355,6 +363,21 @@ class Importer:
         if created:
             _record_import_events(pm, data.get("source_url") or external)
         return pm, created
+
+    def _set_tags(self, incident: Incident, names: list[str], *, created: bool) -> None:
+        """A new incident's tags in one insert; an updated one's through taggit."""
+        tags = [self._tag(name) for name in dict.fromkeys(name.strip() for name in names if name.strip())]
+        if not created:
+            incident.tags.set(tags)
+            return
+        through = Incident.tags.through
+        through.objects.bulk_create(through(tag=tag, content_object=incident) for tag in tags)
+
+    def _tag(self, name: str) -> Tag:
+        key = ("tag", name.lower())
+        if key not in self._cache:
+            self._cache[key] = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        return self._cache[key]
 
     def _set_sections(self, pm: Postmortem, sections: dict[str, Any]) -> None:
         unknown = sorted(set(sections) - set(SECTION_NAMES))
@@ -375,7 +398,7 @@ class Importer:
             )
             when = _time(data, "reviewed_at")
             try:
-                review.full_clean(exclude=["postmortem"])
+                review.full_clean(exclude=["postmortem", "reviewer"])
             except ValidationError as exc:
                 raise RecordError(f"reviews[{index}]: {describe(exc)}") from exc
             review.save()
@@ -384,11 +407,33 @@ class Importer:
 
     # -------------------------------------------------------- action items
 
-    def _save_item(self, postmortem: Postmortem, data: dict[str, Any], index: int) -> str:
-        external = data.get("external_id") or f"{postmortem.external_id}/{index + 1}"
-        item = ActionItem.objects.filter(external_id=external).first() or ActionItem(external_id=external)
+    def _save_items(self, postmortem: Postmortem, items: list[dict[str, Any]]) -> list[str]:
+        """Update the items found by external id one by one; insert the new ones in bulk, each
+        with a "created" history row saying it was imported."""
+        externals = [data.get("external_id") or f"{postmortem.external_id}/{n + 1}" for n, data in enumerate(items)]
+        found = {item.external_id: item for item in ActionItem.objects.filter(external_id__in=externals)}
+        built = [
+            _prefixed(
+                f"action_items[{n}]",
+                self._item,
+                postmortem,
+                data,
+                found.get(external) or ActionItem(external_id=external),
+            )
+            for n, (data, external) in enumerate(zip(items, externals, strict=True))
+        ]
+        new = [item for item in built if item.pk is None]
+        for item in built:
+            if item.pk is not None:
+                item.save()
+        self._insert_items(
+            new, [data.get("reference") for data, item in zip(items, built, strict=True) if item.pk is None]
+        )
+        return ["item created"] * len(new) + ["item updated"] * (len(built) - len(new))
+
+    def _item(self, postmortem: Postmortem, data: dict[str, Any], item: ActionItem) -> ActionItem:
         if item.pk and item.postmortem_id != postmortem.pk:
-            raise RecordError(f"external_id: {external} belongs to an action item of another postmortem")
+            raise RecordError(f"external_id: {item.external_id} belongs to an action item of another postmortem")
         item.postmortem = postmortem
         item.source_url = data.get("source_url") or ""
         for name in ("title", "description", "resolution_note", "external_url", "evidence_url"):
@@ -404,15 +449,19 @@ class Importer:
             raise RecordError("completed_at: a done item needs the time it was completed")
         overdue = item.status in OPEN_STATUSES and item.due_date and item.due_date < timezone.localdate()
         item.unchased_due_date = item.due_date if overdue and not self.chase else None
-        item.full_clean(exclude=["reference", "postmortem"], validate_unique=False, validate_constraints=False)
-        created = item.pk is None
-        if created:
-            _keep_reference(item, data.get("reference"), r"AI-(\d{4,})", lambda m: "AI")
-        item.save()
-        if created:
-            change = action_item_record_created(item=item, user=None)
-            ActionItemChange.objects.filter(pk=change.pk).update(note="Imported.")
-        return "item created" if created else "item updated"
+        item.full_clean(exclude=["reference", *ITEM_LINKS], validate_unique=False, validate_constraints=False)
+        return item
+
+    def _insert_items(self, items: list[ActionItem], references: list[Any]) -> None:
+        for item, reference in zip(items, references, strict=True):
+            _keep_reference(item, reference, r"AI-(\d{4,})", lambda m: "AI")
+        unnumbered = [item for item in items if not item.reference]
+        for item, number in zip(unnumbered, _allocate("AI", len(unnumbered)), strict=True):
+            item.reference = f"AI-{number:04d}"
+        ActionItem.objects.bulk_create(items)
+        ActionItemChange.objects.bulk_create(
+            ActionItemChange(item=item, changes=_initial_values(item), created=True, note="Imported.") for item in items
+        )
 
     # -------------------------------------------------------- people and reference data
 
@@ -612,6 +661,22 @@ def _keep_reference(obj, reference: Any, pattern: str, sequence_of: Callable[[re
     obj.reference = reference
 
 
+def _allocate(sequence: str, count: int) -> range:
+    """``count`` numbers of the reference sequence ``sequence``, in three queries whatever the count."""
+    if not count:
+        return range(0)
+    ReferenceSequence.objects.get_or_create(name=sequence)
+    ReferenceSequence.objects.filter(name=sequence).update(last_value=F("last_value") + count)
+    last = ReferenceSequence.objects.values_list("last_value", flat=True).get(name=sequence)
+    return range(last - count + 1, last + 1)
+
+
+def _initial_values(item: ActionItem) -> dict[str, list[str | None]]:
+    """A new item's first history row, as ``actions.services.action_item_record_created`` writes it."""
+    values = {name: getattr(item, name) for name in TRACKED_FIELDS}
+    return {name.removesuffix("_id"): [None, str(value)] for name, value in values.items() if value not in (None, "")}
+
+
 def _timeline_event(incident: Incident, data: dict[str, Any], author) -> TimelineEvent:
     event = TimelineEvent(
         incident=incident,
@@ -620,7 +685,7 @@ def _timeline_event(incident: Incident, data: dict[str, Any], author) -> Timelin
         text=_required(data, "text"),
         author=author,
     )
-    event.full_clean(exclude=["incident"])
+    event.full_clean(exclude=["incident", "author"])
     return event
 
 

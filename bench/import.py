@@ -1,0 +1,79 @@
+"""Archive import benchmark: write N postmortems as JSON Lines (from the 30 of
+``bench/data/import_sample.jsonl``, each copy with its own external ids), import them into a fresh
+database with ``import_postmortems``'s code, and print the time.
+
+    .venv/bin/python bench/import.py [--count 1000] [--keep]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/import.py --count 10000
+
+Prints the time to import (records per second, with the search index built once at the end)
+and the time to re-import the same file (every record updated, none created). The database
+(``bench_import``, on the server of ``DATABASE_URL``, else a SQLite file under ``var/bench/``)
+is dropped at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import prepare_database, setup_django  # noqa: E402
+
+SAMPLE = ROOT / "bench" / "data" / "import_sample.jsonl"
+
+
+def write_records(path: Path, count: int) -> None:
+    """``count`` records: the sample's 30 again and again, with fresh ids and references."""
+    sample = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
+    with path.open("w") as out:
+        for n in range(count):
+            record = json.loads(json.dumps(sample[n % len(sample)]))
+            suffix = f"-{n:06d}"
+            record["incident"]["external_id"] += suffix
+            record["postmortem"]["external_id"] += suffix
+            record["incident"]["title"] += f" (copy {n})"
+            for item in record["action_items"]:
+                item["external_id"] += suffix
+            out.write(json.dumps(record) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=1000, help="Postmortems to import.")
+    parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    args = parser.parse_args()
+    where, drop = prepare_database("bench_import", keep=False)
+    setup_django()
+    from django.core.management import call_command
+
+    from postmortems.importer import import_archive
+
+    call_command("migrate", verbosity=0)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "archive.jsonl"
+        write_records(path, args.count)
+        print(f"{where}: importing {args.count} postmortems")
+        for label in ("first import", "re-import"):
+            started = time.monotonic()
+            report = import_archive([path], create_missing=True)
+            seconds = time.monotonic() - started
+            print(
+                f"{label}: {seconds:.1f} s ({args.count / seconds:.0f} postmortems/s); " + " ".join(report.lines()[:2])
+            )
+            if report.refused:
+                print("refused:", *report.refused[:5], sep="\n  ")
+    if not args.keep:
+        from django.db import connections
+
+        connections.close_all()
+        drop()
+
+
+if __name__ == "__main__":
+    main()
