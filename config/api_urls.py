@@ -10,6 +10,7 @@ from config.api_errors import api_not_found
 from incidents import api as incidents_api
 from incidents import api_tokens
 from postmortems.api import PostmortemViewSet
+from postmortems.archive_views import SearchAPIView
 
 app_name = "api"
 
@@ -28,6 +29,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 v1 = [
     path("", include(router.urls)),
     path("metrics/", incidents_api.MetricsView.as_view(), name="metrics"),
+    path("search/", SearchAPIView.as_view(), name="search"),
     path("webhooks/alertmanager/", incidents_api.AlertmanagerWebhookView.as_view(), name="webhook-alertmanager"),
     path("webhooks/generic/", incidents_api.GenericWebhookView.as_view(), name="webhook-generic"),
 ]

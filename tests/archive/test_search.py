@@ -374,3 +374,60 @@ def test_a_snippet_cut_inside_markdown_shows_no_stray_marks():
     cut = f"… was **very {MARK_START}slow{MARK_END}** to [recover](https://x.example/a … ## Timeline"
     snippet = search.highlight(cut)
     assert snippet == "… was very <mark>slow</mark> to recover … Timeline"
+
+
+# --- /api/v1/search/ ----------------------------------------------------------------------------
+
+API_URL = reverse("api:search")
+
+
+def test_the_search_api_answers_as_the_archive_page_does(make_pm, as_user):
+    checkout = ServiceFactory(name="Checkout", slug="checkout")
+    titled = make_pm(incident=IncidentFactory(title="Payment gateway timeouts"), summary="The gateway timed out.")
+    titled.incident.services.add(checkout)
+    make_pm(summary="A gateway in the office network failed.")
+    client = as_user("outsider")
+    page = client.get(URL, {"q": "gateway"})
+    body = client.get(API_URL, {"q": "gateway"}).json()
+    assert [r["id"] for r in body["results"]] == page_ids(page) == [titled.pk, body["results"][1]["id"]]
+    first = body["results"][0]
+    assert first["reference"] == titled.incident.reference and first["services"] == ["Checkout"]
+    assert "<mark>gateway</mark>" in first["snippet"]
+    assert body["count"] == 2 and body["order"] == "relevance" and body["next"] is None
+
+
+def test_the_search_api_takes_the_archive_filters_and_refuses_ones_it_cannot_read(make_pm, as_user):
+    wanted = make_pm(incident=IncidentFactory(severity=severity("SEV1")), summary="The gateway timed out.")
+    make_pm(incident=IncidentFactory(severity=severity("SEV3")), summary="The gateway timed out.")
+    client = as_user("outsider")
+    assert [r["id"] for r in client.get(API_URL, {"q": "gateway", "severity": "SEV1"}).json()["results"]] == [wanted.pk]
+    refused = client.get(API_URL, {"q": "gateway", "date_from": "yesterday"})
+    assert refused.status_code == 400 and "date_from" in refused.json()["errors"]
+
+
+def test_the_search_api_never_shows_what_the_reader_may_not_read(make_pm, as_user):
+    make_pm(visibility="restricted", summary="Restricted zanzibar story.")
+    make_pm(summary="Public quokka outage.", root_cause="The zanzibar vendor failed.", internal_sections=["root_cause"])
+    body = as_user("outsider").get(API_URL, {"q": "zanzibar"}).json()
+    assert body["results"] == [] and body["count"] == 0
+    assert "zanzibar" not in str(as_user("outsider").get(API_URL, {"q": "quokka"}).json()).lower()
+    assert len(as_user("teammate").get(API_URL, {"q": "zanzibar"}).json()["results"]) == 2
+
+
+def test_the_search_api_needs_a_sign_in_and_is_in_the_schema(client):
+    assert client.get(API_URL, {"q": "x"}).status_code == 403
+    schema = client.get(reverse("api:schema"), {"format": "json"}).json()
+    operation = schema["paths"]["/api/v1/search/"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"q", "sort", "page", "severity", "service", "team", "cause", "tags"} <= names
+
+
+def test_the_search_api_query_count_does_not_grow_with_the_results(make_pm, as_user, django_assert_max_num_queries):
+    for n in range(25):
+        pm = make_pm(summary=f"Timeout number {n}.", tags=["network"])
+        pm.incident.services.add(ServiceFactory())
+    client = as_user("teammate")
+    # session, user, insiders, first pass, the page, services, tags, snippets, open action items.
+    with django_assert_max_num_queries(14):
+        body = client.get(API_URL, {"q": "timeout"}).json()
+    assert len(body["results"]) == 20 and body["next"]
