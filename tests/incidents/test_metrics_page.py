@@ -174,3 +174,9 @@ def test_team_page_query_count_is_pinned(client, world, django_assert_num_querie
     with django_assert_num_queries(21 if is_postgres() else 18):
         response = client.get(f"/metrics/teams/{team.slug}/?start=2026-03-01&end=2026-03-31")
     assert response.status_code == 200
+
+
+def test_team_names_on_incident_and_team_items_pages_link_to_the_team_page(client, viewer, world):
+    link = f'href="/metrics/teams/{world["team"].slug}/"'
+    assert link in client.get(world["i1"].get_absolute_url()).content.decode()
+    assert link in client.get(f"/actions/teams/{world['team'].slug}/").content.decode()
