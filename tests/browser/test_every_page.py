@@ -52,6 +52,7 @@ def main_pages() -> dict[str, str]:
         "archive-search": "/archive/?q=certificate",
         "feed": "/archive/feed/",
         "metrics": "/metrics/",
+        "team-metrics": f"/metrics/teams/{Team.objects.order_by('slug').first().slug}/",
         "tokens": "/api/tokens/",
     }
 
