@@ -37,6 +37,8 @@ class ActionItemSerializer(ModelSerializer):
             "evidence_url",
             "is_overdue",
             "can_edit",
+            "external_id",
+            "source_url",
             "created_at",
             "updated_at",
         ]

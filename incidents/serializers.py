@@ -184,6 +184,8 @@ INCIDENT_FIELDS = [
     "created_by",
     "alert_group_key",
     "postmortem",
+    "external_id",
+    "source_url",
     "created_at",
     "updated_at",
 ]

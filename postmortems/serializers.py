@@ -58,6 +58,8 @@ class PostmortemSerializer(ModelSerializer):
             "version",
             "submitted_at",
             "published_at",
+            "external_id",
+            "source_url",
             "created_at",
             "updated_at",
             "reviews",

@@ -249,3 +249,14 @@ def test_the_sample_archive_imports_with_its_history_and_sends_nothing(archive, 
 
 def _iso(value) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def test_the_api_shows_where_each_imported_record_came_from(archive, tmp_path, admin_client):
+    run(write_jsonl(tmp_path / "a.jsonl", [record()]), "--create-missing")
+    pm = Postmortem.objects.get()
+    incident = admin_client.get(f"/api/v1/incidents/{pm.incident.pk}/").json()
+    postmortem = admin_client.get(f"/api/v1/postmortems/{pm.pk}/").json()
+    item = admin_client.get("/api/v1/action-items/", {"status": "done"}).json()["results"][0]
+    assert (incident["external_id"], incident["source_url"]) == ("OLD-1", "https://wiki.example.com/pm/1")
+    assert postmortem["external_id"] == "OLD-1"
+    assert item["external_id"] == "OLD-1-A"
