@@ -260,3 +260,30 @@ def test_the_api_shows_where_each_imported_record_came_from(archive, tmp_path, a
     assert (incident["external_id"], incident["source_url"]) == ("OLD-1", "https://wiki.example.com/pm/1")
     assert postmortem["external_id"] == "OLD-1"
     assert item["external_id"] == "OLD-1-A"
+
+
+def test_a_folder_of_markdown_and_json_lines_goes_in_and_a_file_without_front_matter_is_refused(archive, tmp_path):
+    (tmp_path / "wiki").mkdir()
+    write_jsonl(tmp_path / "wiki" / "a.jsonl", [record(1)])
+    (tmp_path / "wiki" / "notes.md").write_text("# Just notes\n\nNo front matter here.\n")
+    output = run(tmp_path / "wiki", "--create-missing")
+    assert "Postmortems: 1 were created, 0 updated, 1 refused." in output
+    assert f"Refused {tmp_path / 'wiki' / 'notes.md'}:1: no YAML front matter" in output
+
+
+def test_sections_redacted_in_a_readers_export_are_left_alone_on_import(archive, tmp_path, client):
+    data = record(postmortem__internal_sections=["root_cause"], postmortem__visibility="restricted")
+    data["postmortem"]["teams"] = ["Payments"]
+    run(write_jsonl(tmp_path / "a.jsonl", [data]), "--create-missing")
+    pm = Postmortem.objects.get()
+    client.force_login(UserFactory(username="outsider"))
+    Postmortem.objects.filter(pk=pm.pk).update(visibility="organisation")
+    text = client.get(reverse("archive:export", args=[pm.pk])).content.decode()
+    assert "The new pool size exceeded" not in text and "redacted_sections:\n  - root_cause" in text
+    assert "ines@example.com" not in text  # a reader's export carries no email addresses
+    (tmp_path / "pm.md").write_text(text.replace("Check the limit before resizing.", "Check limits first."))
+    output = run(tmp_path / "pm.md", "--create-missing")
+    assert "Postmortems: 0 were created, 1 updated, 0 refused." in output
+    pm.refresh_from_db()
+    assert pm.lessons == "Check limits first."
+    assert pm.root_cause == "The new pool size exceeded the database's connection limit."
