@@ -120,21 +120,31 @@ def _read_file(path: Path) -> Iterator[Source]:
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         yield Source(str(path), error="not a .jsonl or .md file")
-        return
+    elif kind == "markdown":
+        yield _markdown_source(path)
+    else:
+        yield from _jsonl_sources(path)
+
+
+def _markdown_source(path: Path) -> Source:
     try:
-        text = path.read_text(encoding="utf-8")
+        return Source(f"{path}:1", parse_markdown(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError) as exc:
-        yield Source(str(path), error=f"cannot be read: {exc}")
-        return
-    if kind == "markdown":
-        try:
-            yield Source(f"{path}:1", parse_markdown(text))
-        except RecordError as exc:
-            yield Source(f"{path}:1", error=str(exc))
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            yield _jsonl_source(f"{path}:{number}", line)
+        return Source(str(path), error=f"cannot be read: {exc}")
+    except RecordError as exc:
+        return Source(f"{path}:1", error=str(exc))
+
+
+def _jsonl_sources(path: Path) -> Iterator[Source]:
+    """One record a line, read as it goes (an archive may not fit in memory)."""
+    number = 0
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if line.strip():
+                    yield _jsonl_source(f"{path}:{number}", line)
+    except (OSError, UnicodeDecodeError) as exc:
+        yield Source(f"{path}:{number + 1}", error=f"cannot be read: {exc}")
 
 
 def _jsonl_source(where: str, line: str) -> Source:
