@@ -398,12 +398,15 @@ def cause_chart(metrics: Metrics) -> Chart:
     return _bars("Incidents by cause category", [(r.label, _number(r.total), str(r.total)) for r in rows[:10]])
 
 
-def repeat_chart(metrics: Metrics) -> Chart:
-    items = [
+def _repeat_items(metrics: Metrics) -> list[tuple[str, float | None, str]]:
+    return [
         (period_label(r["period"], metrics.filters.period), _number(r["rate"]), _percent(r["rate"]))
         for r in metrics.repeats_by_period
     ]
-    return _bars("Repeat-class rate by period", items)
+
+
+def repeat_chart(metrics: Metrics) -> Chart:
+    return _bars("Repeat-class rate by period", _repeat_items(metrics))
 
 
 def attach_charts(tables: dict[str, Table], metrics: Metrics, severities: dict[str, int]) -> None:
@@ -426,6 +429,17 @@ def _change(now, before, kind: str) -> str:
         return f"{'+' if delta > 0 else '−'}{_duration(abs(delta))}"
     points = round(delta * 100, 1)
     return "no change" if points == 0 else f"{'+' if points > 0 else '−'}{abs(points):g} pts"
+
+
+def sparkline(values: list[tuple[str, float | None, str]]) -> dict | None:
+    """A tile's trend: the points of a 100×20 polyline, one per period with a figure (a missing or
+    suppressed one is skipped, not drawn as zero), and the figures in words for its tooltip."""
+    shown = [(i, v) for i, (_, v, _) in enumerate(values) if v is not None and v is not SUPPRESSED]
+    if len(shown) < 2:
+        return None
+    top, last = max(v for _, v in shown) or 1, max(len(values) - 1, 1)
+    points = " ".join(f"{100 * i / last:.1f},{19 - 18 * v / top:.1f}" for i, v in shown)
+    return {"points": points, "title": "; ".join(f"{label}: {text}" for label, _, text in values)}
 
 
 def _shown(value, formatter) -> str:
@@ -453,6 +467,12 @@ def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
                 ],
                 "breakdown": "table-trend",
                 "compared": True,
+                "spark": sparkline(
+                    [
+                        (r.label, _number(r.stats[m.key].median), _duration(r.stats[m.key].median))
+                        for r in metrics.by_period
+                    ]
+                ),
             }
         )
     repeats, pm, ai = metrics.repeats, metrics.postmortems, metrics.action_items
@@ -471,6 +491,7 @@ def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
             ],
             "compared": True,
             "breakdown": "table-repeats",
+            "spark": sparkline(_repeat_items(metrics)),
         },
         {
             "key": "postmortems",
@@ -499,6 +520,9 @@ def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
     for tile in result:
         # Whether any of its figures has one to compare with (a duration tile's p90 never alone).
         tile["no_earlier"] = tile.get("compared") and not tile["figures"][0][2]
+    if all(tile["no_earlier"] for tile in result if tile.get("compared")):
+        for tile in result:  # said once, under the tiles
+            tile["no_earlier"] = None
     return result
 
 

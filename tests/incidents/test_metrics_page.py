@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from incidents.models import RepeatLink
+from incidents.models import Incident, RepeatLink
 from tests.conftest import is_postgres
 from tests.factories import (
     ActionItemFactory,
@@ -62,9 +62,19 @@ def test_tiles_show_median_p90_and_the_change_on_the_previous_period(client, vie
     assert 'href="#def-ttd"' in page and 'id="def-ttd"' in page
 
 
-def test_without_an_earlier_figure_the_tile_says_so_once(client, viewer, world):
-    tile = _tile(client.get(MARCH).content.decode(), "ttd")
-    assert tile.count("No earlier figure to compare") == 1 and "+" not in tile
+def test_without_earlier_figures_the_page_says_so_once(client, viewer, world):
+    page = client.get(MARCH).content.decode()
+    assert "No figures to compare with in 29 Jan 2026 – 28 Feb 2026" in _text(page)
+    assert "No earlier figure" not in page and "+" not in _tile(page, "ttd")
+
+
+def test_a_tile_without_an_earlier_figure_says_so(client, viewer, world):
+    # February has an incident without an acknowledged time only: TTD compares, TTA cannot.
+    _february(ttd_minutes=10, count=1)
+    Incident.objects.filter(title="feb0").update(acknowledged_at=None)
+    page = client.get(MARCH).content.decode()
+    assert "No earlier figure to compare" in _tile(page, "tta")
+    assert "No earlier figure" not in _tile(page, "ttd")
 
 
 def test_definitions_are_written_once_with_their_exclusions(client, viewer, world):
@@ -180,3 +190,14 @@ def test_team_names_on_incident_and_team_items_pages_link_to_the_team_page(clien
     link = f'href="/metrics/teams/{world["team"].slug}/"'
     assert link in client.get(world["i1"].get_absolute_url()).content.decode()
     assert link in client.get(f"/actions/teams/{world['team'].slug}/").content.decode()
+
+
+def test_each_response_time_tile_draws_its_trend_by_period(client, viewer, world):
+    _february(ttd_minutes=10)
+    page = client.get("/metrics/?start=2026-02-01&end=2026-03-31").content.decode()
+    tile = page.split('id="tile-ttd">')[1].split("</li>")[0]
+    # Medians 10m (February) and 15m (March): from two thirds of the height up to the top.
+    assert '<polyline points="0.0,7.0 100.0,1.0"' in tile
+    assert "<title>2026-02: 10m 00s; 2026-03: 15m 00s</title>" in tile
+    # One period has no trend to draw.
+    assert "<polyline" not in client.get(MARCH).content.decode().split('id="tile-ttd">')[1].split("</li>")[0]
