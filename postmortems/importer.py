@@ -137,14 +137,18 @@ def _markdown_source(path: Path) -> Source:
 
 def _jsonl_sources(path: Path) -> Iterator[Source]:
     """One record a line, read as it goes (an archive may not fit in memory)."""
-    number = 0
     try:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
+        with path.open("rb") as lines:
+            for number, raw in enumerate(lines, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    yield Source(f"{path}:{number}", error="not UTF-8 text")
+                    continue
                 if line.strip():
                     yield _jsonl_source(f"{path}:{number}", line)
-    except (OSError, UnicodeDecodeError) as exc:
-        yield Source(f"{path}:{number + 1}", error=f"cannot be read: {exc}")
+    except OSError as exc:
+        yield Source(str(path), error=f"cannot be read: {exc}")
 
 
 def _jsonl_source(where: str, line: str) -> Source:

@@ -176,6 +176,14 @@ def test_a_bad_record_is_refused_with_its_file_and_line_and_the_rest_go_in(archi
     assert not Incident.objects.filter(external_id="OLD-2").exists()
 
 
+def test_a_line_that_is_not_utf8_is_refused_by_its_line_and_the_next_goes_in(archive, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(json.dumps(record(1)).encode() + b"\n\xff\xfe\n" + json.dumps(record(3)).encode() + b"\n")
+    output = run(path, "--create-missing")
+    assert f"Refused {path}:2: not UTF-8 text" in output
+    assert set(Incident.objects.values_list("external_id", flat=True)) == {"OLD-1", "OLD-3"}
+
+
 def test_missing_people_and_teams_are_refused_without_create_missing(archive, tmp_path):
     path = write_jsonl(tmp_path / "a.jsonl", [record()])
     with pytest.raises(CommandError, match="No record was imported"):
