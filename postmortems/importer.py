@@ -80,10 +80,15 @@ class Report:
             f"{len(self.refused)} refused.",
             f"Action items: {c['item created']} {verb} created, {c['item updated']} updated.",
         ]
-        for kind in ("team", "service", "person", "cause category"):
+        for kind, plural in (
+            ("team", "Teams"),
+            ("service", "Services"),
+            ("person", "People"),
+            ("cause category", "Cause categories"),
+        ):
             matched, created = sorted(self.matched[kind]), sorted(self.created[kind])
             if matched or created:
-                line = f"{kind.capitalize()}s: {len(matched)} matched"
+                line = f"{plural}: {len(matched)} matched"
                 line += f", {len(created)} {verb} created ({', '.join(created)})" if created else ""
                 out.append(line + ".")
         out += [f"Refused {problem}" for problem in self.refused]

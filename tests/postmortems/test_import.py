@@ -133,6 +133,8 @@ def test_an_import_keeps_the_history_and_sets_off_no_email_or_reminder(
     assert done.status == "done"
     assert "Postmortems: 1 were created, 0 updated, 0 refused." in output
     assert "Teams: 0 matched, 1 were created (Payments)." in output
+    assert "People: 0 matched, 2 were created (ines@example.com, raj@example.com)." in output
+    assert "Cause categories: 1 matched." in output
     assert mail.outbox == []
     assert not Notification.objects.exists()
     # The first chase afterwards leaves the imported items alone, the overdue open one too.
