@@ -201,3 +201,14 @@ def test_each_response_time_tile_draws_its_trend_by_period(client, viewer, world
     assert "<title>2026-02: 10m 00s; 2026-03: 15m 00s</title>" in tile
     # One period has no trend to draw.
     assert "<polyline" not in client.get(MARCH).content.decode().split('id="tile-ttd">')[1].split("</li>")[0]
+
+
+def test_the_earlier_periods_overall_figures_match_a_full_computation(world):
+    from incidents.metrics import Filters, compared_metrics, incident_metrics
+
+    _february(ttd_minutes=10, count=3)
+    march = Filters(start=date(2026, 3, 1), end=date(2026, 3, 31))
+    _, earlier = compared_metrics(march, today=date(2026, 4, 1))
+    full = incident_metrics(Filters(start=date(2026, 1, 29), end=date(2026, 2, 28)), today=date(2026, 4, 1))
+    assert earlier.overall.stats == full.overall.stats and earlier.overall.total == 3
+    assert earlier.repeats == full.repeats
