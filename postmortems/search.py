@@ -137,6 +137,9 @@ class ParsedQuery:
     notices: tuple[str, ...] = field(default=(), compare=False)
     # How many of the required groups a match must hold (0: all of them).
     least: int = 0
+    # For a relaxed query, how rare each required group is, each below 1 / the number of
+    # groups: among matches holding as many groups, those holding the rarer ones rank first.
+    rarity: tuple[float, ...] = field(default=(), compare=False)
 
     def __bool__(self) -> bool:
         """Whether there are words to find (and so matches to rank)."""
@@ -158,8 +161,17 @@ class ParsedQuery:
         """The words to find, without the excluded ones: what ranks a match."""
         return ParsedQuery(required=self.required, least=self.least)
 
-    def relaxed(self, least: int) -> ParsedQuery:
-        return ParsedQuery(self.required, self.excluded, self.notices, least=least)
+    def relaxed(self, least: int, rarity: tuple[float, ...] = ()) -> ParsedQuery:
+        return ParsedQuery(self.required, self.excluded, self.notices, least=least, rarity=rarity)
+
+    def held(self, holds) -> Expression:
+        """How many required groups a match holds (``holds(group)``: a condition), plus its rarity."""
+        rarity = self.rarity or (0.0,) * len(self.required)
+        values = [
+            Case(When(holds(group), then=Value(1.0 + rare)), default=Value(0.0), output_field=FloatField())
+            for group, rare in zip(self.required, rarity, strict=True)
+        ]
+        return reduce(lambda a, b: a + b, values)
 
 
 def _clean_query(text: str) -> tuple[str, list[str]]:
@@ -522,14 +534,8 @@ class _PostgresMatch(_Match):
         if self.parsed.strict:
             return rank
         # Relaxed: the more of the words a match holds, the higher it ranks, whatever its rank.
-        held = [
-            Case(
-                When(SearchVectorExact(vector, _tsquery(ParsedQuery(required=(g,)))), then=Value(1.0)),
-                default=Value(0.0),
-            )
-            for g in self.parsed.required
-        ]
-        return ExpressionWrapper(reduce(lambda a, b: a + b, held) * Value(10.0) + rank, output_field=FloatField())
+        held = self.parsed.held(lambda group: SearchVectorExact(vector, _tsquery(ParsedQuery(required=(group,)))))
+        return ExpressionWrapper(held * Value(10.0) + rank, output_field=FloatField())
 
     def public(self) -> Q:
         if self.pairs is None:
@@ -587,17 +593,12 @@ class _SqliteMatch(_Match):
         if self.parsed.strict:
             return score
         # Relaxed: the more of the words a match holds, the higher it ranks, whatever its score.
-        held = [
-            Case(
-                When(
-                    _FtsRowQuery(fts_expression(ParsedQuery(required=(g,)), public_only=public_only), exists=True),
-                    then=Value(1.0),
-                ),
-                default=Value(0.0),
+        held = self.parsed.held(
+            lambda group: _FtsRowQuery(
+                fts_expression(ParsedQuery(required=(group,)), public_only=public_only), exists=True
             )
-            for g in self.parsed.required
-        ]
-        return ExpressionWrapper(reduce(lambda a, b: a + b, held) * Value(1000.0) + score, output_field=FloatField())
+        )
+        return ExpressionWrapper(held * Value(1000.0) + score, output_field=FloatField())
 
     def rank(self, access: bool | list[int], prefix: str = "") -> Expression:
         return _per_reader(access, self._score(False), self._score(True))
@@ -864,6 +865,20 @@ class SearchResults:
         return self._rows([(pk, None) for pk in ids])
 
 
+def _rarity(results: SearchResults, parsed: ParsedQuery) -> tuple[float, ...]:
+    """How rare each required group of ``parsed`` is among ``results``' candidates (on their
+    public text), as an inverse document frequency scaled below 1 / the number of groups.
+    One query."""
+    counts = {
+        f"g{n}": Count("pk", filter=_engine_match(ParsedQuery(required=(group,))).public())
+        for n, group in enumerate(parsed.required)
+    }
+    found = results._candidates().aggregate(total=Count("pk"), **counts)
+    idf = [math.log((found["total"] + 1) / (found[f"g{n}"] + 1)) for n in range(len(parsed.required))]
+    top = max(idf) or 1.0
+    return tuple(0.99 * max(value, 0.0) / top / len(idf) for value in idf)
+
+
 def search_postmortems(
     user, query: str | ParsedQuery = "", *, queryset=None, documents: Q | None = None, order: str = "relevance"
 ) -> SearchResults:
@@ -884,8 +899,10 @@ def search_postmortems(
     # Few postmortems hold every word: those that hold most of them follow (they rank below,
     # as holding fewer words), or, when none does, those that hold any.
     words = len(parsed.required)
+    rarity = _rarity(results, parsed)
     for least in sorted({words - max(1, words // 3), 1}, reverse=True):
-        relaxed = SearchResults(user, parsed.relaxed(least), queryset=queryset, documents=documents, order=order)
+        relaxed = parsed.relaxed(least, rarity)
+        relaxed = SearchResults(user, relaxed, queryset=queryset, documents=documents, order=order)
         if relaxed.count() > results.count():
             relaxed.every_word = results.count()
             return relaxed

@@ -151,3 +151,10 @@ def test_host_names_are_found_whole_and_by_their_parts(make_pm, people):
     assert found(outsider, "GitLab.com") == [titled.pk]
     assert found(outsider, "example") == [body.pk]
     assert found(outsider, "api.example.io") == [body.pk]
+
+
+def test_among_partial_matches_the_one_holding_the_rarer_word_comes_first(make_pm, people):
+    for service in ("checkout", "search", "billing"):
+        make_pm(incident=IncidentFactory(title=f"Outage of {service}"), summary=f"The {service} outage lasted an hour.")
+    dns = make_pm(summary="Sign-ups failed for an hour.", root_cause="The DNS zone was published empty.")
+    assert found(people[1]["outsider"], "DNS outage")[0] == dns.pk
