@@ -868,13 +868,14 @@ class SearchResults:
 def _rarity(results: SearchResults, parsed: ParsedQuery) -> tuple[float, ...]:
     """How rare each required group of ``parsed`` is among ``results``' candidates (on their
     public text), as an inverse document frequency scaled below 1 / the number of groups.
-    One query."""
-    counts = {
-        f"g{n}": Count("pk", filter=_engine_match(ParsedQuery(required=(group,))).public())
-        for n, group in enumerate(parsed.required)
-    }
-    found = results._candidates().aggregate(total=Count("pk"), **counts)
-    idf = [math.log((found["total"] + 1) / (found[f"g{n}"] + 1)) for n in range(len(parsed.required))]
+    A count per group and one of the candidates, each answered by an index."""
+    with _through_indexes():
+        total = results._candidates().count()
+        held = [
+            results._candidates().filter(_engine_match(ParsedQuery(required=(group,))).public()).count()
+            for group in parsed.required
+        ]
+    idf = [math.log((total + 1) / (n + 1)) for n in held]
     top = max(idf) or 1.0
     return tuple(0.99 * max(value, 0.0) / top / len(idf) for value in idf)
 
