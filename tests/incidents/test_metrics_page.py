@@ -212,3 +212,11 @@ def test_the_earlier_periods_overall_figures_match_a_full_computation(world):
     full = incident_metrics(Filters(start=date(2026, 1, 29), end=date(2026, 2, 28)), today=date(2026, 4, 1))
     assert earlier.overall.stats == full.overall.stats and earlier.overall.total == 3
     assert earlier.repeats == full.repeats
+
+
+def test_show_all_of_a_table_under_a_chart_opens_it(client, viewer, world):
+    closed = client.get(MARCH).content.decode().split('id="table-counts_cause"')[1]
+    assert '<details class="metrics-numbers">' in closed.split("</section>")[0]
+    opened = client.get(MARCH + "&all=by_cause").content.decode().split('id="table-counts_cause"')[1]
+    assert '<details class="metrics-numbers" open>' in opened.split("</section>")[0]
+    assert 'id="table-by_cause"' in opened.split("</section>")[0]
