@@ -121,6 +121,12 @@ def test_team_page(demo, live_server, width):
     page.set_viewport_size(WIDTHS[width])
     team = Team.objects.order_by("name").first()
     page.goto(f"{live_server.url}/metrics/")
+    # The filters live in the URL, so a filtered view can be shared.
+    page.select_option("#id_team", team.slug)
+    page.select_option("#id_period", "quarter")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(f"**team={team.slug}**")
+    assert "period=quarter" in page.url and page.locator("#id_team").input_value() == team.slug
     page.get_by_role("navigation", name="Team pages").get_by_role("link", name=team.name).click()
     assert page.locator("h1").inner_text() == team.name
     assert page.locator(".metrics-tile").count() == 7
