@@ -6,7 +6,7 @@ attributes and URL schemes below, so no script, event handler, ``javascript:``/`
 URL or style survives whatever the input.
 
 markdown-it-py parses in time linear in its input (the old renderer took a minute over
-``"[a](" * 8000``; ``bench/markdown.py`` measures the worst inputs), and its nesting is
+``"[a](" * 8000``; ``bench/markdown_speed.py`` measures the worst inputs), and its nesting is
 capped. Text longer than ``MAX_MARKDOWN_LENGTH`` is still never parsed: it is shown as
 plain paragraphs, so no caller, whatever it stores, renders for long. Long texts are
 rendered once and then served from the cache.
