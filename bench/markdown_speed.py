@@ -2,7 +2,7 @@
 (``markdown_text``) and the editor's hints (``postmortem_hints``, which the preview endpoint
 runs on every section sent) on pathological inputs, at sizes doubling up to the section limit.
 
-    .venv/bin/python bench/markdown.py [--repeat 3] [--compare]
+    .venv/bin/python bench/markdown_speed.py [--repeat 3] [--compare]
 
 Prints, per input, the best time of ``--repeat`` runs at each size and the growth from one
 size to the next: near 2.0 for each doubling is linear, near 4.0 quadratic. Each rendering is
