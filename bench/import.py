@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     args = parser.parse_args()
     where, drop = prepare_database("bench_import", keep=False)
+    print(f"Load average before: {' '.join(f'{n:.1f}' for n in os.getloadavg())} on {os.cpu_count()} CPUs")
     setup_django()
     from django.core.management import call_command
 
@@ -64,7 +66,8 @@ def main() -> None:
             report = import_archive([path], create_missing=True)
             seconds = time.monotonic() - started
             print(
-                f"{label}: {seconds:.1f} s ({args.count / seconds:.0f} postmortems/s); " + " ".join(report.lines()[:2])
+                f"{label}: {seconds:.1f} s ({args.count / seconds:.0f} postmortems/s; the search index "
+                f"{report.index_seconds:.1f} s of it); " + " ".join(report.lines()[:2])
             )
             if report.refused:
                 print("refused:", *report.refused[:5], sep="\n  ")

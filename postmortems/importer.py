@@ -71,6 +71,7 @@ class Report:
     matched: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     created: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     seconds: float = 0.0
+    index_seconds: float = 0.0
 
     def lines(self) -> list[str]:
         verb = "would be" if self.dry_run else "were"
@@ -249,8 +250,10 @@ def import_archive(
             importer.run(source)
             if progress:
                 progress(number)
+    indexing = timezone.now()
     if importer.report.counts["postmortem created"] + importer.report.counts["postmortem updated"] and not dry_run:
         search_index.rebuild_index()
+    importer.report.index_seconds = (timezone.now() - indexing).total_seconds()
     importer.report.seconds = (timezone.now() - started).total_seconds()
     return importer.report
 
