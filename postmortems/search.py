@@ -675,8 +675,9 @@ class SearchResults:
         self.documents = documents
         self._related: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
         self._first: tuple[int, list[int]] | None = None
-        # For a relaxed search, how many postmortems hold every word (ranked first).
+        # For a relaxed search, how many postmortems hold every word (ranked first), and their ids.
         self.every_word: int | None = None
+        self.pinned: list[int] = []
 
     # --- Django QuerySet-like chaining, for the page's rows
 
@@ -788,6 +789,8 @@ class SearchResults:
             # Fewer than a window's worth, with every kind fetched: that is every match.
             complete = head is None and len(ids) < RESCORE_WINDOW
             total = len(ids) if complete else self._matches()[: COUNT_LIMIT + 1].count()
+        if self.pinned:  # a relaxed search: the matches holding every word stay in the window
+            ids = [*self.pinned, *(pk for pk in ids if pk not in set(self.pinned))][:RESCORE_WINDOW]
         self._first = (total, ids)
         return self._first
 
@@ -859,9 +862,13 @@ class SearchResults:
         return self._rows(self._window[start:stop])
 
     def _rows_beyond(self, start: int, stop: int) -> list[Postmortem]:
-        """Rows past the window, in the first pass's order."""
+        """Rows past the window, in the first pass's order (the pinned rows, all in the window,
+        left out)."""
+        documents, shift = self._documents(), len(self.pinned)
+        if shift:
+            documents = documents.exclude(pk__in=self.pinned)
         with _through_indexes():
-            ids = list(self._documents().values_list("pk", flat=True)[start:stop])
+            ids = list(documents.values_list("pk", flat=True)[start - shift : stop - shift])
         return self._rows([(pk, None) for pk in ids])
 
 
@@ -904,6 +911,7 @@ def search_postmortems(
     for least in sorted({words - max(1, words // 3), 1}, reverse=True):
         relaxed = parsed.relaxed(least, rarity)
         relaxed = SearchResults(user, relaxed, queryset=queryset, documents=documents, order=order)
+        relaxed.pinned = results._first_pass()[1]
         if relaxed.count() > results.count():
             relaxed.every_word = results.count()
             return relaxed
