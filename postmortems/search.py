@@ -110,7 +110,8 @@ def _synonym_table() -> dict[str, tuple[str, ...]]:
 
 
 SYNONYM_TABLE = _synonym_table()
-# A word this long or longer also finds the words it begins (``cert`` finds ``certificates``).
+# The last word, when this long or longer, also finds the words it begins (``certi`` finds
+# ``certificates``).
 PREFIX_MIN = 3
 _PLAIN_WORD = re.compile(r"[^\W_]+")
 # ``-rf``, ``-9``: a dash and one or two characters right after a word is a command-line
@@ -219,7 +220,8 @@ def parse_query(text: str) -> ParsedQuery:
     if sum(map(len, required)) + len(excluded) > MAX_TERMS:
         notices.append(f"Only the first {MAX_TERMS} words of your search were used.")
         required, excluded = _first_terms(required, excluded)
-    groups = tuple(_widen(group) for group in _without_stop_words(required))
+    kept = _without_stop_words(required)
+    groups = tuple(_widen(group, last=n == len(kept) - 1) for n, group in enumerate(kept))
     return ParsedQuery(groups, tuple(excluded), tuple(notices))
 
 
@@ -233,8 +235,9 @@ def _without_stop_words(required: list[list[Term]]) -> list[list[Term]]:
     return kept or required
 
 
-def _widen(group: list[Term]) -> tuple[Term, ...]:
-    """A group with each plain word's synonyms, and plain words long enough as prefixes."""
+def _widen(group: list[Term], *, last: bool = False) -> tuple[Term, ...]:
+    """A group with each plain word's synonyms; in the query's ``last`` group, the words as
+    typed, when long enough, also as prefixes (the word being typed: ``expired cert``)."""
     widened: dict[Term, None] = {}
     for term in group:
         if term.phrase or not _PLAIN_WORD.fullmatch(term.text):
@@ -244,7 +247,8 @@ def _widen(group: list[Term]) -> tuple[Term, ...]:
             if " " in word:
                 widened.setdefault(Term(word, phrase=True), None)
             elif word.lower() not in STOP_WORDS:
-                widened.setdefault(Term(word, prefix=len(word) >= PREFIX_MIN), None)
+                prefix = last and word == term.text and len(word) >= PREFIX_MIN
+                widened.setdefault(Term(word, prefix=prefix), None)
             elif word == term.text:
                 widened.setdefault(term, None)
     return tuple(widened)
