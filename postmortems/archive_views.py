@@ -162,7 +162,7 @@ class SearchAPIView(APIView):
         description=(
             'Words (postmortems holding every word first, then those holding most of them), "quoted '
             'phrases", OR between alternatives and -word to leave a word out. Stop words are ignored; '
-            "synonyms (cert/TLS/SSL, db/database, k8s/kubernetes, ...) and word beginnings match."
+            "synonyms (cert/TLS/SSL, db/database, k8s/kubernetes, ...) match, and the last word also as a beginning."
         ),
         parameters=[
             OpenApiParameter("q", str, description="What to search for; empty lists the newest first."),
