@@ -8,7 +8,8 @@ Everything is real and the script's own: a PostgreSQL cluster (initdb/pg_ctl fro
 user when started as root), a Redis server on a free port, a Celery worker subprocess
 started as the Procfile starts it (threads pool, concurrency 2), and an aiosmtpd server
 on loopback that records every message it accepts. The script plays beat: it sends the
-sweep (``deliver_undelivered``) every ``--sweep-every`` seconds, as the schedule does.
+sweep (``deliver_undelivered``) every ``--sweep-every`` seconds and the chase every
+``--chase-every`` seconds, as the schedule does.
 
 Each trial seeds ``--messages`` overdue items, one owner each, so the chase claims one
 reminder per item, then:
@@ -188,18 +189,31 @@ class Worker:
 
 
 class Beat(threading.Thread):
-    """Sends the sweep every ``every`` seconds, as the schedule does."""
+    """Sends the sweep every ``every`` seconds and the chase every ``chase_every``, as the
+    schedule does (config/schedule.py: every minute and every five minutes)."""
 
-    def __init__(self, send, every: float):
+    def __init__(self, send, every: float, chase_every: float):
         super().__init__(daemon=True)
-        self.send, self.every, self.stopped = send, every, threading.Event()
+        self.send, self.every, self.chase_every, self.stopped = send, every, chase_every, threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(self.every):
-            try:
-                self.send("actions.tasks.deliver_undelivered")
-            except Exception as error:  # noqa: BLE001 - a beat that cannot reach the broker tries again
-                print(f"    beat: {error}")
+        next_sweep, next_chase = self.every, self.chase_every
+        started = time.monotonic()
+        while not self.stopped.wait(min(next_sweep, next_chase) - (time.monotonic() - started)):
+            elapsed = time.monotonic() - started
+            for task, due in (
+                ("actions.tasks.deliver_undelivered", next_sweep),
+                ("actions.tasks.chase_overdue_items", next_chase),
+            ):
+                if elapsed >= due:
+                    try:
+                        self.send(task)
+                    except Exception as error:  # noqa: BLE001 - a beat that cannot reach the broker tries again
+                        print(f"    beat: {error}")
+            while next_sweep <= elapsed:
+                next_sweep += self.every
+            while next_chase <= elapsed:
+                next_chase += self.chase_every
 
 
 def seed(count: int) -> None:
@@ -311,7 +325,7 @@ class Trials:
     def run(self, trial: str) -> dict:
         self.reset()
         self.worker.start()
-        beat = Beat(self.send, self.args.sweep_every)
+        beat = Beat(self.send, self.args.sweep_every, self.args.chase_every)
         beat.start()
         started = time.monotonic()
         self.send("actions.tasks.chase_overdue_items")
@@ -382,6 +396,7 @@ def main() -> None:
     parser.add_argument("--trials", default="enqueue,delivery,database,smtp")
     parser.add_argument("--outage", type=float, default=28.0, help="seconds the database or mail server is down")
     parser.add_argument("--sweep-every", type=float, default=60.0, help="seconds between sweeps (the schedule)")
+    parser.add_argument("--chase-every", type=float, default=300.0, help="seconds between chases (the schedule)")
     parser.add_argument("--wait", type=float, default=600.0, help="seconds after recovery before counting losses")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="faults-"))

@@ -289,3 +289,33 @@ def test_a_teams_digest_address_gets_the_titles_its_lead_gets_only_where_everyon
     assert "Rotate the leaked signing keys" not in to_list.body + to_list.alternatives[0][0]
     assert "Add a lock timeout" in to_list.body and "title not shown" in to_list.body
     assert "Rotate the leaked signing keys" in by_recipient["lead@example.com"].body  # the lead may change it
+
+
+def test_a_chase_killed_part_way_is_finished_by_the_next_scheduled_run_within_the_hour(org, monkeypatch):
+    """The worker dies after the first chunk; the chase's next run, five minutes later and
+    still the owners' chase hour, claims the rest, and nobody gets a message twice."""
+    from django_celery_beat.models import PeriodicTask
+
+    from config import schedule
+
+    for _ in range(5):
+        org.item(due_date=FRIDAY)
+    real_chunk, calls = jobs._chase_chunk, []
+
+    def dies_after_the_first_chunk(*args, **kwargs):
+        if calls:
+            raise SystemExit("worker killed")
+        calls.append(1)
+        return real_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "_chase_chunk", dies_after_the_first_chunk)
+    with time_machine.travel(at(2026, 3, 9, 9, 5), tick=False), pytest.raises(SystemExit):
+        jobs.chase_overdue_items(enqueue=False, chunk_size=2)
+    assert len(ledger("reminder")) == 2
+    monkeypatch.setattr(jobs, "_chase_chunk", real_chunk)
+
+    schedule.install_schedule()
+    assert PeriodicTask.objects.get(name="Chase overdue action items").crontab.minute == "*/5"
+    with time_machine.travel(at(2026, 3, 9, 9, 10), tick=False):
+        assert jobs.chase_overdue_items(enqueue=False, chunk_size=2) == {"reminders": 3, "escalations": 0}
+    assert len(ledger("reminder")) == 5  # one per item: the first chunk's two were not claimed again
