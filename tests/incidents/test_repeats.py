@@ -372,6 +372,9 @@ def test_partial_lists_earlier_incident_with_items_never_completed_and_done_that
     assert "Raise pool size to 40" in done_part
     assert "Added after the recurrence" not in html
     assert "Confirm repeat" not in html  # already decided
+    # Every item it names is a link to the item's page.
+    for item in ActionItem.objects.filter(title__in=["Alert on pool wait time", "Raise pool size to 40"]):
+        assert f'<a href="{item.get_absolute_url()}">{item.reference}</a> {item.title}' in html
 
 
 @pytest.mark.django_db
