@@ -190,7 +190,7 @@ class Worker:
 
 class Beat(threading.Thread):
     """Sends the sweep every ``every`` seconds and the chase every ``chase_every``, as the
-    schedule does (config/schedule.py: every minute and every five minutes)."""
+    schedule does (config/schedule.py: both every minute)."""
 
     def __init__(self, send, every: float, chase_every: float):
         super().__init__(daemon=True)
@@ -396,7 +396,7 @@ def main() -> None:
     parser.add_argument("--trials", default="enqueue,delivery,database,smtp")
     parser.add_argument("--outage", type=float, default=28.0, help="seconds the database or mail server is down")
     parser.add_argument("--sweep-every", type=float, default=60.0, help="seconds between sweeps (the schedule)")
-    parser.add_argument("--chase-every", type=float, default=300.0, help="seconds between chases (the schedule)")
+    parser.add_argument("--chase-every", type=float, default=60.0, help="seconds between chases (the schedule)")
     parser.add_argument("--wait", type=float, default=600.0, help="seconds after recovery before counting losses")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="faults-"))

@@ -19,12 +19,13 @@ SCHEDULE: dict[str, dict] = {
     },
     # The action-item jobs act where it is the right local time for each recipient (settings
     # ACTION_CHASE_* and ACTION_DIGEST_*); the ledger sends each message once. The chase runs
-    # every five minutes: a run killed part-way (a worker lost mid-enqueue) is finished by the
-    # next one while it is still that local hour, instead of losing the rest until tomorrow.
+    # every minute: a run killed part-way (a worker lost mid-enqueue) is finished by the next
+    # one while it is still that local hour, instead of losing the rest until tomorrow. Outside
+    # the chase hour of every zone a run reads nothing.
     "Chase overdue action items": {
         "task": "actions.tasks.chase_overdue_items",
-        "crontab": {"minute": "*/5"},
-        "replaces": [{"minute": "5"}],
+        "crontab": {"minute": "*"},
+        "replaces": [{"minute": "5"}, {"minute": "*/5"}],
     },
     "Weekly action-item digests": {
         "task": "actions.tasks.send_weekly_digests",
