@@ -383,8 +383,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts only from our own static files (no inline code,
-# no handlers in attributes). Styles keep 'unsafe-inline': Bootstrap's components, the metrics
-# bars' widths and Swagger UI set styles inline. data: images are Bootstrap's icons.
+# no handlers in attributes). Styles keep 'unsafe-inline': Bootstrap's components and
+# Swagger UI set styles inline. data: images are Bootstrap's icons.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
