@@ -1,5 +1,7 @@
 """Errors under /api/ are JSON in one shape; the HTML pages keep their HTML error pages."""
 
+import os
+
 import pytest
 from django.conf import settings as django_settings
 from django.test import RequestFactory
@@ -160,12 +162,28 @@ def _sleep_past_the_timeout(*args, **kwargs):
 
 @pytest.mark.postgres
 @needs_postgres
-def test_the_web_connection_has_a_statement_timeout():
-    from django.db import connection
+@pytest.mark.parametrize(("process", "expected"), [("web", "30s"), ("", "0")], ids=["web", "worker or command"])
+def test_the_web_connection_has_a_statement_timeout(process, expected):
+    """What PostgreSQL itself says on a connection opened by a web process (config/wsgi.py sets
+    TRACKER_PROCESS=web) and by any other process (a worker, a migration)."""
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW statement_timeout")
-        assert cursor.fetchone()[0] == "30s"
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "cursor = connection.cursor(); cursor.execute('SHOW statement_timeout'); print(cursor.fetchone()[0])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKER_PROCESS", "DATABASE_STATEMENT"))}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env | {"TRACKER_PROCESS": process, "DJANGO_SETTINGS_MODULE": "config.test_settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out[-1] == expected
 
 
 @pytest.mark.postgres
