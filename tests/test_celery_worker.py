@@ -8,7 +8,6 @@ never answer or consume for each other.
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.workers import stop
 
 pytestmark = pytest.mark.celery
 
@@ -83,25 +84,7 @@ def worker(tmp_path_factory):
         assert proc.poll() is None, f"worker exited with {proc.returncode}:\n{w.log_text()}"
         yield w
     finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Warm shutdown of the worker's whole process group, then SIGKILL if it lingers.
-
-    On the filesystem transport a warm shutdown takes a few seconds: the worker notices the
-    signal only between two polls of the broker folder.
-    """
-    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+        stop(proc)
 
 
 def test_worker_answers_ping(worker):

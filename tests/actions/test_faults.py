@@ -23,9 +23,9 @@ from django.db import connection
 from actions import notifications, tasks
 from actions.models import Notification
 from config import schedule
+from tests.workers import BASE_DIR, broker, database_url, stop, wait_for
 
 from .smtp import free_port
-from .test_worker import BASE_DIR, _broker, _database_url, _stop, _wait_for
 
 
 class Refusing:
@@ -215,14 +215,14 @@ def test_an_installed_ten_minute_sweep_moves_to_every_minute():
 def _worker(tmp_path, email_port: int):
     suffix = uuid.uuid4().hex[:12]
     name, queue, log = f"faults-{suffix}@localhost", f"faults-{suffix}", tmp_path / "worker.log"
-    broker_url, transport_options = _broker(tmp_path / "var")
+    broker_url, transport_options = broker(tmp_path / "var")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "tests-only-not-a-secret",
         "DEBUG": "false",
         "VAR_DIR": str(tmp_path / "var"),
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "EMAIL_URL": f"smtp://127.0.0.1:{email_port}",
         "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
@@ -234,13 +234,13 @@ def _worker(tmp_path, email_port: int):
             cmd, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        _wait_for(lambda: f"{name} ready." in log.read_text() or proc.poll() is not None, "the worker", log)
+        wait_for(lambda: f"{name} ready." in log.read_text() or proc.poll() is not None, "the worker", log)
         assert proc.poll() is None, log.read_text()
         sender = Celery("test-sender", broker=broker_url, set_as_current=False)
         sender.conf.broker_transport_options = transport_options
         yield lambda task, *args: sender.send_task(task, args=args, queue=queue), log
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def _refuse_connections(refuse: bool) -> None:
@@ -274,9 +274,9 @@ def test_a_delivery_that_meets_a_database_outage_is_retried_and_sent_once(tmp_pa
         _refuse_connections(True)
         try:
             send("actions.tasks.deliver_notification", row.pk)
-            _wait_for(lambda: "OperationalError" in log.read_text() and "Retry in" in log.read_text(), "a retry", log)
+            wait_for(lambda: "OperationalError" in log.read_text() and "Retry in" in log.read_text(), "a retry", log)
         finally:
             _refuse_connections(False)
-        _wait_for(lambda: Notification.objects.get(pk=row.pk).state == "sent", "the message sent", log)
+        wait_for(lambda: Notification.objects.get(pk=row.pk).state == "sent", "the message sent", log)
 
     assert [envelope.rcpt_tos for envelope in server.messages] == [["owner@example.com"]]

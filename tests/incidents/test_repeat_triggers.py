@@ -8,18 +8,14 @@ CELERY_BROKER_URL says so), on a queue of its own, and opens the test database.
 
 import io
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,41 +25,9 @@ from incidents.models import FailureClass, Incident, RepeatLink
 from incidents.repeats import DEFAULT_FAILURE_CLASSES
 from postmortems import services as postmortem_services
 from tests.factories import ActionItemFactory, IncidentFactory, PostmortemFactory, ServiceFactory, UserFactory, severity
+from tests.workers import BASE_DIR, database_url, stop, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
-
-BASE_DIR = Path(__file__).resolve().parents[2]
-TIMEOUT = 60
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _wait_for(predicate, what: str, log: Path):
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"Timed out waiting for {what}. Worker log:\n{log.read_text()}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture
@@ -78,7 +42,7 @@ def worker(tmp_path, monkeypatch):
         "SECRET_KEY": "tests-only-not-a-secret",
         "DEBUG": "false",
         "VAR_DIR": str(settings.VAR_DIR),
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "EMAIL_URL": "consolemail://",
@@ -92,11 +56,11 @@ def worker(tmp_path, monkeypatch):
             cmd, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        _wait_for(lambda: f"{name} ready." in log.read_text() or proc.poll() is not None, "the worker", log)
+        wait_for(lambda: f"{name} ready." in log.read_text() or proc.poll() is not None, "the worker", log)
         assert proc.poll() is None, log.read_text()
         yield log
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 EXPIRED = "The TLS certificate of the login service expired; it was renewed by hand every year."
@@ -149,7 +113,7 @@ def test_declaring_a_repeat_shows_looks_like_with_the_items_that_never_shipped(w
     assert response.status_code == 302, response.content.decode()[:2000]
     later = Incident.objects.exclude(pk=earlier.pk).get()
 
-    _wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker)
+    wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker)
     page = client.get(later.get_absolute_url()).content.decode()
     assert f'Looks like <a href="{earlier.get_absolute_url()}">{earlier.reference}</a>' in page
     assert "Automate certificate renewal with ACME" in page
@@ -175,8 +139,8 @@ def test_publishing_flags_the_repeat_once_and_the_nightly_run_adds_nothing(worke
 
     postmortem_services.postmortem_publish(postmortem=postmortem, user=facilitator)
 
-    _wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker)
-    _wait_for(
+    wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker)
+    wait_for(
         lambda: Notification.objects.filter(kind=Notification.Kind.REPEAT).exists(), "the facilitator's notice", worker
     )
     out = io.StringIO()
