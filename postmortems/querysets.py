@@ -18,9 +18,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-
-def is_admin(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and (user.is_superuser or user.is_staff))
+from accounts.access import is_admin  # noqa: F401  (re-exported until every caller imports accounts.access)
 
 
 class PostmortemQuerySet(models.QuerySet):
