@@ -2,10 +2,11 @@
 and how long scoring one new incident against an archive takes.
 
     .venv/bin/python bench/repeats.py [FILE_OR_FOLDER ...]   (default: the development sets)
+    .venv/bin/python bench/repeats.py bench/data/repeats_heldout   (the held-out set: only when named)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/repeats.py --speed 10000
 
 Each file is JSON Lines in ``score_repeat_pairs``' format plus a ``label`` (true for a repeat);
-a folder stands for its ``*.jsonl`` files together. For each set it runs
+a folder stands for its ``pairs_scorer_format.jsonl``, or when it has none, its ``*.jsonl`` files together. For each set it runs
 ``manage.py score_repeat_pairs`` (the same scoring as the Celery jobs, at the app's threshold)
 twice: as written, and with every ``cause_category`` removed. It prints precision and recall,
 the mistakes, and the MRR: for each labelled repeat, where its earlier incident ranks among all
@@ -36,7 +37,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT = [ROOT / "bench" / "data" / "repeat_pairs.jsonl", ROOT / "bench" / "data" / "repeats_dev"]
+DATA = ROOT / "bench" / "data"
+# The development sets: tuned on. A held-out set (bench/data/repeats_heldout/) is scored only when
+# passed explicitly, once, by whoever reports it; never by default, so tuning runs cannot touch it.
+DEFAULT = [DATA / "repeat_pairs.jsonl", DATA / "repeats_dev", DATA / "repeats_public" / "pairs_scorer_format.jsonl"]
 
 
 def precision_recall(predicted: dict[str, bool], labels: dict[str, bool]) -> tuple[float, float, int, int, int]:
@@ -49,7 +53,13 @@ def precision_recall(predicted: dict[str, bool], labels: dict[str, bool]) -> tup
 
 
 def read_set(path: Path) -> list[str]:
-    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    """The pair lines of a file, or of a folder: its ``pairs_scorer_format.jsonl`` when it has one
+    (beside incident and id-only pair files), else all its ``*.jsonl``."""
+    scorer_format = path / "pairs_scorer_format.jsonl"
+    if path.is_dir():
+        files = [scorer_format] if scorer_format.exists() else sorted(path.glob("*.jsonl"))
+    else:
+        files = [path]
     return [line for file in files for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 

@@ -50,9 +50,10 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch
 from django.db.models.functions import Coalesce
 
+from accounts.access import may_decide_repeat
 from actions.models import ActionItem
 from postmortems.models import Postmortem
-from postmortems.querysets import PostmortemAccess, is_admin
+from postmortems.querysets import PostmortemAccess
 
 from .models import FailureClass, Incident, RepeatLink
 
@@ -797,14 +798,9 @@ def repeats_of(incident) -> list[tuple[int, PairScore]]:
     return [(pk, scorer.score(docs[pk], later)) for pk in best[:MAX_SUGGESTIONS]]
 
 
-def can_decide(user, incident) -> bool:
-    """Who may confirm or dismiss a suggestion that ``incident`` repeats an earlier one: the editors
-    of its postmortem (facilitator, authors), its commander and admins."""
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    if is_admin(user) or (incident.commander_id and incident.commander_id == user.pk):
-        return True
-    return Postmortem.objects.editable_by(user).filter(incident=incident).exists()
+# Callers (the page's template tag, ``services.repeat_link_decide``) still ask ``repeats.can_decide``:
+# the rule itself is ``accounts.access.may_decide_repeat``.
+can_decide = may_decide_repeat
 
 
 @dataclass
