@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 
-from incidents.api import ReadWriteMixin, write_schema
+from config.api_base import ReadWriteMixin, write_schema
 
 from . import services
 from .filters import ActionItemAPIFilter, NotificationFilter

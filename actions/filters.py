@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from incidents.filters import (
     IdFilter,
+    ImportedFromFilterMixin,
     LabelledOrderingFilter,
     StableOrderingFilter,
     StyledFilterSet,
@@ -74,7 +75,7 @@ class ActionItemFilter(StyledFilterSet):
         return queryset.overdue(timezone.localdate() - timedelta(days=int(value) - 1))
 
 
-class ActionItemAPIFilter(ActionItemFilter):
+class ActionItemAPIFilter(ImportedFromFilterMixin, ActionItemFilter):
     """The board's filters plus those scripts need (kept off the board's short form)."""
 
     q = django_filters.CharFilter(method="search", label="Reference or title contains", max_length=200)
@@ -115,6 +116,7 @@ class ActionItemAPIFilter(ActionItemFilter):
             "created_before",
             "completed_after",
             "completed_before",
+            *ImportedFromFilterMixin.FIELDS,
         ]
 
     def search(self, queryset, name, value):

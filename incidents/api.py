@@ -15,11 +15,12 @@ from django.db import transaction
 from django.db.models import F, Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import exceptions, mixins, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_base import ReadWriteCreateMixin, write_schema
 from config.api_errors import ErrorSerializer
 
 from . import serializers as s
@@ -37,61 +38,6 @@ from .metrics_api import MetricsAPIView
 from .metrics_views import MetricsFilterForm
 from .models import CauseCategory, Incident, Service, Severity, SeverityChange, Team, TimelineEvent
 from .services import incident_save_with_severity_history
-
-
-class ReadWriteMixin:
-    """Lists and details with the read serializers; writes validated by ``write_serializer_class``,
-    carried out by ``perform_create``/``perform_update`` (which call services and return the
-    saved object), and answered with the object as a reader fetches it."""
-
-    detail_serializer_class = None
-    write_serializer_class = None
-
-    def get_serializer_class(self):
-        if self.action in ("create", "update", "partial_update"):
-            return self.write_serializer_class
-        if self.action == "list":
-            return self.serializer_class
-        return self.detail_serializer_class or self.serializer_class
-
-    def read_response(self, instance, status_code=status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=instance.pk)
-        serializer_class = self.detail_serializer_class or self.serializer_class
-        return Response(serializer_class(fresh, context=self.get_serializer_context()).data, status=status_code)
-
-    def check_can_update(self, instance) -> None:
-        """Raise PermissionDenied when the user may not change ``instance`` (before validating)."""
-
-    def update(self, request, *args, **kwargs):
-        instance = self.get_object()
-        self.check_can_update(instance)
-        serializer = self.get_serializer(instance, data=request.data, partial=kwargs.pop("partial", False))
-        serializer.is_valid(raise_exception=True)
-        return self.read_response(self.perform_update(serializer))
-
-
-class ReadWriteCreateMixin(ReadWriteMixin):
-    """ReadWriteMixin for viewsets that create too."""
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return self.read_response(self.perform_create(serializer), status.HTTP_201_CREATED)
-
-
-def write_schema(write, read, *, create=True, conflict: bool = False):
-    """extend_schema_view arguments documenting a ReadWriteMixin viewset's writes; ``create``
-    is False (no create), True (``write`` creates) or the serializer that creates."""
-    responses = {200: read}
-    if conflict:
-        responses[409] = OpenApiResponse(ErrorSerializer, description="Someone saved a newer version.")
-    views = {
-        "update": extend_schema(request=write, responses=responses),
-        "partial_update": extend_schema(request=write, responses=responses),
-    }
-    if create:
-        views["create"] = extend_schema(request=write if create is True else create, responses={201: read})
-    return views
 
 
 class UserViewSet(viewsets.ReadOnlyModelViewSet):

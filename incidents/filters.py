@@ -178,6 +178,15 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class ImportedFromFilterMixin(django_filters.FilterSet):
+    """``external_id`` and ``source_url`` (exact): find what an import or a sync created."""
+
+    FIELDS = ["external_id", "source_url"]
+
+    external_id = django_filters.CharFilter(max_length=200, label="Id in the archive it was imported from (exact)")
+    source_url = django_filters.CharFilter(max_length=500, label="Source URL (exact)")
+
+
 def _date_range(field: str, what: str) -> tuple[django_filters.DateFilter, django_filters.DateFilter]:
     """``<what>_after`` / ``<what>_before`` filters on ``field``'s date (both ends included)."""
     return (
@@ -209,7 +218,7 @@ def filter_by_tags(queryset, tags_field: str, value: Iterable[str] | str):
     return queryset.filter(**{f"{tags_field}__in": incidents_tagged_with_all(tags)})
 
 
-class IncidentAPIFilter(IncidentFilter):
+class IncidentAPIFilter(ImportedFromFilterMixin, IncidentFilter):
     """The list page's filters plus those scripts need (kept off the page's short form)."""
 
     team = django_filters.ModelChoiceFilter(
@@ -246,6 +255,7 @@ class IncidentAPIFilter(IncidentFilter):
             "created_before",
             "resolved_after",
             "resolved_before",
+            *ImportedFromFilterMixin.FIELDS,
         ]
 
     def by_tags(self, queryset, name, value):

@@ -3,23 +3,18 @@ locking, and the review workflow as actions. Every write is a ``postmortems.serv
 
 from __future__ import annotations
 
-import django_filters
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q
-from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 
+from config.api_base import ReadWriteCreateMixin, write_schema
 from config.api_errors import ErrorSerializer
-from incidents.api import ReadWriteCreateMixin, write_schema
-from incidents.filters import IdFilter, StableOrderingFilter, TagsFilter, filter_by_tags
-from incidents.models import CauseCategory, Service
 from incidents.serializers import User
 
 from . import services
-from .filters import PostmortemFilter
+from .filters import PostmortemAPIFilter
 from .models import Postmortem, Review
 from .querysets import PostmortemAccess
 from .serializers import (
@@ -31,65 +26,6 @@ from .serializers import (
 )
 
 Status = Postmortem.Status
-
-
-class PostmortemAPIFilter(PostmortemFilter):
-    """The list page's filters plus those scripts need. ``q`` searches the incident's reference
-    and title only: searching section text would reveal redacted sections."""
-
-    q = django_filters.CharFilter(method="search", label="Incident reference or title contains", max_length=200)
-    incident = IdFilter(field_name="incident_id", label="Incident (id)")
-    service = django_filters.ModelChoiceFilter(
-        queryset=Service.objects.all(), to_field_name="slug", method="by_service", label="Service (slug)"
-    )
-    cause_category = django_filters.ModelChoiceFilter(
-        field_name="incident__cause_category",
-        queryset=CauseCategory.objects.all(),
-        to_field_name="slug",
-        label="Cause category (slug)",
-    )
-    facilitator = django_filters.CharFilter(field_name="facilitator__username", label="Facilitator (username)")
-    visibility = django_filters.ChoiceFilter(choices=Postmortem.Visibility.choices)
-    tags = TagsFilter(method="by_tags", label="Incident tags (comma-separated, all must match)")
-    overdue = django_filters.BooleanFilter(method="by_overdue", label="Overdue (unpublished past its due date)")
-    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
-    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
-    published_after = django_filters.DateFilter(field_name="published_at", lookup_expr="date__gte")
-    published_before = django_filters.DateFilter(field_name="published_at", lookup_expr="date__lte")
-    due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
-    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
-    ordering = StableOrderingFilter(fields=("created_at", "updated_at", "due_date", "published_at", "id"))
-
-    class Meta(PostmortemFilter.Meta):
-        fields = [
-            *PostmortemFilter.Meta.fields,
-            "q",
-            "incident",
-            "service",
-            "cause_category",
-            "facilitator",
-            "visibility",
-            "tags",
-            "overdue",
-        ]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(incident__reference__icontains=value) | Q(incident__title__icontains=value))
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def by_team(self, queryset, name, team):
-        return super().by_team(queryset, name, team)
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def by_service(self, queryset, name, service):
-        return queryset.filter(incident__services=service)
-
-    def by_tags(self, queryset, name, value):
-        return filter_by_tags(queryset, "incident", value)
-
-    def by_overdue(self, queryset, name, value):
-        overdue = Q(due_date__lt=timezone.localdate()) & ~Q(status=Status.PUBLISHED)
-        return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
 TRANSITION_ERRORS = {

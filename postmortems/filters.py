@@ -3,9 +3,19 @@
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from actions.models import ActionItem
-from incidents.filters import StyledFilterSet, TagsFilter, filter_by_tags
+from incidents.filters import (
+    IdFilter,
+    ImportedFromFilterMixin,
+    StableOrderingFilter,
+    StyledFilterSet,
+    TagsFilter,
+    filter_by_tags,
+)
 from incidents.models import CauseCategory, Incident, RepeatLink, Service, Severity, Team
 from incidents.widgets import IsoDateInput
 
@@ -47,6 +57,66 @@ class PostmortemFilter(StyledFilterSet):
             return queryset
         ids = Postmortem.objects.filter(Q(facilitator=user) | Q(authors=user) | Q(reviewers=user)).values("pk")
         return queryset.filter(pk__in=ids)
+
+
+class PostmortemAPIFilter(ImportedFromFilterMixin, PostmortemFilter):
+    """The list page's filters plus those scripts need. ``q`` searches the incident's reference
+    and title only: searching section text would reveal redacted sections."""
+
+    q = django_filters.CharFilter(method="search", label="Incident reference or title contains", max_length=200)
+    incident = IdFilter(field_name="incident_id", label="Incident (id)")
+    service = django_filters.ModelChoiceFilter(
+        queryset=Service.objects.all(), to_field_name="slug", method="by_service", label="Service (slug)"
+    )
+    cause_category = django_filters.ModelChoiceFilter(
+        field_name="incident__cause_category",
+        queryset=CauseCategory.objects.all(),
+        to_field_name="slug",
+        label="Cause category (slug)",
+    )
+    facilitator = django_filters.CharFilter(field_name="facilitator__username", label="Facilitator (username)")
+    visibility = django_filters.ChoiceFilter(choices=Postmortem.Visibility.choices)
+    tags = TagsFilter(method="by_tags", label="Incident tags (comma-separated, all must match)")
+    overdue = django_filters.BooleanFilter(method="by_overdue", label="Overdue (unpublished past its due date)")
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    published_after = django_filters.DateFilter(field_name="published_at", lookup_expr="date__gte")
+    published_before = django_filters.DateFilter(field_name="published_at", lookup_expr="date__lte")
+    due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    ordering = StableOrderingFilter(fields=("created_at", "updated_at", "due_date", "published_at", "id"))
+
+    class Meta(PostmortemFilter.Meta):
+        fields = [
+            *PostmortemFilter.Meta.fields,
+            "q",
+            "incident",
+            "service",
+            "cause_category",
+            "facilitator",
+            "visibility",
+            "tags",
+            "overdue",
+            *ImportedFromFilterMixin.FIELDS,
+        ]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(incident__reference__icontains=value) | Q(incident__title__icontains=value))
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def by_team(self, queryset, name, team):
+        return super().by_team(queryset, name, team)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def by_service(self, queryset, name, service):
+        return queryset.filter(incident__services=service)
+
+    def by_tags(self, queryset, name, value):
+        return filter_by_tags(queryset, "incident", value)
+
+    def by_overdue(self, queryset, name, value):
+        overdue = Q(due_date__lt=timezone.localdate()) & ~Q(status=Postmortem.Status.PUBLISHED)
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
 class PostmortemArchiveFilter(StyledFilterSet):

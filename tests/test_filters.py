@@ -9,7 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+import actions.api
 import actions.filters
+import incidents.api
 import incidents.filters
 import postmortems.api
 import postmortems.filters
@@ -36,7 +38,7 @@ def api(reader) -> APIClient:
 
 
 def all_filtersets():
-    modules = [incidents.filters, postmortems.filters, actions.filters, postmortems.api]
+    modules = [incidents.filters, postmortems.filters, actions.filters]
     found = {
         value
         for module in modules
@@ -125,3 +127,26 @@ def test_filter_dates_out_of_range_are_400s(api, url, params, field):
     response = api.get(url, params)
     assert response.status_code == 400
     assert field in response.json()["errors"]
+
+
+def test_api_filtersets_live_in_the_apps_filters_modules():
+    for module in [incidents.api, postmortems.api, actions.api]:
+        for name, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, django_filters.FilterSet):
+                assert value.__module__.endswith(".filters"), (module.__name__, name)
+
+
+@pytest.mark.parametrize("path", ["incidents", "postmortems", "action-items"])
+def test_every_imported_list_filters_by_external_id_and_source_url(api, reader, path):
+    imported = PostmortemFactory(
+        status="published", published_at=timezone.now(), external_id="jira-7", source_url="https://wiki/pm/7"
+    )
+    imported.incident.external_id, imported.incident.source_url = "jira-7", "https://wiki/pm/7"
+    imported.incident.save()
+    ActionItemFactory(postmortem=imported, external_id="jira-7", source_url="https://wiki/pm/7")
+    other = PostmortemFactory(status="published", published_at=timezone.now())
+    ActionItemFactory(postmortem=other)
+    for params in [{"external_id": "jira-7"}, {"source_url": "https://wiki/pm/7"}]:
+        rows = api.get(f"/api/v1/{path}/", params).json()["results"]
+        assert [row["external_id"] for row in rows] == ["jira-7"], (path, params)
+    assert api.get(f"/api/v1/{path}/", {"external_id": "nope"}).json()["count"] == 0

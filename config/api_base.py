@@ -1,0 +1,136 @@
+"""The API's shared base: the read/write viewset mixins, their schema, the admin-only write
+permission and the request throttles. Each app's ``api.py`` builds its viewsets from these.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import permissions, status
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.access import is_admin
+from config.api_errors import ErrorSerializer
+
+
+class ReadWriteMixin:
+    """Lists and details with the read serializers; writes validated by ``write_serializer_class``,
+    carried out by ``perform_create``/``perform_update`` (which call services and return the
+    saved object), and answered with the object as a reader fetches it."""
+
+    detail_serializer_class = None
+    write_serializer_class = None
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return self.write_serializer_class
+        if self.action == "list":
+            return self.serializer_class
+        return self.detail_serializer_class or self.serializer_class
+
+    def read_response(self, instance, status_code=status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=instance.pk)
+        serializer_class = self.detail_serializer_class or self.serializer_class
+        return Response(serializer_class(fresh, context=self.get_serializer_context()).data, status=status_code)
+
+    def check_can_update(self, instance) -> None:
+        """Raise PermissionDenied when the user may not change ``instance`` (before validating)."""
+
+    def update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        self.check_can_update(instance)
+        serializer = self.get_serializer(instance, data=request.data, partial=kwargs.pop("partial", False))
+        serializer.is_valid(raise_exception=True)
+        return self.read_response(self.perform_update(serializer))
+
+
+class ReadWriteCreateMixin(ReadWriteMixin):
+    """ReadWriteMixin for viewsets that create too."""
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self.read_response(self.perform_create(serializer), status.HTTP_201_CREATED)
+
+
+DELETE_RESPONSES = {
+    204: OpenApiResponse(description="Deleted; the deletion is in the admin's history."),
+    403: OpenApiResponse(ErrorSerializer, description="Only admins delete."),
+}
+
+
+def write_schema(write, read, *, create=True, conflict: bool = False, delete: str = ""):
+    """extend_schema_view arguments documenting a ReadWriteMixin viewset's writes; ``create``
+    is False (no create), True (``write`` creates) or the serializer that creates; ``delete``,
+    when given, describes who may delete."""
+    responses = {200: read}
+    if conflict:
+        responses[409] = OpenApiResponse(ErrorSerializer, description="Someone saved a newer version.")
+    views = {
+        "update": extend_schema(request=write, responses=responses),
+        "partial_update": extend_schema(request=write, responses=responses),
+    }
+    if create:
+        views["create"] = extend_schema(request=write if create is True else create, responses={201: read})
+    if delete:
+        views["destroy"] = extend_schema(description=delete, responses=DELETE_RESPONSES)
+    return views
+
+
+class AdminWritesOrReadOnly(permissions.BasePermission):
+    """Anyone signed in reads; only admins (``accounts.access.is_admin``) write."""
+
+    message = "Only admins change teams, services and the taxonomies."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or is_admin(request.user)
+
+
+# Throttles ----------------------------------------------------------------------------------
+# Rates come from settings (API_RATE_USER, API_RATE_ANON, API_RATE_WEBHOOK); a refusal is a 429
+# with Retry-After (DRF's Throttled, shaped by config.api_errors).
+
+
+class _SettingsRateThrottle(SimpleRateThrottle):
+    setting = ""
+
+    def get_rate(self) -> str:
+        return getattr(settings, self.setting)
+
+
+class TokenOrUserRateThrottle(_SettingsRateThrottle):
+    """Signed-in requests: each personal token has its own budget (a CI job cannot starve its
+    owner's browser), and a session counts as the user."""
+
+    scope = "api-user"
+    setting = "API_RATE_USER"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not request.user or not request.user.is_authenticated:
+            return None
+        token_pk = getattr(request.auth, "pk", None)
+        ident = f"token-{token_pk}" if token_pk else f"user-{request.user.pk}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class AnonIPRateThrottle(_SettingsRateThrottle):
+    """Requests without a sign-in, per client address (behind TRUSTED_PROXY_COUNT proxies)."""
+
+    scope = "api-anon"
+    setting = "API_RATE_ANON"
+
+    def get_cache_key(self, request, view) -> str | None:
+        from incidents.accounts import client_ip
+
+        if request.user and request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+
+
+class WebhookRateThrottle(AnonIPRateThrottle):
+    """Alert webhooks, per sending address, with a budget of their own: a storm of alerts
+    must not be cut short by the anonymous rate meant for guessers."""
+
+    scope = "api-webhook"
+    setting = "API_RATE_WEBHOOK"
