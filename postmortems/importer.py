@@ -14,19 +14,15 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import yaml
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
@@ -209,30 +205,6 @@ def _markdown_sections(body: str) -> dict[str, str]:
 # ---------------------------------------------------------------- the import
 
 
-@contextmanager
-def search_index_paused() -> Iterator[None]:
-    """Stop the per-record search-index upkeep (``postmortems.apps``) for the import; the caller
-    rebuilds the index once at the end."""
-    uid = "postmortems.search_index"
-    receivers = [
-        (post_save, Postmortem, f"{uid}.pm.save"),
-        (post_delete, Postmortem, f"{uid}.pm.delete"),
-        (post_save, PostmortemEvent, f"{uid}.event"),
-        (post_save, ActionItem, f"{uid}.action.save"),
-        (post_delete, ActionItem, f"{uid}.action.delete"),
-        (post_save, TimelineEvent, f"{uid}.tl.save"),
-        (post_delete, TimelineEvent, f"{uid}.tl.delete"),
-        (post_save, Incident, f"{uid}.incident"),
-        (m2m_changed, Incident.tags.through, f"{uid}.tags"),
-    ]
-    for signal, sender, dispatch_uid in receivers:
-        signal.disconnect(sender=sender, dispatch_uid=dispatch_uid)
-    try:
-        yield
-    finally:
-        apps.get_app_config("postmortems").connect_search_index()
-
-
 def import_archive(
     paths: Iterable[str | Path],
     *,
@@ -245,7 +217,7 @@ def import_archive(
     index once. See the module docstring for what an import does and does not set off."""
     importer = Importer(create_missing=create_missing, chase=chase, dry_run=dry_run)
     started = timezone.now()
-    with search_index_paused():
+    with search_index.paused():
         for number, source in enumerate(iter_sources(paths), start=1):
             importer.run(source)
             if progress:
@@ -271,6 +243,10 @@ class Importer:
         self.report = Report(dry_run=dry_run)
         self._cache: dict[tuple[str, str], Any] = {}
         self._noted: list[tuple[str, str, str]] = []
+        # The external ids in the database when the import began, and those it added: a record
+        # whose ids are not among them is new, and needs no lookup.
+        self._known = {model: set(_external_ids(model)) for model in (Incident, Postmortem, ActionItem)}
+        self.imported: list[int] = []  # the incidents imported, for the work done once at the end
 
     def run(self, source: Source) -> bool:
         """Import one record; a refusal is added to the report with its file and line."""
@@ -292,6 +268,8 @@ class Importer:
             return False
         for kind, outcome_of, name in self._noted:
             getattr(self.report, outcome_of)[kind].add(name)
+        if not self.report.dry_run:
+            self.imported.append(self._incident_id)
         for key in outcome:
             self.report.counts[key] += 1
         return True
@@ -302,6 +280,7 @@ class Importer:
         incident_data = _part(record, "incident")
         postmortem_data = _part(record, "postmortem")
         incident = _prefixed("incident", self._save_incident, incident_data)
+        self._incident_id = incident.pk
         postmortem, created = _prefixed("postmortem", self._save_postmortem, incident, postmortem_data)
         outcome = ["postmortem created" if created else "postmortem updated"]
         items = record.get("action_items") or []
@@ -313,7 +292,7 @@ class Importer:
 
     def _save_incident(self, data: dict[str, Any]) -> Incident:
         external = _required(data, "external_id")
-        incident = Incident.objects.filter(external_id=external).first() or Incident(external_id=external)
+        incident = self._existing(Incident, external) or Incident(external_id=external)
         incident.source_url = data.get("source_url") or ""
         incident.title = _required(data, "title")
         incident.summary = data.get("summary") or ""
@@ -334,8 +313,10 @@ class Importer:
         created = incident.pk is None
         if created:
             _keep_reference(incident, data.get("reference"), r"INC-(\d{4})-(\d{4,})", lambda m: f"INC-{m[1]}")
+            incident.reference = incident.reference or _incident_reference(incident)
         incident.save()
-        incident.services.set([self.service(spec) for spec in data.get("services") or []])
+        self._known[Incident].add(external)
+        _set_related(incident.services, [self.service(spec) for spec in data.get("services") or []], created=created)
         self._set_tags(incident, [str(tag) for tag in data.get("tags") or []], created=created)
         if not created:
             incident.timeline_events.all().delete()
@@ -351,8 +332,8 @@ class Importer:
         external = data.get("external_id") or incident.external_id
         pm = (
             Postmortem(incident=incident)
-            if incident.created_now
-            else Postmortem.objects.filter(external_id=external).first()
+            if incident.created_now and external not in self._known[Postmortem]
+            else self._existing(Postmortem, external)
             or Postmortem.objects.filter(incident=incident).first()
             or Postmortem(incident=incident)
         )
@@ -378,10 +359,11 @@ class Importer:
         if pm.visibility == Postmortem.Visibility.RESTRICTED and not teams:
             raise RecordError("teams: a restricted postmortem needs the teams that may read it")
         pm.save()
-        pm.authors.set(self.people(data.get("authors")))
-        pm.reviewers.set(self.people(data.get("reviewers")))
-        pm.teams.set(teams)
-        self._save_reviews(pm, data.get("reviews") or [])
+        self._known[Postmortem].add(external)
+        _set_related(pm.authors, self.people(data.get("authors")), created=created)
+        _set_related(pm.reviewers, self.people(data.get("reviewers")), created=created)
+        _set_related(pm.teams, teams, created=created)
+        self._save_reviews(pm, data.get("reviews") or [], created=created)
         if created:
             _record_import_events(pm, data.get("source_url") or external)
         return pm, created
@@ -408,8 +390,10 @@ class Importer:
         for name, text in sections.items():
             setattr(pm, name, str(text or ""))
 
-    def _save_reviews(self, pm: Postmortem, reviews: list[dict[str, Any]]) -> None:
-        pm.reviews.all().delete()
+    def _save_reviews(self, pm: Postmortem, reviews: list[dict[str, Any]], *, created: bool) -> None:
+        if not created:
+            pm.reviews.all().delete()
+        built, times = [], []
         for index, data in enumerate(reviews):
             review = Review(
                 postmortem=pm,
@@ -418,14 +402,21 @@ class Importer:
                 comment=data.get("comment") or "",
                 postmortem_version=pm.version,
             )
-            when = _time(data, "reviewed_at")
             try:
                 review.full_clean(exclude=["postmortem", "reviewer"])
             except ValidationError as exc:
                 raise RecordError(f"reviews[{index}]: {describe(exc)}") from exc
-            review.save()
-            if when:  # created_at is set on insert; the review keeps its own time
-                Review.objects.filter(pk=review.pk).update(created_at=when)
+            built.append(review)
+            times.append(_time(data, "reviewed_at"))
+        Review.objects.bulk_create(built)
+        # created_at is set on insert; a review keeps its own time.
+        timed = []
+        for review, when in zip(built, times, strict=True):
+            if when:
+                review.created_at = when
+                timed.append(review)
+        if timed:
+            Review.objects.bulk_update(timed, ["created_at"])
 
     # -------------------------------------------------------- action items
 
@@ -433,7 +424,8 @@ class Importer:
         """Update the items found by external id one by one; insert the new ones in bulk, each
         with a "created" history row saying it was imported."""
         externals = [data.get("external_id") or f"{postmortem.external_id}/{n + 1}" for n, data in enumerate(items)]
-        found = {item.external_id: item for item in ActionItem.objects.filter(external_id__in=externals)}
+        known = [external for external in externals if external in self._known[ActionItem]]
+        found = {item.external_id: item for item in ActionItem.objects.filter(external_id__in=known)} if known else {}
         built = [
             _prefixed(
                 f"action_items[{n}]",
@@ -481,11 +473,18 @@ class Importer:
         for item, number in zip(unnumbered, _allocate("AI", len(unnumbered)), strict=True):
             item.reference = f"AI-{number:04d}"
         ActionItem.objects.bulk_create(items)
+        self._known[ActionItem].update(item.external_id for item in items)
         ActionItemChange.objects.bulk_create(
             ActionItemChange(item=item, changes=_initial_values(item), created=True, note="Imported.") for item in items
         )
 
     # -------------------------------------------------------- people and reference data
+
+    def _existing(self, model, external: str):
+        """The row of ``model`` imported before as ``external``, or None."""
+        if external not in self._known[model]:
+            return None
+        return model.objects.filter(external_id=external).first()
 
     def _remember(self, kind: str, key: str, find: Callable[[], Any], create: Callable[[], Any]) -> Any:
         cached = self._cache.get((kind, key.lower()))
@@ -684,13 +683,41 @@ def _keep_reference(obj, reference: Any, pattern: str, sequence_of: Callable[[re
 
 
 def _allocate(sequence: str, count: int) -> range:
-    """``count`` numbers of the reference sequence ``sequence``, in three queries whatever the count."""
+    """``count`` numbers of the reference sequence ``sequence``, in one query whatever the count
+    (two the first time a sequence is used). Like ``ReferenceSequence.next_value``, the UPDATE
+    locks the row until the record's transaction commits, so a refused record leaves no gap."""
     if not count:
         return range(0)
-    ReferenceSequence.objects.get_or_create(name=sequence)
-    ReferenceSequence.objects.filter(name=sequence).update(last_value=F("last_value") + count)
-    last = ReferenceSequence.objects.values_list("last_value", flat=True).get(name=sequence)
-    return range(last - count + 1, last + 1)
+    table = connection.ops.quote_name(ReferenceSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_value = last_value + %s WHERE name = %s RETURNING last_value", [count, sequence]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        ReferenceSequence.objects.get_or_create(name=sequence)
+        return _allocate(sequence, count)
+    return range(row[0] - count + 1, row[0] + 1)
+
+
+def _incident_reference(incident: Incident) -> str:
+    """The next reference of the incident's year, as ``Incident.save`` gives it, in one query
+    rather than its three."""
+    year = incident.declared_at.year
+    return f"INC-{year}-{_allocate(f'INC-{year}', 1)[0]:04d}"
+
+
+def _external_ids(model) -> Iterator[str]:
+    return model.objects.exclude(external_id="").values_list("external_id", flat=True).iterator(chunk_size=5000)
+
+
+def _set_related(manager, objects: list, *, created: bool) -> None:
+    """A many-to-many relation's rows: for a new row, one insert (``set`` would first read the
+    rows there are none of)."""
+    if not created:
+        manager.set(objects)
+    elif objects:
+        manager.add(*objects)
 
 
 def _initial_values(item: ActionItem) -> dict[str, list[str | None]]:

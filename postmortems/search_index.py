@@ -10,7 +10,10 @@ Who may read what is decided at query time (``postmortems.search``), never here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import wraps
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -198,17 +201,44 @@ def copy_postmortem_fields(pk: int) -> None:
 # Signal receivers, connected in apps.py. Only the copied fields are written in the change's
 # own transaction; the rest of the document is rebuilt after commit.
 
+# Set by ``paused()`` for the code running inside it only (this thread or task): a web request
+# served meanwhile by the same process keeps its index upkeep.
+_paused: ContextVar[bool] = ContextVar("search_index_paused", default=False)
 
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No per-change index upkeep for the changes made inside the block (an import, which
+    rebuilds the index once at the end)."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)
+
+
+def _unless_paused(receiver: Callable) -> Callable:
+    @wraps(receiver)
+    def run(*args, **kwargs) -> None:
+        if not _paused.get():
+            receiver(*args, **kwargs)
+
+    return run
+
+
+@_unless_paused
 def postmortem_saved(sender, instance, created=False, **kwargs) -> None:
     if not created:
         copy_postmortem_fields(instance.pk)
     _on_commit(reindex_postmortem, instance.pk)
 
 
+@_unless_paused
 def postmortem_deleted(sender, instance, **kwargs) -> None:
     _on_commit(reindex_postmortem, instance.pk)
 
 
+@_unless_paused
 def workflow_step(sender, instance, **kwargs) -> None:
     """A postmortem's workflow event: the step may have changed its status or visibility
     (the editor's conditional UPDATEs send no ``post_save`` of their own)."""
@@ -216,20 +246,24 @@ def workflow_step(sender, instance, **kwargs) -> None:
     _on_commit(reindex_postmortem, instance.postmortem_id)
 
 
+@_unless_paused
 def part_changed(sender, instance, **kwargs) -> None:
     """An action item of a postmortem."""
     _on_commit(reindex_postmortem, instance.postmortem_id)
 
 
+@_unless_paused
 def incident_changed(sender, instance, **kwargs) -> None:
     _on_commit(reindex_incident, instance.pk)
 
 
+@_unless_paused
 def incident_part_changed(sender, instance, **kwargs) -> None:
     """A timeline event."""
     _on_commit(reindex_incident, instance.incident_id)
 
 
+@_unless_paused
 def incident_tags_changed(sender, instance, action, **kwargs) -> None:
     if action in ("post_add", "post_remove", "post_clear"):
         _on_commit(reindex_incident, instance.pk)
