@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.utils import timezone
 
 from . import repeats
 from .models import INCIDENT_EDITABLE_FIELDS, Incident, Service, Severity, TimelineEvent
-from .services import incident_save_with_severity_history
+from .services import incident_create, incident_update, severity_reason_problem, timeline_event_update
 from .widgets import Textarea
 
 DATETIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
@@ -143,29 +142,22 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
     def clean(self) -> dict:
         cleaned_data = super().clean()
         self._keep_unchanged_times(cleaned_data)
-        if self.severity_changed and not (cleaned_data.get("severity_reason") or "").strip():
-            self.add_error("severity_reason", "Say why the severity changed.")
+        problem = severity_reason_problem(
+            previous=self.previous_severity,
+            severity=cleaned_data.get("severity"),
+            reason=cleaned_data.get("severity_reason", ""),
+        )
+        if problem:
+            self.add_error("severity_reason", problem)
         return cleaned_data
 
-    @property
-    def severity_changed(self) -> bool:
-        new = self.cleaned_data.get("severity")
-        return bool(self.previous_severity and new and new.pk != self.previous_severity.pk)
-
-    @transaction.atomic
     def save(self, *, user) -> Incident:
-        """Save the incident (declared by ``user`` when new) and record a severity change."""
-        incident = super().save(commit=False)
-        if not incident.pk:
-            incident.created_by = user
-        incident_save_with_severity_history(
-            incident=incident,
-            previous=self.previous_severity,
-            user=user,
-            reason=self.cleaned_data.get("severity_reason", "").strip(),
-        )
-        self.save_m2m()
-        return incident
+        """Declare the incident (by ``user``) or save its changes, through the incident services."""
+        fields = {name: self.cleaned_data[name] for name in self.fields if name in self.cleaned_data}
+        if self.instance.pk:
+            return incident_update(self.instance, by=user, **fields)
+        self.instance = incident_create(by=user, **fields)
+        return self.instance
 
 
 class TimelineEventForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
@@ -202,3 +194,9 @@ class TimelineEventForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
         cleaned_data = super().clean()
         self._keep_unchanged_times(cleaned_data)
         return cleaned_data
+
+    def save(self, *, user) -> TimelineEvent:
+        """Save an edited event's changes through ``timeline_event_update`` (new events go
+        through ``timeline_event_add``, which the view calls with its extra choice)."""
+        fields = {name: self.cleaned_data[name] for name in self._meta.fields}
+        return timeline_event_update(self.instance, by=user, **fields)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import dateformat, timezone
 
+from accounts.access import is_active_user
 from actions.models import Notification
 from actions.notifications import absolute_url, notify
 from postmortems.models import Postmortem
@@ -30,6 +31,112 @@ def incident_save_with_severity_history(
         SeverityChange.objects.create(
             incident=incident, from_severity=previous, to_severity=incident.severity, changed_by=user, reason=reason
         )
+    return incident
+
+
+SEVERITY_REASON_MISSING = "Say why the severity changed."
+
+
+def severity_reason_problem(*, previous: Severity | None, severity: Severity | None, reason: str) -> str | None:
+    """Why a severity change cannot be saved (it says nothing of why), or None."""
+    changed = previous is not None and severity is not None and severity.pk != previous.pk
+    return SEVERITY_REASON_MISSING if changed and not (reason or "").strip() else None
+
+
+def _require_declare(user) -> None:
+    if not is_active_user(user):
+        raise PermissionDenied("Sign in to declare an incident.")
+
+
+def _set_relations(incident: Incident, *, services, tags, failure_classes) -> None:
+    """Set the many-to-many relations given (None leaves one as it is)."""
+    if services is not None:
+        incident.services.set(services)
+    if failure_classes is not None:
+        incident.failure_classes.set(failure_classes)
+    if tags is not None:
+        incident.tags.set(list(tags))
+
+
+@transaction.atomic
+def incident_create(*, by, services=(), tags=(), **fields) -> Incident:
+    """Declare an incident with ``fields`` (model fields, ``failure_classes`` among them), declared
+    by ``by``; once committed it is checked for earlier incidents it repeats.
+
+    Raises PermissionDenied unless ``by`` is an active user, ValidationError (saving nothing)
+    when a field or the lifecycle's order is wrong.
+    """
+    _require_declare(by)
+    failure_classes = fields.pop("failure_classes", ())
+    fields.pop("severity_reason", None)  # a new incident's severity has no history yet
+    incident = Incident(**fields, created_by=by)
+    incident.full_clean(exclude=["reference"], validate_unique=False, validate_constraints=False)
+    incident.save()
+    _set_relations(incident, services=services, tags=tags, failure_classes=failure_classes)
+    schedule_repeat_detection(incident)
+    return incident
+
+
+def _stored(value):
+    return value.pk if isinstance(value, models.Model) else value
+
+
+def _field_changes(current: Incident, fields: dict) -> dict:
+    """The entries of ``fields`` that differ from the stored row ``current``."""
+    changes = {}
+    for name, value in fields.items():
+        attname = Incident._meta.get_field(name).attname
+        if getattr(current, attname) != _stored(value):
+            changes[name] = value
+    return changes
+
+
+def _relation_changes(current: Incident, *, services, tags, failure_classes) -> dict:
+    """The relations given that differ from the stored ones, by name (None: not given)."""
+    stored = {
+        "services": lambda: set(current.services.values_list("pk", flat=True)),
+        "failure_classes": lambda: set(current.failure_classes.values_list("pk", flat=True)),
+        "tags": lambda: set(current.tags.names()),
+    }
+    given = {"services": services, "failure_classes": failure_classes, "tags": tags}
+    changes = {}
+    for name, values in given.items():
+        if values is None:
+            continue
+        wanted = {_stored(value) for value in values}
+        if wanted != stored[name]():
+            changes[name] = list(values)
+    return changes
+
+
+@transaction.atomic
+def incident_update(incident: Incident, *, by, services=None, tags=None, **fields) -> Incident:
+    """Change ``incident``'s fields (``failure_classes`` and ``severity_reason`` among them; a
+    relation left None stays as it is). A new severity needs ``severity_reason`` and is kept in
+    the severity history. Nothing given differs from the stored row: nothing is written.
+
+    Raises PermissionDenied unless ``by`` may edit the incident, ValidationError (saving
+    nothing) when a field, the lifecycle's order or the severity's reason is wrong.
+    """
+    _require_incident_edit(incident, by)
+    reason = (fields.pop("severity_reason", "") or "").strip()
+    failure_classes = fields.pop("failure_classes", None)
+    current = _locked(incident)
+    previous = current.severity
+    changes = _field_changes(current, fields)
+    relations = _relation_changes(current, services=services, tags=tags, failure_classes=failure_classes)
+    if not changes and not relations:
+        return incident
+    for name, value in changes.items():
+        setattr(current, name, value)
+    problem = severity_reason_problem(previous=previous, severity=current.severity, reason=reason)
+    if problem:
+        raise ValidationError({"severity_reason": problem})
+    unchanged = [field.name for field in Incident._meta.fields if field.name not in changes]
+    current.full_clean(exclude=unchanged, validate_unique=False, validate_constraints=False)
+    incident_save_with_severity_history(incident=current, previous=previous, user=by, reason=reason)
+    _set_relations(current, **{"services": None, "tags": None, "failure_classes": None, **relations})
+    incident.refresh_from_db()
     return incident
 
 
@@ -100,17 +207,55 @@ def incident_mark_resolved(*, incident: Incident, user) -> Incident:
     return _save_times(incident, current, {"resolved_at": timezone.now(), "status": Incident.Status.RESOLVED})
 
 
+TIMELINE_EDIT_REFUSED = "You may not edit this incident's timeline."
+
+
+def _require_timeline_edit(incident: Incident, user) -> None:
+    if not Incident.objects.timeline_editable_by(user).filter(pk=incident.pk).exists():
+        raise PermissionDenied(TIMELINE_EDIT_REFUSED)
+
+
 @transaction.atomic
 def timeline_event_add(*, incident: Incident, user, event: TimelineEvent, set_mitigated: bool = False) -> TimelineEvent:
     """Add ``event`` (unsaved) to the incident's timeline, by ``user``; with ``set_mitigated``,
     a Mitigation event also sets the incident's mitigated time to the event's time (see
-    ``incident_mark_mitigated``, whose checks apply: nothing is saved if they fail)."""
+    ``incident_mark_mitigated``, whose checks apply: nothing is saved if they fail).
+
+    Raises PermissionDenied unless ``user`` may edit the timeline, ValidationError when a
+    field is wrong."""
+    _require_timeline_edit(incident, user)
     event.incident = incident
     event.author = user
+    event.full_clean(exclude=["incident", "author"])
     event.save()
     if set_mitigated and event.kind == TimelineEvent.Kind.MITIGATION:
         incident_mark_mitigated(incident=incident, user=user, at=event.occurred_at)
     return event
+
+
+@transaction.atomic
+def timeline_event_update(event: TimelineEvent, *, by, **fields) -> TimelineEvent:
+    """Change a timeline event's ``fields`` (when, kind, text); nothing is written when none
+    differs from the stored row. Raises PermissionDenied unless ``by`` may edit the incident's
+    timeline, ValidationError (saving nothing) when a field is wrong."""
+    _require_timeline_edit(event.incident, by)
+    current = TimelineEvent.objects.select_for_update().get(pk=event.pk)
+    changes = {name: value for name, value in fields.items() if getattr(current, name) != value}
+    if not changes:
+        return event
+    for name, value in changes.items():
+        setattr(current, name, value)
+    current.full_clean(exclude=[f.name for f in TimelineEvent._meta.fields if f.name not in changes])
+    current.save(update_fields=list(changes))
+    event.refresh_from_db()
+    return event
+
+
+@transaction.atomic
+def timeline_event_delete(event: TimelineEvent, *, by) -> None:
+    """Remove a timeline event. Raises PermissionDenied unless ``by`` may edit the incident's timeline."""
+    _require_timeline_edit(event.incident, by)
+    event.delete()
 
 
 def schedule_repeat_detection(incident: Incident) -> None:
@@ -188,15 +333,18 @@ class RepeatDecisionError(Exception):
     pass
 
 
+@transaction.atomic
 def repeat_link_decide(*, link: RepeatLink, user, state: str) -> RepeatLink:
     """Confirm or dismiss a suggestion, recording who decided and when.
 
-    Raises PermissionError unless ``user`` may decide (see ``repeats.can_decide``).
+    Raises PermissionDenied unless ``user`` may decide (see ``repeats.can_decide``).
     """
     if state not in (RepeatLink.State.CONFIRMED, RepeatLink.State.DISMISSED):
         raise RepeatDecisionError(f"Cannot set a repeat link to {state!r}.")
     if not repeats.can_decide(user, link.incident):
-        raise PermissionError("Only the postmortem's editors, the incident commander and admins decide repeats.")
+        raise PermissionDenied("Only the postmortem's editors, the incident commander and admins decide repeats.")
+    if link.state == state:
+        return link
     link.state = state
     link.decided_by = user
     link.decided_at = timezone.now()

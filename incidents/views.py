@@ -17,7 +17,13 @@ from .filters import IncidentFilter
 from .forms import IncidentForm, TimelineEventForm
 from .models import Incident, SeverityChange, TimelineEvent
 from .selectors import home_for
-from .services import incident_mark_mitigated, incident_mark_resolved, timeline_event_add
+from .services import (
+    TIMELINE_EDIT_REFUSED,
+    incident_mark_mitigated,
+    incident_mark_resolved,
+    timeline_event_add,
+    timeline_event_delete,
+)
 
 PAGE_SIZE = 25
 
@@ -43,7 +49,7 @@ def _editable_incident(request, reference: str) -> Incident:
 def _timeline_incident(request, reference: str) -> Incident:
     incident = _visible_incident(request, reference)
     if not Incident.objects.timeline_editable_by(request.user).filter(pk=incident.pk).exists():
-        raise PermissionDenied("You may not edit this incident's timeline.")
+        raise PermissionDenied(TIMELINE_EDIT_REFUSED)
     return incident
 
 
@@ -106,13 +112,24 @@ def incident_detail(request, reference: str):
     return render(request, "incidents/detail.html", context)
 
 
+def _save(form, user):
+    """Save a valid form through its service: the saved object, or None with the service's
+    refusal (a rule that changed since the form was checked) shown on the form."""
+    try:
+        return form.save(user=user)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return None
+
+
 @login_required
 def incident_declare(request):
     form = IncidentForm(_form_data(request), initial={"commander": request.user})
     if request.method == "POST" and form.is_valid():
-        incident = form.save(user=request.user)
-        messages.success(request, f"Declared {incident.reference}.")
-        return redirect("incidents:detail", incident.reference)
+        incident = _save(form, request.user)
+        if incident:
+            messages.success(request, f"Declared {incident.reference}.")
+            return redirect("incidents:detail", incident.reference)
     return render(request, "incidents/form.html", {"form": form})
 
 
@@ -120,8 +137,7 @@ def incident_declare(request):
 def incident_edit(request, reference: str):
     incident = _editable_incident(request, reference)
     form = IncidentForm(_form_data(request), instance=incident)
-    if request.method == "POST" and form.is_valid():
-        form.save(user=request.user)
+    if request.method == "POST" and form.is_valid() and _save(form, request.user):
         messages.success(request, f"Saved {incident.reference}.")
         return redirect("incidents:detail", incident.reference)
     return render(request, "incidents/form.html", {"form": form, "incident": incident})
@@ -184,8 +200,7 @@ def timeline_edit(request, reference: str, pk: int):
     incident = _timeline_incident(request, reference)
     event = get_object_or_404(incident.timeline_events, pk=pk)
     form = TimelineEventForm(_form_data(request), instance=event)
-    if request.method == "POST" and form.is_valid():
-        form.save()
+    if request.method == "POST" and form.is_valid() and _save(form, request.user):
         messages.success(request, "Timeline event saved.")
         return redirect(_next_url(request, incident))
     context = {"form": form, "incident": incident, "event": event, "next": _next_url(request, incident)}
@@ -196,6 +211,6 @@ def timeline_edit(request, reference: str, pk: int):
 @require_POST
 def timeline_delete(request, reference: str, pk: int):
     incident = _timeline_incident(request, reference)
-    get_object_or_404(incident.timeline_events, pk=pk).delete()
+    timeline_event_delete(get_object_or_404(incident.timeline_events, pk=pk), by=request.user)
     messages.success(request, "Timeline event removed.")
     return redirect(_next_url(request, incident))

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.template import Context, Template
 from django.test import RequestFactory
@@ -337,7 +338,7 @@ def test_confirmed_repeat_counts_in_the_rate(later, earlier, facilitator):
 def test_only_editors_commander_and_admins_decide(later, earlier, facilitator, client):
     link = services.repeat_detect(incident=later)[0]
     outsider = UserFactory(username="outsider")
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionDenied):
         services.repeat_link_decide(link=link, user=outsider, state="confirmed")
     client.force_login(outsider)
     assert client.post(f"/incidents/repeats/{link.pk}/confirm/").status_code == 403
