@@ -18,11 +18,9 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from accounts.access import is_active_user, is_admin
+
 OPEN_STATUSES = ("open", "in_progress", "blocked")
-
-
-def _active(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active)
 
 
 class ActionItemQuerySet(models.QuerySet):
@@ -38,9 +36,7 @@ class ActionItemQuerySet(models.QuerySet):
 
     def editable_by(self, user) -> ActionItemQuerySet:
         """Items ``user`` may change: owner, facilitator, the owner's team lead, admins."""
-        from postmortems.querysets import is_admin
-
-        if not _active(user):
+        if not is_active_user(user):
             return self.none()
         if is_admin(user):
             return self
@@ -53,7 +49,7 @@ class ActionItemQuerySet(models.QuerySet):
         """Items ``user`` may read: their postmortem is visible to them, or they may change the item."""
         from postmortems.models import Postmortem
 
-        if not _active(user):
+        if not is_active_user(user):
             return self.none()
         visible = Postmortem.objects.visible_to(user).values("pk")
         return self.filter(Q(postmortem__in=visible) | Q(pk__in=self.model.objects.editable_by(user).values("pk")))

@@ -2,14 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts import access
 from incidents.models import Team
-from postmortems.querysets import is_admin
 
 from . import selectors, services
 from .filters import ActionItemFilter, NotificationFilter
@@ -62,8 +62,7 @@ def detail(request, reference: str):
     item = selectors.action_item_detail(request.user, reference)
     form = ActionItemForm(instance=item) if item.can_edit else None
     if request.method == "POST":
-        if not item.can_edit:
-            raise PermissionDenied
+        access.require(item.can_edit, access.CHANGE_ACTION_ITEM_REFUSED)
         form = ActionItemForm(request.POST, instance=selectors.action_item_detail(request.user, reference))
         if form.is_valid():
             data = {name: form.cleaned_data[name] for name in form.Meta.fields}
@@ -134,8 +133,7 @@ def preferences(request):
 def outbox(request):
     """Staff only: every message the ledger holds (pending, sent, failed), newest first, with
     the text and HTML exactly as they were (or will be) sent. In development, mail is here."""
-    if not is_admin(request.user):
-        raise PermissionDenied("Only admins read other people's mail.")
+    access.require(access.may_read_outbox(request.user), access.READ_OUTBOX_REFUSED)
     filterset = NotificationFilter(request.GET or None, queryset=selectors.outbox())
     page = Paginator(filterset.qs, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "actions/outbox.html", {"filter": filterset, "page": page})

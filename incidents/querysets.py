@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models import DurationField, ExpressionWrapper, F, Q
 
+from accounts.access import is_active_user, is_admin
+
 DURATIONS = {
     "ttd": ("started_at", "detected_at"),
     "tta": ("detected_at", "acknowledged_at"),
@@ -47,9 +49,7 @@ class IncidentQuerySet(models.QuerySet):
         """Incidents ``user`` may edit: their own (``responder_ids``), which they always see
         however the postmortem is restricted; admins edit all. Starting the postmortem is an
         edit of the incident."""
-        from postmortems.querysets import is_admin
-
-        if not (user and user.is_authenticated and user.is_active):
+        if not is_active_user(user):
             return self.none()
         if is_admin(user):
             return self

@@ -18,7 +18,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from accounts.access import is_admin  # noqa: F401  (re-exported until every caller imports accounts.access)
+from accounts.access import is_active_user, is_admin  # is_admin re-exported until every caller imports accounts.access
 
 
 class PostmortemQuerySet(models.QuerySet):
@@ -65,14 +65,14 @@ class PostmortemQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> PostmortemQuerySet:
         """Postmortems ``user`` may read (at least with internal sections redacted)."""
-        if not (user and user.is_authenticated and user.is_active):
+        if not is_active_user(user):
             return self.none()
         condition = self.visibility_q(user)
         return self if condition is None else self.filter(condition)
 
     def editable_by(self, user) -> PostmortemQuerySet:
         """Postmortems ``user`` may edit: facilitator, authors and admins."""
-        if not (user and user.is_authenticated and user.is_active):
+        if not is_active_user(user):
             return self.none()
         if is_admin(user):
             return self
@@ -80,7 +80,7 @@ class PostmortemQuerySet(models.QuerySet):
         return self.filter(pk__in=editors)
 
     def reviewable_by(self, user) -> PostmortemQuerySet:
-        if not (user and user.is_authenticated and user.is_active):
+        if not is_active_user(user):
             return self.none()
         return self.filter(pk__in=self._link_ids("reviewers", user=user))
 
@@ -90,7 +90,7 @@ class PostmortemQuerySet(models.QuerySet):
         answer is the same for every row."""
         if is_admin(user):
             return True
-        if not (user and user.is_authenticated):
+        if not is_active_user(user):
             return False
         return Q(**{f"{pk}__in": self._insider_ids(user)})
 
@@ -150,7 +150,7 @@ def restrict_incidents(incidents: models.QuerySet, user) -> models.QuerySet:
 
     if is_admin(user):
         return incidents
-    if not (user and user.is_authenticated and user.is_active):
+    if not is_active_user(user):
         return incidents.none()
     insiders = Postmortem.objects.filter(pk__in=Postmortem.objects.all()._insider_ids(user)).values("incident_id")
     return incidents.filter(

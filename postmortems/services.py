@@ -1,7 +1,7 @@
 """Writes on postmortems: start, save (with optimistic locking), and the review workflow.
 
-Every function runs in one transaction and checks the caller's rights through the
-rules in ``querysets.py``. State changes are conditional UPDATEs
+Every function runs in one transaction and checks the caller's rights through
+``accounts.access`` (whose rules ask ``querysets.py``). State changes are conditional UPDATEs
 (``filter(pk=..., status=expected).update(...)``), so a double click or two people
 acting at once move a postmortem only once; the loser gets a ``WorkflowError``.
 """
@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import access
 from actions.models import ActionItem, Notification
 from actions.notifications import Message, absolute_url, claim_many, notify
 from actions.services import action_item_saved, due_date_move_problem, preferences_for
@@ -24,7 +25,6 @@ from incidents.models import Incident
 from incidents.services import schedule_repeat_detection
 
 from .models import SECTION_NAMES, SECTIONS, Postmortem, PostmortemEvent, Review
-from .querysets import PostmortemAccess, is_admin
 
 Status = Postmortem.Status
 Kind = PostmortemEvent.Kind
@@ -62,13 +62,17 @@ def _record(postmortem, user, kind, *, from_status="", to_status="", note="", ve
 
 
 def _require_edit(postmortem: Postmortem, user) -> None:
-    if not PostmortemAccess(postmortem, user).can_edit:
-        raise PermissionDenied("Only the facilitator, authors and admins edit a postmortem.")
+    access.require(access.may_edit_postmortem(user, postmortem), access.EDIT_POSTMORTEM_REFUSED)
 
 
+# Temporary aliases, in this argument order, until postmortems/views.py and selectors.py ask
+# accounts.access themselves; the rules live there.
 def may_publish(postmortem: Postmortem, user) -> bool:
-    """The facilitator or an admin publishes."""
-    return bool(user and user.is_authenticated and (postmortem.facilitator_id == user.pk or is_admin(user)))
+    return access.may_publish(user, postmortem)
+
+
+def may_start(incident: Incident, user) -> bool:
+    return access.may_start_postmortem(user, incident)
 
 
 def _transition(postmortem: Postmortem, *, expected: str, version: int | None = None, **changes) -> None:
@@ -83,11 +87,6 @@ def _transition(postmortem: Postmortem, *, expected: str, version: int | None = 
     postmortem.refresh_from_db()
 
 
-def may_start(incident: Incident, user) -> bool:
-    """Whether ``user`` may start ``incident``'s postmortem: they may edit the incident."""
-    return Incident.objects.editable_by(user).filter(pk=incident.pk).exists()
-
-
 @transaction.atomic
 def postmortem_start(*, incident: Incident, user) -> Postmortem:
     """Create the incident's postmortem from the standard template: empty sections (the
@@ -97,8 +96,7 @@ def postmortem_start(*, incident: Incident, user) -> Postmortem:
     incident): only those who may edit the incident start it, or ``PermissionDenied``.
     Raises ``WorkflowError`` when the incident already has one.
     """
-    if not may_start(incident, user):
-        raise PermissionDenied("Only the incident's responders, its teams and admins start its postmortem.")
+    access.require(access.may_start_postmortem(user, incident), access.START_POSTMORTEM_REFUSED)
     if Postmortem.objects.filter(incident=incident).exists():
         raise WorkflowError("This incident already has a postmortem.")
     try:
@@ -311,8 +309,7 @@ def postmortem_submit(*, postmortem: Postmortem, user) -> Postmortem:
 @transaction.atomic
 def postmortem_review(*, postmortem: Postmortem, user, decision: str, comment: str = "") -> Review:
     """A reviewer approves the current version or requests changes (with a comment)."""
-    if not PostmortemAccess(postmortem, user).can_review:
-        raise PermissionDenied("Only the postmortem's reviewers review it.")
+    access.require(access.may_review_postmortem(user, postmortem), access.REVIEW_POSTMORTEM_REFUSED)
     locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
     if locked.status != Status.IN_REVIEW:
         raise WorkflowError("Only a postmortem in review can be reviewed.")
@@ -366,8 +363,7 @@ def publish_problems(postmortem: Postmortem) -> list[str]:
 def postmortem_publish(*, postmortem: Postmortem, user) -> Postmortem:
     """In review → published, by the facilitator or an admin, once the current version is
     approved, nobody asks for changes, and every action item has an owner and a due date."""
-    if not may_publish(postmortem, user):
-        raise PermissionDenied("Only the facilitator or an admin publishes.")
+    access.require(access.may_publish(user, postmortem), access.PUBLISH_POSTMORTEM_REFUSED)
     locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
     problems = publish_problems(locked)
     if problems:
