@@ -1,14 +1,13 @@
-"""The API's shared base: the read/write viewset mixins, their schema, the admin-only write
-permission and the request throttles. Each app's ``api.py`` builds its viewsets from these.
+"""The API's shared base: the read/write viewset mixins, their schema and the admin-only write
+permission. Each app's ``api.py`` builds its viewsets from these; the throttles are in
+``config.api_throttles`` (DRF's settings import them before any view exists).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.access import is_admin
 from config.api_errors import ErrorSerializer
@@ -85,52 +84,3 @@ class AdminWritesOrReadOnly(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return request.method in permissions.SAFE_METHODS or is_admin(request.user)
-
-
-# Throttles ----------------------------------------------------------------------------------
-# Rates come from settings (API_RATE_USER, API_RATE_ANON, API_RATE_WEBHOOK); a refusal is a 429
-# with Retry-After (DRF's Throttled, shaped by config.api_errors).
-
-
-class _SettingsRateThrottle(SimpleRateThrottle):
-    setting = ""
-
-    def get_rate(self) -> str:
-        return getattr(settings, self.setting)
-
-
-class TokenOrUserRateThrottle(_SettingsRateThrottle):
-    """Signed-in requests: each personal token has its own budget (a CI job cannot starve its
-    owner's browser), and a session counts as the user."""
-
-    scope = "api-user"
-    setting = "API_RATE_USER"
-
-    def get_cache_key(self, request, view) -> str | None:
-        if not request.user or not request.user.is_authenticated:
-            return None
-        token_pk = getattr(request.auth, "pk", None)
-        ident = f"token-{token_pk}" if token_pk else f"user-{request.user.pk}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-
-class AnonIPRateThrottle(_SettingsRateThrottle):
-    """Requests without a sign-in, per client address (behind TRUSTED_PROXY_COUNT proxies)."""
-
-    scope = "api-anon"
-    setting = "API_RATE_ANON"
-
-    def get_cache_key(self, request, view) -> str | None:
-        from incidents.accounts import client_ip
-
-        if request.user and request.user.is_authenticated:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
-
-
-class WebhookRateThrottle(AnonIPRateThrottle):
-    """Alert webhooks, per sending address, with a budget of their own: a storm of alerts
-    must not be cut short by the anonymous rate meant for guessers."""
-
-    scope = "api-webhook"
-    setting = "API_RATE_WEBHOOK"

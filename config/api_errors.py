@@ -155,7 +155,9 @@ ERROR_RESPONSES = {
     "400": "Invalid input or query parameters; `errors` names each field's problem.",
     "403": "Not signed in, or not allowed to do this.",
     "404": "Not found, or not visible to you.",
+    "429": "Too many requests from your token, or (signed out) your address: wait `Retry-After` seconds.",
 }
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}}
 
 
 class ApiAutoSchema(AutoSchema):
@@ -174,4 +176,5 @@ class ApiAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                 responses[code]["description"] = description
+        responses["429"]["headers"] = RETRY_AFTER
         return responses

@@ -301,6 +301,17 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # A 429 with Retry-After past these (config.api_throttles): per personal token (a session counts
+    # as its user), per address for requests without a sign-in, and per address for alert webhooks.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.api_throttles.TokenOrUserRateThrottle",
+        "config.api_throttles.AnonIPRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api-user": env.str("API_RATE_USER", default="3000/h"),
+        "api-anon": env.str("API_RATE_ANON", default="120/h"),
+        "api-webhook": env.str("API_RATE_WEBHOOK", default="600/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {

@@ -27,3 +27,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 
 # Each test process counts rate limits in its own memory (tests/conftest.py empties it per test).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The API's throttles stay out of the suite's way (a Schemathesis run sends thousands of requests
+# with one token); tests/api/test_throttling.py lowers a rate to see the 429.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"api-user": "100000/min", "api-anon": "100000/min", "api-webhook": "100000/min"},
+}

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from config.api_base import ReadWriteCreateMixin, write_schema
 from config.api_errors import ErrorSerializer
+from config.api_throttles import WebhookRateThrottle
 
 from . import serializers as s
 from .api_alerts import Alert, AlertGroup, alert_group_receive
@@ -207,6 +208,7 @@ class WebhookView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [WebhookRateThrottle]
     source = ""
 
     def get_authenticate_header(self, request) -> str:
