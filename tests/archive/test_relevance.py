@@ -161,11 +161,11 @@ def test_among_partial_matches_the_one_holding_the_rarer_word_comes_first(make_p
 
 
 def test_the_postmortems_holding_every_word_stay_first_past_the_rescored_window(make_pm, people, monkeypatch):
-    from postmortems import search
+    from postmortems.search import results
 
     every = make_pm(summary="Sign-ups failed.", root_cause="The kafka broker disk was full.")
     for n in range(4):
         make_pm(incident=IncidentFactory(title=f"Kafka lag {n}"), summary="Kafka consumers fell behind.")
-    monkeypatch.setattr(search, "RESCORE_WINDOW", 2)
+    monkeypatch.setattr(results, "RESCORE_WINDOW", 2)
     ids = found(people[1]["outsider"], "kafka broker disk")
     assert ids[0] == every.pk and sorted(ids) == sorted(set(ids)) and len(ids) == 5

@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import RepeatLink
-from postmortems import search, services
+from postmortems import services
 from postmortems.models import PostmortemSearchDocument
-from postmortems.search import attach_snippets, parse_query, search_postmortems
+from postmortems.search import attach_snippets, highlight, parse_query, search_postmortems
+from postmortems.search import results as search_results
 from tests.factories import T0, ActionItemFactory, IncidentFactory, ServiceFactory, cause, severity
 
 pytestmark = pytest.mark.django_db
@@ -203,7 +204,7 @@ def test_every_match_is_shown_once_across_the_rescoring_window(make_pm, people, 
     """The first RESCORE_WINDOW matches are re-ranked on all their text, the rest keep the
     first pass's order (on PostgreSQL: title and summary, then newest): either way every
     match appears exactly once, the count is exact and a title match comes first."""
-    monkeypatch.setattr(search, "RESCORE_WINDOW", 3)
+    monkeypatch.setattr(search_results, "RESCORE_WINDOW", 3)
     title = make_pm(incident=IncidentFactory(title="Quokka outage"), summary="The brokers stalled.")
     bodies = [make_pm(summary="Routine deploy.", root_cause=f"A quokka chewed cable {n}.") for n in range(4)]
     results = search_postmortems(people[1]["outsider"], "quokka")
@@ -276,7 +277,7 @@ def test_a_stale_search_document_never_shows_what_its_postmortem_hides(make_pm, 
 
 
 def test_a_search_matching_more_than_the_limit_says_so_and_pages_through_the_limit(make_pm, as_user, monkeypatch):
-    monkeypatch.setattr(search, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(search_results, "COUNT_LIMIT", 3)
     for n in range(5):
         make_pm(summary=f"Timeout number {n}.")
     client = as_user("outsider")
@@ -372,7 +373,7 @@ def test_a_snippet_cut_inside_markdown_shows_no_stray_marks():
     from postmortems.search_index import MARK_END, MARK_START
 
     cut = f"… was **very {MARK_START}slow{MARK_END}** to [recover](https://x.example/a … ## Timeline"
-    snippet = search.highlight(cut)
+    snippet = highlight(cut)
     assert snippet == "… was very <mark>slow</mark> to recover … Timeline"
 
 

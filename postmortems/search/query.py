@@ -1,0 +1,225 @@
+"""The archive's query language, parsed the same way for both databases: words (all
+required), "quoted phrases", ``OR`` between two alternatives (binding tighter than the
+implicit AND, as in web search engines), ``-word`` / ``-"phrase"`` to exclude, stop words
+dropped, synonyms and the last word's prefix added. Never raises, whatever the input.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import reduce
+
+from django.db.models import Case, Expression, FloatField, Value, When
+
+MAX_QUERY_LENGTH = 500
+MAX_TERMS = 32
+
+
+_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_HAS_WORD = re.compile(r"[^\W_]")
+# Words dropped from what a query requires: PostgreSQL's English list (which it drops from
+# the index too), so both databases leave out the same words.
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can did do does doing don down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with you your yours yourself yourselves""".split()  # noqa: SIM905 - a list to read
+)
+# Words that mean the same in incident reports, applied at query time (no reindex needed):
+# a word of one line finds the others. Multi-word entries are matched as phrases.
+SYNONYMS = [
+    "cert certs certificate certificates tls ssl",
+    "db dbs database databases",
+    "k8s kube kubernetes",
+    "config configs configuration conf",
+    "outage outages down unavailable offline",
+    "deleted delete deletion removed remove dropped",
+    "dc datacenter datacentre|data center|data centre",
+]
+
+
+def _synonym_table() -> dict[str, tuple[str, ...]]:
+    table = {}
+    for line in SYNONYMS:
+        head, _, phrases = line.partition("|")
+        words = head.split() + [p for p in phrases.split("|") if p]
+        for word in head.split():
+            table[word] = tuple(words)
+    return table
+
+
+SYNONYM_TABLE = _synonym_table()
+# The last word, when this long or longer, also finds the words it begins (``certi`` finds
+# ``certificates``).
+PREFIX_MIN = 3
+_PLAIN_WORD = re.compile(r"[^\W_]+")
+# ``-rf``, ``-9``: a dash and one or two characters right after a word is a command-line
+# flag, not an exclusion.
+_FLAG = re.compile(r"-[^\W_]{1,2}")
+
+
+# --- The query language -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    phrase: bool = False
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """``required``: every group must match, a group by any of its terms; ``excluded``: none may."""
+
+    required: tuple[tuple[Term, ...], ...] = ()
+    excluded: tuple[Term, ...] = ()
+    notices: tuple[str, ...] = field(default=(), compare=False)
+    # How many of the required groups a match must hold (0: all of them).
+    least: int = 0
+    # For a relaxed query, how rare each required group is, each below 1 / the number of
+    # groups: among matches holding as many groups, those holding the rarer ones rank first.
+    rarity: tuple[float, ...] = field(default=(), compare=False)
+
+    def __bool__(self) -> bool:
+        """Whether there are words to find (and so matches to rank)."""
+        return bool(self.required)
+
+    @property
+    def searches(self) -> bool:
+        """Whether the query narrows the list at all: words to find, or only to leave out."""
+        return bool(self.required or self.excluded)
+
+    def words(self) -> list[str]:
+        return [term.text for group in self.required for term in group]
+
+    @property
+    def strict(self) -> bool:
+        return not self.least or self.least >= len(self.required)
+
+    def positive(self) -> ParsedQuery:
+        """The words to find, without the excluded ones: what ranks a match."""
+        return ParsedQuery(required=self.required, least=self.least)
+
+    def relaxed(self, least: int, rarity: tuple[float, ...] = ()) -> ParsedQuery:
+        return ParsedQuery(self.required, self.excluded, self.notices, least=least, rarity=rarity)
+
+    def held(self, holds) -> Expression:
+        """How many required groups a match holds (``holds(group)``: a condition), plus its rarity."""
+        rarity = self.rarity or (0.0,) * len(self.required)
+        values = [
+            Case(When(holds(group), then=Value(1.0 + rare)), default=Value(0.0), output_field=FloatField())
+            for group, rare in zip(self.required, rarity, strict=True)
+        ]
+        return reduce(lambda a, b: a + b, values)
+
+
+def _clean_query(text: str) -> tuple[str, list[str]]:
+    """Control, format and private-use characters out (whitespace kept as spaces), length capped."""
+    notices = []
+    text = "".join(
+        " " if ch.isspace() else ch for ch in text or "" if unicodedata.category(ch)[0] != "C" or ch.isspace()
+    )
+    if len(text) > MAX_QUERY_LENGTH:
+        text = text[:MAX_QUERY_LENGTH]
+        notices.append(f"Only the first {MAX_QUERY_LENGTH} characters of your search were used.")
+    return text, notices
+
+
+def parse_query(text: str) -> ParsedQuery:
+    """Parse the archive's query syntax; never raises, whatever ``text`` holds."""
+    text, notices = _clean_query(text)
+    required: list[list[Term]] = []
+    excluded: list[Term] = []
+    pending_or = False
+    for negated, quoted, bare in _TOKEN.findall(text):
+        if bare and bare.upper() == "OR" and not negated:
+            pending_or = bool(required)
+            continue
+        is_phrase = not bare
+        if bare.startswith("--"):
+            bare = bare.lstrip("-")
+        elif required and _FLAG.fullmatch(bare) and not negated and len(required[-1]) == 1:
+            # A command and its flag, searched as the phrase they make (``rm -rf``: "rm rf").
+            required[-1] = [Term(f"{required[-1][0].text} {bare[1:]}", phrase=True)]
+            continue
+        elif bare.startswith("-") and len(bare) > 1:
+            negated, bare = "-", bare[1:]
+        words = " ".join((quoted if is_phrase else bare).replace('"', " ").split())
+        if not _HAS_WORD.search(words):
+            continue
+        term = Term(words, phrase=is_phrase and " " in words)
+        if negated:
+            excluded.append(term)
+        elif pending_or:
+            required[-1].append(term)
+        else:
+            required.append([term])
+        pending_or = False
+    if sum(map(len, required)) + len(excluded) > MAX_TERMS:
+        notices.append(f"Only the first {MAX_TERMS} words of your search were used.")
+        required, excluded = _first_terms(required, excluded)
+    kept = _without_stop_words(required)
+    groups = tuple(_widen(group, last=n == len(kept) - 1) for n, group in enumerate(kept))
+    return ParsedQuery(groups, tuple(excluded), tuple(notices))
+
+
+def _is_stop_word(group: list[Term]) -> bool:
+    return all(not t.phrase and t.text.lower() in STOP_WORDS for t in group)
+
+
+def _without_stop_words(required: list[list[Term]]) -> list[list[Term]]:
+    """The groups that are not only stop words (all of them if nothing else is left)."""
+    kept = [group for group in required if not _is_stop_word(group)]
+    return kept or required
+
+
+def _widen(group: list[Term], *, last: bool = False) -> tuple[Term, ...]:
+    """A group with each plain word's synonyms; in the query's ``last`` group, the words as
+    typed, when long enough, also as prefixes (the word being typed: ``expired cert``)."""
+    widened: dict[Term, None] = {}
+    for term in group:
+        if term.phrase or not _PLAIN_WORD.fullmatch(term.text):
+            widened.setdefault(term, None)
+            continue
+        for word in (term.text, *SYNONYM_TABLE.get(term.text.lower(), ())):
+            if " " in word:
+                widened.setdefault(Term(word, phrase=True), None)
+            elif word.lower() not in STOP_WORDS:
+                prefix = last and word == term.text and len(word) >= PREFIX_MIN
+                widened.setdefault(Term(word, prefix=prefix), None)
+            elif word == term.text:
+                widened.setdefault(term, None)
+    return tuple(widened)
+
+
+def _first_terms(required: list[list[Term]], excluded: list[Term]) -> tuple[list[list[Term]], list[Term]]:
+    budget = MAX_TERMS
+    kept = []
+    for group in required:
+        if budget <= 0:
+            break
+        kept.append(group[:budget])
+        budget -= len(kept[-1])
+    return kept, excluded[: max(budget, 0)]
+
+
+# A relaxed query is written out as every combination of ``least`` groups; past this many
+# combinations, any one group will do.
+MAX_COMBINATIONS = 64
+
+
+def _at_least(groups: list, least: int, all_of, any_of):
+    """``groups`` combined so that at least ``least`` of them hold (0: all of them)."""
+    if not least or least >= len(groups):
+        return reduce(all_of, groups)
+    if least <= 1 or math.comb(len(groups), least) > MAX_COMBINATIONS:
+        return reduce(any_of, groups)
+    return reduce(any_of, (reduce(all_of, combo) for combo in itertools.combinations(groups, least)))
