@@ -60,8 +60,10 @@ SYNONYM_TABLE = _synonym_table()
 # ``certificates``).
 PREFIX_MIN = 3
 _PLAIN_WORD = re.compile(r"[^\W_]+")
-# ``-rf``, ``-9``: a dash and one or two characters right after a word is a command-line
-# flag, not an exclusion.
+# A dash before a word excludes it (``failover -db``), except right after one of these
+# commands, where a dash and one or two letters or digits is the command's flag: ``rm -rf``
+# and ``kill -9`` are searched as the phrases they make.
+COMMANDS = frozenset("rm kill chmod chown cp mv ls ps tar grep curl ssh".split())  # noqa: SIM905 - a list to read
 _FLAG = re.compile(r"-[^\W_]{1,2}")
 
 
@@ -146,9 +148,10 @@ def parse_query(text: str) -> ParsedQuery:
         is_phrase = not bare
         if bare.startswith("--"):
             bare = bare.lstrip("-")
-        elif required and _FLAG.fullmatch(bare) and not negated and len(required[-1]) == 1:
-            # A command and its flag, searched as the phrase they make (``rm -rf``: "rm rf").
-            required[-1] = [Term(f"{required[-1][0].text} {bare[1:]}", phrase=True)]
+        elif _FLAG.fullmatch(bare) and not negated and _after_command(required):
+            # A command and its flag, searched as the phrase they make. The dash stays: PostgreSQL
+            # reads ``-9`` as a number, with its sign, and drops it before letters.
+            required[-1] = [Term(f"{required[-1][0].text} {bare}", phrase=True)]
             continue
         elif bare.startswith("-") and len(bare) > 1:
             negated, bare = "-", bare[1:]
@@ -169,6 +172,12 @@ def parse_query(text: str) -> ParsedQuery:
     kept = _without_stop_words(required)
     groups = tuple(_widen(group, last=n == len(kept) - 1) for n, group in enumerate(kept))
     return ParsedQuery(groups, tuple(excluded), tuple(notices))
+
+
+def _after_command(required: list[list[Term]]) -> bool:
+    """Whether the query so far ends with one of ``COMMANDS`` on its own."""
+    last = required[-1] if required else []
+    return len(last) == 1 and not last[0].phrase and last[0].text.lower() in COMMANDS
 
 
 def _is_stop_word(group: list[Term]) -> bool:

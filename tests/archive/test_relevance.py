@@ -8,7 +8,7 @@ from django.urls import reverse
 from bench.search_relevance import evaluate as evaluate_set
 from bench.search_relevance import figures, load_set, seed_set
 from postmortems import search_index
-from postmortems.search import search_postmortems
+from postmortems.search import Term, parse_query, search_postmortems
 from tests.factories import ActionItemFactory, IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +80,20 @@ def test_rm_rf_and_cplusplus_are_searched_as_written(make_pm, people):
     make_pm(summary="The rm service was slow.")
     assert found(outsider, "rm -rf") == [rm.pk]
     assert cpp.pk in found(outsider, "C++")
+
+
+def test_a_dash_excludes_the_word_except_as_a_known_commands_flag(make_pm, people):
+    """``failover -db`` leaves out what mentions db; only after a command such as rm or kill is
+    a dash and one or two characters that command's flag, searched as written."""
+    outsider = people[1]["outsider"]
+    standby = make_pm(summary="The failover to the standby took four minutes.")
+    make_pm(summary="The db failover stalled replication.")
+    killed = make_pm(summary="Someone ran kill -9 on the scheduler.")
+    make_pm(summary="The kernel killed the scheduler; 9 jobs were lost.")
+    assert found(outsider, "failover -db") == [standby.pk]
+    assert found(outsider, "kill -9") == [killed.pk]
+    assert parse_query("failover -db").excluded == (Term("db"),)
+    assert parse_query("RM -rf").required == ((Term("RM -rf", phrase=True),),)
 
 
 def test_an_exclusion_does_not_change_how_the_other_matches_rank(make_pm, people):
