@@ -2,12 +2,13 @@
 ``bench/data/import_sample.jsonl``, each copy with its own external ids), import them into a fresh
 database with ``import_postmortems``'s code, and print the time.
 
-    .venv/bin/python bench/import.py [--count 1000] [--keep]
+    .venv/bin/python bench/import.py [--count 1000] [--keep] [--no-repeats] [--no-reimport] [--database NAME]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/import.py --count 10000
 
 Prints the time to import (records per second, with the search index built once at the end)
 and the time to re-import the same file (every record updated, none created). The database
-(``bench_import``, on the server of ``DATABASE_URL``, else a SQLite file under ``var/bench/``)
+(``bench_import`` or ``--database``, on the server of ``DATABASE_URL``, else a SQLite file under
+``var/bench/``)
 is dropped at the end unless ``--keep``.
 """
 
@@ -48,8 +49,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000, help="Postmortems to import.")
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument("--no-repeats", action="store_true", help="Skip repeat detection at the end of the import.")
+    parser.add_argument("--no-reimport", action="store_true", help="Time the first import only.")
+    parser.add_argument("--database", default="bench_import", help="The bench database's name (default bench_import).")
     args = parser.parse_args()
-    where, drop = prepare_database("bench_import", keep=False)
+    where, drop = prepare_database(args.database, keep=False)
     print(f"Load average before: {' '.join(f'{n:.1f}' for n in os.getloadavg())} on {os.cpu_count()} CPUs")
     setup_django()
     from django.core.management import call_command
@@ -61,13 +65,14 @@ def main() -> None:
         path = Path(folder) / "archive.jsonl"
         write_records(path, args.count)
         print(f"{where}: importing {args.count} postmortems")
-        for label in ("first import", "re-import"):
+        for label in ("first import", "re-import")[: 1 if args.no_reimport else 2]:
             started = time.monotonic()
-            report = import_archive([path], create_missing=True)
+            report = import_archive([path], create_missing=True, repeats=not args.no_repeats)
             seconds = time.monotonic() - started
             print(
-                f"{label}: {seconds:.1f} s ({args.count / seconds:.0f} postmortems/s; the search index "
-                f"{report.index_seconds:.1f} s of it); " + " ".join(report.lines()[:2])
+                f"{label}: {seconds:.1f} s ({args.count / seconds:.0f} postmortems/s; of it the search index "
+                f"{report.index_seconds:.1f} s, repeat detection {report.repeat_seconds:.1f} s); "
+                + " ".join(report.lines()[:3])
             )
             if report.refused:
                 print("refused:", *report.refused[:5], sep="\n  ")

@@ -14,6 +14,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -23,6 +24,8 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
@@ -31,6 +34,8 @@ from taggit.models import Tag
 from actions.models import ActionItem, ActionItemChange
 from actions.querysets import OPEN_STATUSES
 from actions.services import TRACKED_FIELDS
+from incidents import repeats
+from incidents import services as incident_services
 from incidents.models import (
     ROLE_FIELDS,
     CauseCategory,
@@ -68,6 +73,7 @@ class Report:
     created: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     seconds: float = 0.0
     index_seconds: float = 0.0
+    repeat_seconds: float = 0.0
 
     def lines(self) -> list[str]:
         verb = "would be" if self.dry_run else "were"
@@ -77,6 +83,8 @@ class Report:
             f"{len(self.refused)} refused.",
             f"Action items: {c['item created']} {verb} created, {c['item updated']} updated.",
         ]
+        if not self.dry_run:
+            out.append(f"Repeat links suggested among the imported incidents: {c['repeat suggested']}.")
         for kind, plural in (
             ("team", "Teams"),
             ("service", "Services"),
@@ -212,22 +220,73 @@ def import_archive(
     chase: bool = False,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    repeats: bool = True,
 ) -> Report:
-    """Import every record of ``paths``, each in its own transaction, then rebuild the search
-    index once. See the module docstring for what an import does and does not set off."""
+    """Import every record of ``paths``, each in its own transaction; then, once, give the
+    imported rows the archive's times, look for repeats among them (``repeats``; suggestions
+    recorded, no email) and rebuild the search index. See the module docstring for what an
+    import does and does not set off."""
     importer = Importer(create_missing=create_missing, chase=chase, dry_run=dry_run)
     started = timezone.now()
-    with search_index.paused():
-        for number, source in enumerate(iter_sources(paths), start=1):
-            importer.run(source)
-            if progress:
-                progress(number)
+    with search_index.paused(), _commits_unsynced():
+        try:
+            for number, source in enumerate(iter_sources(paths), start=1):
+                importer.run(source)
+                if progress:
+                    progress(number)
+        finally:
+            importer.numbers.give_back()
+    if not dry_run:
+        imported = list(dict.fromkeys(importer.imported))
+        _backdate(imported)
+        detecting = timezone.now()
+        if repeats:
+            importer.report.counts["repeat suggested"] = _detect_repeats(imported)
+        importer.report.repeat_seconds = (timezone.now() - detecting).total_seconds()
     indexing = timezone.now()
     if importer.report.counts["postmortem created"] + importer.report.counts["postmortem updated"] and not dry_run:
         search_index.rebuild_index()
     importer.report.index_seconds = (timezone.now() - indexing).total_seconds()
     importer.report.seconds = (timezone.now() - started).total_seconds()
     return importer.report
+
+
+BATCH = 500
+
+
+def _batches(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
+
+
+def _backdate(incident_ids: list[int]) -> None:
+    """Imported incidents and postmortems were created when they were declared and last changed
+    when they were resolved or published, not today: so the nightly repeat job, which looks at what
+    changed in the last two nights, does not take years-old incidents for new ones and email
+    their facilitators."""
+    declared = Incident.objects.filter(pk=OuterRef("incident_id")).values("declared_at")
+    for batch in _batches(incident_ids):
+        Incident.objects.filter(pk__in=batch).update(
+            created_at=F("declared_at"), updated_at=Coalesce("resolved_at", "mitigated_at", "declared_at")
+        )
+        Postmortem.objects.filter(incident_id__in=batch).update(
+            created_at=Subquery(declared), updated_at=Coalesce("published_at", "submitted_at", Subquery(declared))
+        )
+
+
+def _detect_repeats(incident_ids: list[int]) -> int:
+    """Repeat detection for the imported incidents, once, in archive mode: each pair found is
+    recorded as a suggestion (or refreshed; a decision is left alone) and nobody is emailed.
+    Returns how many pairs were found."""
+    found = 0
+    for batch in _batches(incident_ids):
+        for incident in Incident.objects.filter(pk__in=batch).order_by("pk"):
+            pairs = repeats.repeats_of(incident)
+            earlier = Incident.objects.in_bulk([pk for pk, _ in pairs])
+            for pk, result in pairs:
+                incident_services._suggest(incident, earlier[pk], result)
+            found += len(pairs)
+    return found
 
 
 class _DryRun(Exception):
@@ -247,6 +306,7 @@ class Importer:
         # whose ids are not among them is new, and needs no lookup.
         self._known = {model: set(_external_ids(model)) for model in (Incident, Postmortem, ActionItem)}
         self.imported: list[int] = []  # the incidents imported, for the work done once at the end
+        self.numbers = _Numbers()
 
     def run(self, source: Source) -> bool:
         """Import one record; a refusal is added to the report with its file and line."""
@@ -255,15 +315,16 @@ class Importer:
             return False
         self._noted = []
         outcome: list[str] = []
+        numbers = self.numbers.saved()
         try:
             with transaction.atomic():
                 outcome = self.import_record(source.record)
                 if self.report.dry_run:
                     raise _DryRun
         except _DryRun:
-            self._cache.clear()  # what the record created was rolled back
+            self._rolled_back(numbers)
         except (RecordError, ValidationError, IntegrityError, ValueError, TypeError, KeyError) as exc:
-            self._cache.clear()
+            self._rolled_back(numbers)
             self.report.refused.append(f"{source.where}: {describe(exc)}")
             return False
         for kind, outcome_of, name in self._noted:
@@ -273,6 +334,11 @@ class Importer:
         for key in outcome:
             self.report.counts[key] += 1
         return True
+
+    def _rolled_back(self, numbers: dict[str, list[int]]) -> None:
+        """Forget what the record's rolled-back transaction created, and reuse its numbers."""
+        self._cache.clear()
+        self.numbers.restore(numbers)
 
     def import_record(self, record: dict[str, Any]) -> list[str]:
         """Create or update the record's incident, postmortem and action items; returns what
@@ -312,8 +378,10 @@ class Importer:
         incident.full_clean(exclude=["reference", *INCIDENT_LINKS], validate_unique=False, validate_constraints=False)
         created = incident.pk is None
         if created:
-            _keep_reference(incident, data.get("reference"), r"INC-(\d{4})-(\d{4,})", lambda m: f"INC-{m[1]}")
-            incident.reference = incident.reference or _incident_reference(incident)
+            self._keep_reference(incident, data.get("reference"), r"INC-(\d{4})-(\d{4,})", lambda m: f"INC-{m[1]}")
+            if not incident.reference:  # as Incident.save numbers it
+                year = incident.declared_at.year
+                incident.reference = f"INC-{year}-{self.numbers.next(f'INC-{year}'):04d}"
         incident.save()
         self._known[Incident].add(external)
         _set_related(incident.services, [self.service(spec) for spec in data.get("services") or []], created=created)
@@ -468,15 +536,27 @@ class Importer:
 
     def _insert_items(self, items: list[ActionItem], references: list[Any]) -> None:
         for item, reference in zip(items, references, strict=True):
-            _keep_reference(item, reference, r"AI-(\d{4,})", lambda m: "AI")
+            self._keep_reference(item, reference, r"AI-(\d{4,})", lambda m: "AI")
         unnumbered = [item for item in items if not item.reference]
-        for item, number in zip(unnumbered, _allocate("AI", len(unnumbered)), strict=True):
-            item.reference = f"AI-{number:04d}"
+        for item in unnumbered:
+            item.reference = f"AI-{self.numbers.next('AI'):04d}"
         ActionItem.objects.bulk_create(items)
         self._known[ActionItem].update(item.external_id for item in items)
         ActionItemChange.objects.bulk_create(
             ActionItemChange(item=item, changes=_initial_values(item), created=True, note="Imported.") for item in items
         )
+
+    def _keep_reference(self, obj, reference: Any, pattern: str, sequence_of: Callable[[re.Match], str]) -> None:
+        """Give a new ``obj`` the reference it had in the archive when that is free, and move the
+        sequence past it so the next one we allocate never collides."""
+        match = re.fullmatch(pattern, str(reference or ""))
+        if not match or type(obj).objects.filter(reference=reference).exists():
+            return
+        sequence, number = sequence_of(match), int(match[match.lastindex])
+        ReferenceSequence.objects.get_or_create(name=sequence)
+        ReferenceSequence.objects.filter(name=sequence, last_value__lt=number).update(last_value=number)
+        self.numbers.skip(sequence, number)
+        obj.reference = reference
 
     # -------------------------------------------------------- people and reference data
 
@@ -670,24 +750,63 @@ def _create_user(spec: dict[str, Any]):
     return user
 
 
-def _keep_reference(obj, reference: Any, pattern: str, sequence_of: Callable[[re.Match], str]) -> None:
-    """Give a new ``obj`` the reference it had in the archive when that is free, and move the
-    sequence past it so the next one we allocate never collides."""
-    match = re.fullmatch(pattern, str(reference or ""))
-    if not match or type(obj).objects.filter(reference=reference).exists():
+@contextmanager
+def _commits_unsynced() -> Iterator[None]:
+    """On PostgreSQL, commit without waiting for the disk (``synchronous_commit``): a crash can
+    lose the last moment's records, never corrupt them, and a re-run imports them again. The
+    connection's setting is restored afterwards."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
         return
-    sequence, number = sequence_of(match), int(match[match.lastindex])
-    ReferenceSequence.objects.get_or_create(name=sequence)
-    ReferenceSequence.objects.filter(name=sequence, last_value__lt=number).update(last_value=number)
-    obj.reference = reference
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+class _Numbers:
+    """Reference numbers, taken from their sequence a block at a time rather than a query per
+    record. A block taken in a record's transaction goes with it if the record is refused; the
+    numbers left at the end are given back unless someone took later ones meanwhile."""
+
+    BLOCK = 200
+
+    def __init__(self) -> None:
+        self._free: dict[str, list[int]] = {}  # sequence -> [next number, last number of the block]
+
+    def next(self, sequence: str) -> int:
+        free = self._free.get(sequence)
+        if free is None or free[0] > free[1]:
+            block = _allocate(sequence, self.BLOCK)
+            free = self._free[sequence] = [block.start, block.stop - 1]
+        free[0] += 1
+        return free[0] - 1
+
+    def skip(self, sequence: str, number: int) -> None:
+        """``number`` was taken by a kept reference: a block holding it is dropped."""
+        free = self._free.get(sequence)
+        if free and free[0] <= number <= free[1]:
+            del self._free[sequence]
+
+    def saved(self) -> dict[str, list[int]]:
+        return {sequence: list(free) for sequence, free in self._free.items()}
+
+    def restore(self, saved: dict[str, list[int]]) -> None:
+        self._free = saved
+
+    def give_back(self) -> None:
+        for sequence, (following, last) in self._free.items():
+            ReferenceSequence.objects.filter(name=sequence, last_value=last).update(last_value=following - 1)
+        self._free = {}
 
 
 def _allocate(sequence: str, count: int) -> range:
     """``count`` numbers of the reference sequence ``sequence``, in one query whatever the count
     (two the first time a sequence is used). Like ``ReferenceSequence.next_value``, the UPDATE
-    locks the row until the record's transaction commits, so a refused record leaves no gap."""
-    if not count:
-        return range(0)
+    locks the row until the caller's transaction commits."""
     table = connection.ops.quote_name(ReferenceSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -698,13 +817,6 @@ def _allocate(sequence: str, count: int) -> range:
         ReferenceSequence.objects.get_or_create(name=sequence)
         return _allocate(sequence, count)
     return range(row[0] - count + 1, row[0] + 1)
-
-
-def _incident_reference(incident: Incident) -> str:
-    """The next reference of the incident's year, as ``Incident.save`` gives it, in one query
-    rather than its three."""
-    year = incident.declared_at.year
-    return f"INC-{year}-{_allocate(f'INC-{year}', 1)[0]:04d}"
 
 
 def _external_ids(model) -> Iterator[str]:

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from actions.jobs import chase_overdue_items
 from actions.models import ActionItem, Notification
-from incidents.models import Incident, Team
+from incidents.models import Incident, RepeatLink, Team
+from incidents.tasks import detect_recent_repeats
+from postmortems import search_index
 from postmortems.importer import import_archive
-from postmortems.models import Postmortem
-from tests.factories import UserFactory, ensure_taxonomies
+from postmortems.models import Postmortem, PostmortemSearchDocument
+from tests.factories import ActionItemFactory, PostmortemFactory, UserFactory, ensure_taxonomies
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bench" / "data" / "import_sample.jsonl"
 # A Monday at 10:00 UTC: chase time for everyone in the default zone.
@@ -297,3 +302,74 @@ def test_sections_redacted_in_a_readers_export_are_left_alone_on_import(archive,
     pm.refresh_from_db()
     assert pm.lessons == "Check limits first."
     assert pm.root_cause == "The new pool size exceeded the database's connection limit."
+
+
+def a_year_later(data: dict) -> dict:
+    """The same record with every time a year later (a repeat of the first, not a twin)."""
+    return json.loads(json.dumps(data).replace('"2021-', '"2022-'))
+
+
+def test_repeats_among_imported_incidents_are_suggested_once_and_nobody_is_emailed_then_or_by_the_nightly_job(
+    archive, tmp_path, django_capture_on_commit_callbacks
+):
+    UserFactory(username="ines", email="ines@example.com")  # an active facilitator, who could be emailed
+    path = write_jsonl(tmp_path / "a.jsonl", [record(1), a_year_later(record(2))])
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run(path, "--create-missing")
+        nightly = detect_recent_repeats()
+
+    link = RepeatLink.objects.get()
+    assert (link.incident.external_id, link.earlier.external_id, link.state) == ("OLD-2", "OLD-1", "suggested")
+    assert "Repeat links suggested among the imported incidents: 1." in output
+    # The imported rows carry the archive's times, so the nightly job does not take them for new.
+    incident = Incident.objects.get(external_id="OLD-2")
+    assert incident.updated_at == datetime(2022, 3, 4, 11, 30, tzinfo=UTC)
+    assert incident.postmortem.updated_at == datetime(2022, 3, 10, 16, 20, tzinfo=UTC)
+    assert nightly == 0
+    assert mail.outbox == [] and not Notification.objects.exists()
+
+
+def test_without_repeats_no_link_is_suggested(archive, tmp_path):
+    run(write_jsonl(tmp_path / "a.jsonl", [record(1), a_year_later(record(2))]), "--create-missing", "--no-repeats")
+    assert not RepeatLink.objects.exists()
+
+
+def test_references_follow_on_without_a_gap_even_after_a_refused_record(archive, tmp_path):
+    refused = record(2, action_items__1__status="lost")  # refused after its incident was numbered
+    output = run(write_jsonl(tmp_path / "a.jsonl", [record(1), refused, record(3)]), "--create-missing")
+    assert "1 refused" in output
+    assert sorted(Incident.objects.values_list("reference", flat=True)) == ["INC-2021-0001", "INC-2021-0002"]
+    assert sorted(ActionItem.objects.values_list("reference", flat=True)) == [f"AI-000{n}" for n in range(1, 5)]
+    # The numbers taken a block at a time and not used are given back: the next item follows on.
+    assert ActionItemFactory().reference == "AI-0005"
+
+
+def test_the_queries_of_an_import_do_not_grow_with_the_archive(archive, tmp_path):
+    run(write_jsonl(tmp_path / "first.jsonl", [record(n) for n in range(1, 4)]), "--create-missing")
+    counts = []
+    for name, numbers in (("ten.jsonl", range(10, 20)), ("twenty.jsonl", range(20, 40))):
+        with CaptureQueriesContext(connection) as queries:
+            import_archive([write_jsonl(tmp_path / name, [record(n) for n in numbers])], repeats=False)
+        counts.append(len(queries))
+    # Each new record: its incident, services, tags, timeline, postmortem, authors, reviewers,
+    # reviews (insert, then their times), history event, items and their first change rows, and
+    # the savepoint and its release around it; the rest (index rebuild, backdating) is once per import.
+    assert counts[1] - counts[0] == 10 * 14
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_pauses_index_upkeep_for_its_own_thread_only():
+    ensure_taxonomies()
+    elsewhere = {}
+
+    def web_request() -> None:
+        elsewhere["pk"] = PostmortemFactory().pk
+        connection.close()
+
+    with search_index.paused():
+        thread = threading.Thread(target=web_request)
+        thread.start()
+        thread.join()
+        imported = PostmortemFactory()
+    assert PostmortemSearchDocument.objects.filter(postmortem_id=elsewhere["pk"]).exists()
+    assert not PostmortemSearchDocument.objects.filter(postmortem_id=imported.pk).exists()

@@ -24,8 +24,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Chase open imported items already overdue (default: from their next due date).",
         )
+        parser.add_argument(
+            "--no-repeats",
+            action="store_true",
+            help="Skip repeat detection among the imported incidents (it compares each with every earlier one).",
+        )
 
-    def handle(self, *args, paths, dry_run, create_missing, chase, verbosity, **options):
+    def handle(self, *args, paths, dry_run, create_missing, chase, no_repeats, verbosity, **options):
         on_terminal = verbosity and sys.stderr.isatty()
 
         def progress(count: int) -> None:
@@ -38,6 +43,7 @@ class Command(BaseCommand):
             chase=chase,
             dry_run=dry_run,
             progress=progress if on_terminal else None,
+            repeats=not no_repeats,
         )
         if on_terminal:
             self.stderr.write("\r", ending="")
