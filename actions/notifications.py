@@ -7,7 +7,12 @@
 2. ``deliver()`` sends one claimed row: a conditional UPDATE takes a short lease, so two
    workers never send the same row at once; the SMTP conversation happens outside any
    transaction; the row is marked sent only after the server accepted the message.
-   A failure records the attempt and error and leaves the row for the next try.
+   A failure records the attempt and the error on the row, and how it ends depends on
+   what failed (``failure_of``): a permanent refusal (a 5xx reply) makes the row
+   ``refused`` for good; a failure that may pass (a 4xx reply, a lost, refused or slow
+   connection) leaves it ``failed`` for the task to retry with backoff; anything else
+   (a TLS or AUTH setup the server does not offer, a bug) leaves it ``failed`` and is not
+   retried by the task: the sweep tries again after ``UNEXPECTED_WAIT``.
 
 Jobs that claim thousands of messages use ``claim_many()``: one query finds the keys
 already claimed, the rest are rendered and inserted with ``bulk_create(ignore_conflicts=True)``
@@ -19,13 +24,16 @@ one message twice; nothing else repeats.
 
 from __future__ import annotations
 
+import errno
 import logging
 import smtplib
+import socket
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.header import Header
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -46,6 +54,23 @@ LEASE = timedelta(minutes=3)
 # have run; after that the sweep enqueues it again (its task was lost with a worker).
 SWEEP_GRACE = timedelta(minutes=2)
 SWEEP_CHUNK = 1000
+# After a failure that is neither a refusal nor one that passes on its own (the mail settings
+# are wrong, a bug), the sweep sends the message again this much later: soon enough that mail
+# flows within the hour once someone fixes it, rarely enough not to hammer the server meanwhile.
+UNEXPECTED_WAIT = timedelta(hours=1)
+
+# Network failures that pass: the server is restarting or unreachable for now, the connection
+# dropped or timed out, the name did not resolve this time.
+TRANSIENT_NETWORK_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError, socket.gaierror)
+TRANSIENT_ERRNOS = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTDOWN})
+
+
+class Failure(StrEnum):
+    """How a failed send ends (``failure_of``)."""
+
+    REFUSED = "refused"  # the server said never: the row is refused, nobody retries it
+    TRANSIENT = "transient"  # it may pass: the task retries with backoff
+    UNEXPECTED = "unexpected"  # neither: recorded, and the sweep tries again after UNEXPECTED_WAIT
 
 
 def absolute_url(path: str) -> str:
@@ -217,10 +242,12 @@ def deliver(notification_id: int, *, retry_in: timedelta | None = None) -> bool:
 
     A permanent refusal (a 5xx reply: no such recipient, bad credentials) marks the row
     refused with the server's reply and returns False: retrying cannot help. Any other
-    failure is recorded and raised, so the caller (a Celery task) can retry; ``retry_in``
-    says when that retry runs, and the sweep leaves the row to it until then. If the
-    server accepted the message but the ledger cannot record it (the database went away),
-    ``SentNotRecorded`` asks the caller to record it later rather than send it again.
+    failure is recorded on the row and raised. For a failure that may pass (``failure_of``
+    says ``TRANSIENT``) the caller (a Celery task) retries: ``retry_in`` says when, and the
+    sweep leaves the row to it until then. Any other failure is not the caller's to retry:
+    the sweep tries again after ``UNEXPECTED_WAIT``. If the server accepted the message but
+    the ledger cannot record it (the database went away), ``SentNotRecorded`` asks the
+    caller to record it later rather than send it again.
     """
     if not _take_lease(notification_id):
         return False
@@ -233,16 +260,7 @@ def deliver(notification_id: int, *, retry_in: timedelta | None = None) -> bool:
     try:
         message.send(fail_silently=False)
     except Exception as exc:
-        refused = is_permanent_refusal(exc)
-        retry_at = timezone.now() + (retry_in + SWEEP_GRACE if retry_in is not None else timedelta(0))
-        Notification.objects.filter(pk=row.pk).update(
-            state=Notification.State.REFUSED if refused else Notification.State.FAILED,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            claimed_until=None,
-            retry_at=retry_at,
-        )
-        logger.warning("Sending notification %s failed%s: %s", row.pk, " for good" if refused else "", exc)
-        if refused:
+        if _record_failure(row.pk, exc, retry_in=retry_in) is Failure.REFUSED:
             return False
         raise
     try:
@@ -250,6 +268,40 @@ def deliver(notification_id: int, *, retry_in: timedelta | None = None) -> bool:
     except DatabaseError as exc:
         raise SentNotRecorded(row.pk) from exc
     return True
+
+
+def _record_failure(notification_id: int, exc: Exception, *, retry_in: timedelta | None) -> Failure:
+    """Record why the send failed and when the sweep may take the row again."""
+    failure = failure_of(exc)
+    if failure is Failure.UNEXPECTED:
+        retry_in = UNEXPECTED_WAIT
+    retry_at = timezone.now() + (retry_in + SWEEP_GRACE if retry_in is not None else timedelta(0))
+    Notification.objects.filter(pk=notification_id).update(
+        state=Notification.State.REFUSED if failure is Failure.REFUSED else Notification.State.FAILED,
+        last_error=error_text(exc)[:2000],
+        claimed_until=None,
+        retry_at=retry_at,
+    )
+    log = logger.error if failure is Failure.UNEXPECTED else logger.warning
+    log("Sending notification %s failed (%s): %s", notification_id, failure, exc)
+    return failure
+
+
+def error_text(exc: BaseException) -> str:
+    """The failure as the outbox shows it: its type and, for an SMTP reply, the code and the
+    server's words (``550 5.1.1 No such user here``) rather than Python's repr of them."""
+
+    def reply(code: int, message: bytes | str) -> str:
+        words = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+        return f"{code} {' '.join(words.split())}"
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        detail = "; ".join(f"{reply(*answer)} ({address})" for address, answer in exc.recipients.items())
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        detail = reply(exc.smtp_code, exc.smtp_error)
+    else:
+        detail = str(exc)
+    return f"{type(exc).__name__}: {detail}"
 
 
 class SentNotRecorded(Exception):
@@ -263,6 +315,27 @@ def record_sent(notification_id: int) -> bool:
         .filter(pk=notification_id)
         .update(state=Notification.State.SENT, sent_at=timezone.now(), claimed_until=None, last_error="")
     )
+
+
+def failure_of(exc: BaseException) -> Failure:
+    """Whether a failed send is refused for good, may pass, or is neither."""
+    if is_permanent_refusal(exc):
+        return Failure.REFUSED
+    if is_transient(exc):
+        return Failure.TRANSIENT
+    return Failure.UNEXPECTED
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a failure that may pass: a 4xx reply ("try again later"), a connection that was
+    refused, reset, dropped or timed out, an unreachable network or a name that did not resolve."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return not is_permanent_refusal(exc)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    if isinstance(exc, TRANSIENT_NETWORK_ERRORS):
+        return True
+    return isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
 
 
 def is_permanent_refusal(exc: BaseException) -> bool:

@@ -1,6 +1,5 @@
 """Celery tasks for action items and the notification ledger."""
 
-import smtplib
 from datetime import timedelta
 
 from celery import shared_task
@@ -9,9 +8,9 @@ from django.db import InterfaceError, OperationalError
 
 from . import notifications
 
-# Failures that may pass: the mail server is down, answers 4xx, or the network dropped.
-# Permanent refusals (5xx) never reach the task: ``deliver`` records them and returns.
-TRANSIENT_MAIL_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
+# Mail failures are sorted by ``notifications.failure_of``: only those that may pass (the
+# server down or answering 4xx, the network dropped) are retried here. Permanent refusals
+# (5xx) never reach the task: ``deliver`` records them and returns.
 # The database restarting or failing over; the ledger row is untouched, so just try again.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 # Waits between tries, in seconds: exponential from the factor, capped, with full jitter.
@@ -30,8 +29,9 @@ def backoff(retries: int, *, factor: int, maximum: int) -> int:
 def deliver_notification(self, notification_id: int, sent: bool = False) -> bool:
     """Send one ledger row; retried with backoff while the mail server or the database is away.
 
-    A permanent refusal is recorded on the row (``refused``) and not retried. A row whose
-    retries run out stays ``failed`` and the sweep picks it up. ``sent`` means the server
+    A permanent refusal is recorded on the row (``refused``) and not retried; so is any
+    failure that is not known to pass (it stays ``failed`` until the sweep's next try, an
+    hour on). A row whose retries run out stays ``failed`` and the sweep picks it up. ``sent`` means the server
     accepted it but the database could not record that: only the record is retried.
     """
     retries = self.request.retries
@@ -45,7 +45,9 @@ def deliver_notification(self, notification_id: int, sent: bool = False) -> bool
         raise self.retry(exc=exc, kwargs={"sent": True}, countdown=backoff(retries, **DATABASE_BACKOFF)) from exc
     except DATABASE_ERRORS as exc:
         raise self.retry(exc=exc, countdown=backoff(retries, **DATABASE_BACKOFF)) from exc
-    except TRANSIENT_MAIL_ERRORS as exc:
+    except Exception as exc:
+        if notifications.failure_of(exc) is not notifications.Failure.TRANSIENT:
+            raise
         raise self.retry(exc=exc, countdown=mail_wait) from exc
 
 
