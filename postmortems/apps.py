@@ -1,5 +1,5 @@
-from django.apps import AppConfig
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.apps import AppConfig, apps
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 
 class PostmortemsConfig(AppConfig):
@@ -33,3 +33,8 @@ class PostmortemsConfig(AppConfig):
             signal.connect(receivers.incident_part_changed, sender=TimelineEvent, dispatch_uid=f"{uid}.tl.{name}")
         post_save.connect(receivers.incident_changed, sender=Incident, dispatch_uid=f"{uid}.incident")
         m2m_changed.connect(receivers.incident_tags_changed, sender=Incident.tags.through, dispatch_uid=f"{uid}.tags")
+        for label in map(apps.get_model, receivers.LABELS):  # renamed or deleted names the documents carry
+            name = f"{uid}.{label._meta.model_name}"
+            pre_save.connect(receivers.label_saving, sender=label, dispatch_uid=f"{name}.pre_save")
+            post_save.connect(receivers.label_saved, sender=label, dispatch_uid=f"{name}.save")
+            pre_delete.connect(receivers.label_deleting, sender=label, dispatch_uid=f"{name}.delete")

@@ -17,7 +17,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from .models import Postmortem, PostmortemSearchDocument
 
@@ -269,17 +269,63 @@ def incident_tags_changed(sender, instance, action, **kwargs) -> None:
         _on_commit(reindex_incident, instance.pk)
 
 
+# The names every document of a postmortem carries beside its title, by the model that holds
+# them, and how a postmortem reaches one: renaming or deleting one reindexes its carriers.
+LABELS = {
+    "incidents.Service": "incident__services",
+    "incidents.Team": "teams",
+    "incidents.CauseCategory": "incident__cause_category",
+    "incidents.FailureClass": "incident__failure_classes",
+}
+
+
+def _carriers(label) -> QuerySet[Postmortem]:
+    return Postmortem.objects.filter(**{LABELS[label._meta.label]: label.pk})
+
+
+@_unless_paused
+def label_saving(sender, instance, raw=False, **kwargs) -> None:
+    """Before a service, team, cause category or failure class is saved: is its name changing?"""
+    if instance.pk is not None and not raw:
+        before = sender.objects.filter(pk=instance.pk).values_list("name", flat=True).first()
+        instance._search_renamed = before is not None and before != instance.name
+
+
+@_unless_paused
+def label_saved(sender, instance, **kwargs) -> None:
+    """A renamed label: once committed, the postmortems carrying it are reindexed, in chunks."""
+    if getattr(instance, "_search_renamed", False):
+        instance._search_renamed = False
+        carriers = _carriers(instance)
+        transaction.on_commit(lambda: reindex_in_chunks(carriers), robust=True)
+
+
+@_unless_paused
+def label_deleting(sender, instance, **kwargs) -> None:
+    """A deleted label: its carriers, known only before the delete, are reindexed after commit."""
+    pks = list(_carriers(instance).values_list("pk", flat=True).distinct())
+    if pks:
+        transaction.on_commit(lambda: reindex_in_chunks(Postmortem.objects.filter(pk__in=pks)), robust=True)
+
+
+def reindex_in_chunks(postmortems: QuerySet[Postmortem], *, chunk_size: int = 500) -> int:
+    """Rebuild the search documents of ``postmortems``, ``chunk_size`` at a time, each chunk in
+    a transaction of its own (memory and lock time stay bounded whatever their number).
+    Returns the number of postmortems indexed."""
+    total, last = 0, 0
+    ids = postmortems.order_by("pk").values_list("pk", flat=True).distinct()
+    while chunk := list(ids.filter(pk__gt=last)[:chunk_size]):
+        with transaction.atomic():
+            _sync_engine(_write_documents(_postmortems_to_index().filter(pk__in=chunk)))
+        total, last = total + len(chunk), chunk[-1]
+    return total
+
+
 def rebuild_index(*, chunk_size: int = 500) -> int:
     """Rebuild every search document, ``chunk_size`` postmortems at a time (memory stays bounded
     whatever the archive's size), then drop documents of postmortems that no longer exist.
     Returns the number of postmortems indexed."""
-    total, last = 0, 0
-    while chunk := list(
-        Postmortem.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]
-    ):
-        with transaction.atomic():
-            _sync_engine(_write_documents(_postmortems_to_index().filter(pk__in=chunk)))
-        total, last = total + len(chunk), chunk[-1]
+    total = reindex_in_chunks(Postmortem.objects.all(), chunk_size=chunk_size)
     with transaction.atomic():
         PostmortemSearchDocument.objects.exclude(postmortem__in=Postmortem.objects.all()).delete()
         if connection.vendor == "sqlite":

@@ -96,3 +96,73 @@ def test_rebuild_search_index_restores_a_lost_index(make_pm, reader):
     call_command("rebuild_search_index", chunk_size=2, verbosity=0)
     assert sorted(ids(reader, "gecko")) == sorted(pm.pk for pm in pms)
     assert ids(reader, "quagga") == []
+
+
+def test_renaming_a_service_team_cause_or_failure_class_reindexes_its_postmortems(
+    make_pm, reader, django_capture_on_commit_callbacks
+):
+    from incidents.models import FailureClass
+    from tests.factories import IncidentFactory, ServiceFactory, TeamFactory, cause
+
+    incident = IncidentFactory(cause_category=cause("capacity"))
+    labels = [
+        ServiceFactory(name="Ledger", slug="ledger"),
+        TeamFactory(name="Storage", slug="storage"),
+        incident.cause_category,
+        FailureClass.objects.create(name="Thundering herd", slug="thundering-herd"),
+    ]
+    pm = make_pm(incident=incident, summary="Things were slow.")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident.services.add(labels[0])
+        incident.failure_classes.add(labels[3])
+        pm.teams.add(labels[1])
+        incident.save()
+    others = [make_pm(summary="Unrelated.") for _ in range(3)]
+    renames = ["Abacus", "Bellows", "Cormorant", "Dromedary"]
+    for label, new_name in zip(labels, renames, strict=True):
+        old_name, label.name = label.name, new_name
+        with django_capture_on_commit_callbacks(execute=True):
+            label.save()
+        assert ids(reader, new_name) == [pm.pk], new_name
+        assert ids(reader, f'"{old_name}"') == [], old_name
+    assert all(ids(reader, "unrelated").count(o.pk) == 1 for o in others)
+
+
+def test_saving_a_label_without_renaming_it_reindexes_nothing(make_pm, django_capture_on_commit_callbacks):
+    from tests.factories import IncidentFactory, ServiceFactory
+
+    service = ServiceFactory(name="Ledger", slug="ledger")
+    incident = IncidentFactory()
+    incident.services.add(service)
+    make_pm(incident=incident)
+    service.description = "The books."
+    with django_capture_on_commit_callbacks() as callbacks:
+        service.save()
+    assert callbacks == []
+
+
+def test_a_deleted_failure_class_leaves_its_postmortems_documents(make_pm, reader, django_capture_on_commit_callbacks):
+    from incidents.models import FailureClass
+    from tests.factories import IncidentFactory
+
+    herd = FailureClass.objects.create(name="Thundering herd", slug="thundering-herd")
+    incidents = [IncidentFactory() for _ in range(3)]
+    for incident in incidents:
+        incident.failure_classes.add(herd)
+    pms = [make_pm(incident=incident, summary="Retries piled up.") for incident in incidents]
+    assert sorted(ids(reader, '"thundering herd"')) == sorted(pm.pk for pm in pms)
+    with django_capture_on_commit_callbacks(execute=True):
+        herd.delete()
+    assert ids(reader, '"thundering herd"') == []
+
+
+def test_reindexing_in_chunks_covers_every_postmortem_once(make_pm, reader):
+    from postmortems.models import Postmortem
+    from postmortems.search_index import reindex_in_chunks
+
+    pms = [make_pm(summary=f"Chunk {n}.") for n in range(5)]
+    for pm in pms:
+        remove_from_index(pm.pk)
+    assert ids(reader, "chunk") == []
+    assert reindex_in_chunks(Postmortem.objects.filter(pk__in=[pm.pk for pm in pms]), chunk_size=2) == 5
+    assert sorted(ids(reader, "chunk")) == sorted(pm.pk for pm in pms)
