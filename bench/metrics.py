@@ -3,9 +3,11 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/metrics.py
     .venv/bin/python bench/metrics.py            # SQLite file under var/bench/
 
-With a PostgreSQL DATABASE_URL the script creates its own database ``bench_metrics`` on that server
-(dropped and re-created on each run, dropped at the end unless --keep); with none it uses a fresh
-SQLite file. It prints the page's render time (target: under 1 s) and its query count.
+With a PostgreSQL DATABASE_URL the script creates its own database (``bench_metrics``, or the name
+given with --db-name, so benches sharing a server keep apart) on that server (dropped and re-created
+on each run, dropped at the end unless --keep); with none it uses a fresh SQLite file of that name.
+It prints the page's render time (target: under 1 s) and its query count, for every incident, the
+default last twelve months, by quarter, and one team's page.
 """
 
 from __future__ import annotations
@@ -156,9 +158,10 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the bench database (and reuse it next time)")
+    parser.add_argument("--db-name", default=BENCH_DB, help=f"the bench database's name (default {BENCH_DB})")
     args = parser.parse_args()
 
-    where, drop = prepare_database(BENCH_DB, keep=args.keep)
+    where, drop = prepare_database(args.db_name, keep=args.keep)
     setup_django()
     from django.core.management import call_command
 
@@ -175,6 +178,7 @@ def main() -> int:
         measure("/metrics/?start=2000-01-01", args.runs)  # every incident
         measure("/metrics/", args.runs)  # the default: the last twelve months
         measure("/metrics/?start=2000-01-01&period=quarter", args.runs)
+        measure("/metrics/teams/team-0/", args.runs)  # one team's page: an eighth of the incidents
     finally:
         if not args.keep:
             from django.db import connections

@@ -669,7 +669,7 @@ def _labels() -> tuple[dict, dict, dict, dict]:
 
 def _visible_ids(user):
     """The subquery of the incidents ``user`` may see; ``None`` when that is every incident."""
-    from postmortems.querysets import is_admin
+    from accounts.access import is_admin
 
     if user is None or is_admin(user):
         return None

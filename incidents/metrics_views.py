@@ -2,8 +2,8 @@
 
 All figures come from ``incidents.metrics.incident_metrics``; this module only lays them out.
 The first screen holds the headline tiles (each against the previous period of the same length);
-definitions are written once, in a glossary the figures link to. Charts are HTML rows of SVG bars
-drawn here (no JavaScript, nothing from a CDN), with their numbers in a table under them.
+definitions are written once, in a glossary the figures link to. Charts are tables drawn here, a
+row per SVG bar with its numbers beside it (no JavaScript, nothing from a CDN).
 """
 
 from __future__ import annotations
@@ -313,9 +313,10 @@ def metric_tables(metrics: Metrics) -> list[Table]:
 
 
 # --- Charts -----------------------------------------------------------------------------------------
-# Drawn here as HTML rows, each a label, a bar (SVG, sized in percent) and its value: labels never
-# overlap or get cut at any width, each bar tells its value on hover (an SVG <title>), and zero values
-# draw and print nothing. The table under each chart holds the same numbers.
+# Each chart is a table: a row per bar with its label, the bar (SVG, sized in percent) and its
+# numbers in columns, so every value is read without hovering or opening anything, labels never
+# overlap or get cut at any width, each bar also tells its value on hover (an SVG <title>), and a
+# zero draws no bar and leaves the bar's own value blank.
 
 # The severity badges' colours (Bootstrap's danger, warning, info; see ``severity_badge``), by level.
 SEVERITY_FILLS = {1: "sev-1", 2: "sev-2", 3: "sev-3"}
@@ -333,7 +334,8 @@ class Segment:
 class Bar:
     label: str
     segments: list[Segment]
-    text: str
+    text: str  # the bar's own value, blank for zero
+    values: list[str] = field(default_factory=list)  # the row's other numbers, under ``Chart.columns``
 
 
 @dataclass
@@ -341,31 +343,37 @@ class Chart:
     title: str
     bars: list[Bar]
     legend: list[tuple[str, str]] = field(default_factory=list)  # (name, css)
+    label: str = "Period"  # the header over the bars' labels
+    value: str = ""  # the header over the bars' own values
+    columns: list[str] = field(default_factory=list)  # the headers over the other numbers
 
 
-def _bars(title: str, items: list[tuple[str, float | None, str]], css: str = "series-0") -> Chart:
+def _bars(title: str, items: list[tuple[str, float | None, str]], css: str = "series-0", **headers) -> Chart:
     """One bar per (label, value, value as text); a missing or suppressed value draws nothing."""
     top = max((v for _, v, _ in items if v), default=0)
     bars = []
     for label, value, text in items:
         segments = [Segment(0, 100 * value / top, css, f"{label}: {text}")] if value and top else []
         bars.append(Bar(label, segments, text if value else ("—" if value is None or value is SUPPRESSED else "")))
-    return Chart(title, bars)
+    return Chart(title, bars, **headers)
 
 
 def trend_charts(metrics: Metrics) -> list[Chart]:
-    """Median of each response time per period, one small chart per figure."""
-    return [
-        _bars(
-            f"{m.label}, median",
-            [
-                (row.label, _number(row.stats[m.key].median), _duration(row.stats[m.key].median))
-                for row in metrics.by_period
-            ],
+    """Each response time per period, one small chart per figure: its median drawn, its p90 beside."""
+    charts = []
+    for index, m in enumerate(DURATION_METRICS):
+        stats = [(row.label, row.stats[m.key]) for row in metrics.by_period]
+        chart = _bars(
+            m.label,
+            [(label, _number(s.median), _duration(s.median)) for label, s in stats],
             f"series-{index}",
+            value="Median",
+            columns=["p90"],
         )
-        for index, m in enumerate(DURATION_METRICS)
-    ]
+        for bar, (_, s) in zip(chart.bars, stats, strict=True):
+            bar.values = [_duration(s.p90)]
+        charts.append(chart)
+    return charts
 
 
 def _number(value) -> float | None:
@@ -373,11 +381,12 @@ def _number(value) -> float | None:
 
 
 def severity_chart(metrics: Metrics, severities: dict[str, int]) -> Chart:
-    """Incidents per period, stacked by severity in the badges' colours."""
+    """Incidents per period, stacked by severity in the badges' colours, each severity's count beside."""
     totals = {
         p: sum(v for v in metrics.counts_by_severity.get(p, {}).values() if isinstance(v, int)) for p in metrics.periods
     }
     top = max(totals.values(), default=0) or 1
+    used = [n for n in metrics.severity_names if any(n in metrics.counts_by_severity.get(p, {}) for p in totals)]
     bars = []
     for p in metrics.periods:
         counts, x, segments = metrics.counts_by_severity.get(p, {}), 0.0, []
@@ -388,14 +397,16 @@ def severity_chart(metrics: Metrics, severities: dict[str, int]) -> Chart:
                 segments.append(Segment(x, 100 * n / top, css, f"{name}: {n}"))
                 x += 100 * n / top
         total = metrics.period_totals.get(p, 0)
-        bars.append(Bar(period_label(p, metrics.filters.period), segments, str(total) if total else ""))
+        values = [str(counts.get(name, 0)) for name in used]
+        bars.append(Bar(period_label(p, metrics.filters.period), segments, str(total) if total else "", values))
     legend = [(name, SEVERITY_FILLS.get(level, "sev-other")) for name, level in severities.items()]
-    return Chart("Incidents by severity", bars, legend)
+    return Chart("Incidents by severity", bars, legend, value="Total", columns=used)
 
 
 def cause_chart(metrics: Metrics) -> Chart:
     rows = sorted(metrics.by_cause, key=lambda r: r.total if isinstance(r.total, int) else 0, reverse=True)
-    return _bars("Incidents by cause category", [(r.label, _number(r.total), str(r.total)) for r in rows[:10]])
+    items = [(r.label, _number(r.total), str(r.total)) for r in rows[:10]]
+    return _bars("Incidents by cause category", items, label="Cause category", value="Incidents")
 
 
 def _repeat_items(metrics: Metrics) -> list[tuple[str, float | None, str]]:
@@ -406,7 +417,10 @@ def _repeat_items(metrics: Metrics) -> list[tuple[str, float | None, str]]:
 
 
 def repeat_chart(metrics: Metrics) -> Chart:
-    return _bars("Repeat-class rate by period", _repeat_items(metrics))
+    chart = _bars("Repeat-class rate by period", _repeat_items(metrics), value="Rate", columns=["Repeats", "Of"])
+    for bar, row in zip(chart.bars, metrics.repeats_by_period, strict=True):
+        bar.values = [str(row["repeats"]), str(row["incidents"])]
+    return chart
 
 
 def attach_charts(tables: dict[str, Table], metrics: Metrics, severities: dict[str, int]) -> None:

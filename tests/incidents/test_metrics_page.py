@@ -109,13 +109,34 @@ def test_bar_charts_print_no_zero_and_tell_each_value_on_hover(client, viewer, w
     page = client.get(MARCH).content.decode()
     repeats = page.split('id="table-repeats"')[1].split("</figure>")[0]
     # March has incidents and no repeat: a row labelled 2026-03, no bar, no "0%".
-    assert '<span class="metrics-bar-label">2026-03</span>' in repeats
-    assert "<rect" not in repeats and '<span class="metrics-bar-value"></span>' in repeats
+    assert '<th scope="row" class="metrics-bar-label">2026-03</th>' in repeats
+    assert "<rect" not in repeats and '<td class="metrics-bar-value text-end"></td>' in repeats
     severity = page.split('id="table-counts_severity"')[1].split("</figure>")[0]
     # One SEV1 and three SEV2 in March: a quarter and three quarters of the bar, the total printed.
-    assert '<rect x="0.00%" width="25.00%" height="16" class="sev-1"><title>SEV1: 1</title>' in severity
-    assert '<rect x="25.00%" width="75.00%" height="16" class="sev-2"><title>SEV2: 3</title>' in severity
-    assert '<span class="metrics-bar-value">4</span>' in severity
+    assert '<rect x="0.00%" width="25.00%" height="14" class="sev-1"><title>SEV1: 1</title>' in severity
+    assert '<rect x="25.00%" width="75.00%" height="14" class="sev-2"><title>SEV2: 3</title>' in severity
+    assert '<td class="metrics-bar-value text-end">4</td>' in severity
+
+
+def _chart_rows(page: str, section: str) -> list[list[str]]:
+    """Each chart row of a section as its words: label, then the numbers beside the bar."""
+    html = page.split(f'id="table-{section}"')[1].split("</section>")[0]
+    rows = re.findall(r'<tr class="metrics-bar">(.*?)</tr>', html)
+    return [_text(re.sub(r"<svg.*?</svg>", "", row)).split(" ") for row in rows]
+
+
+def test_every_chart_shows_its_numbers_beside_its_bars_without_opening_anything(client, viewer, world):
+    page = client.get(MARCH).content.decode()
+    # Counts per severity and the total, per period; no chart's numbers are folded away.
+    assert _chart_rows(page, "counts_severity") == [["2026-03", "4", "1", "3"]]
+    assert _chart_rows(page, "repeats") == [["2026-03", "0", "4"]]  # rate blank: no repeat; 0 of 4
+    # Each response time's median (drawn) and p90 per period: TTD 5, 15, 25 minutes.
+    assert _chart_rows(page, "trend")[0] == ["2026-03", "15m", "00s", "23m", "00s"]
+    assert _chart_rows(page, "counts_cause") == [["Capacity", "2"], ["Deploy", "2"]]
+    charts = page.split('id="table-trend"')[1].split('id="table-by_severity"')[0]
+    assert "<details" not in charts
+    assert "<details" not in page.split('id="table-counts_severity"')[1].split("</section>")[0]
+    assert "<details" not in page.split('id="table-repeats"')[1].split("</section>")[0]
 
 
 def _team_world(world):
