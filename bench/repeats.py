@@ -6,18 +6,20 @@ and how long scoring one new incident against an archive takes.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/repeats.py --speed 10000
 
 Each file is JSON Lines in ``score_repeat_pairs``' format plus a ``label`` (true for a repeat);
-a folder stands for its ``pairs_scorer_format.jsonl``, or when it has none, its ``*.jsonl`` files together. For each set it runs
-``manage.py score_repeat_pairs`` (the same scoring as the Celery jobs, at the app's threshold)
-twice: as written, and with every ``cause_category`` removed. It prints precision and recall,
-the mistakes, and the MRR: for each labelled repeat, where its earlier incident ranks among all
-the set's earlier incidents for that later one (1 is first). The threshold is fixed in
-``incidents/repeats.py``; the sweep underneath is for information only.
+a folder stands for its ``pairs_scorer_format.jsonl``, or when it has none, its ``*.jsonl`` files
+together. For each set it runs ``manage.py score_repeat_pairs`` (the same scoring as the Celery
+jobs, at the app's threshold) twice: as written, and with every ``cause_category`` removed. It
+prints precision and recall, the mistakes, and the MRR: for each labelled repeat, where its earlier
+incident ranks among all the set's earlier incidents for that later one (1 is first). The threshold
+is fixed in ``incidents/repeats.py``; the sweep underneath is for information only.
 
-``--speed N`` seeds N incidents with postmortems (texts recombined from the development sets)
-into a database of its own (``bench_repeats``; PostgreSQL when DATABASE_URL says so, dropped
-afterwards unless ``--keep``), then times ``repeats_of`` (what the job runs for one incident:
-load the archive, IDF, score every earlier incident) for a new incident: the first run in a
-fresh process, and the median of five more.
+``--speed N`` seeds N incidents with postmortems (texts recombined from the development sets) into
+a database of its own (on PostgreSQL when DATABASE_URL says so, the database it names, made afresh;
+else a SQLite file ``bench_repeats``; dropped afterwards unless ``--keep``), then times
+``repeats_of`` (what the job runs for one incident: load the archive, sync the kept index, score)
+for a new incident, each time in a fresh process: with no kept index (it is built and cached), a
+worker's first run with the index in the cache (and the median of five more in that process), and
+a first run after one earlier incident was edited.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,10 +60,9 @@ def read_set(path: Path) -> list[str]:
     """The pair lines of a file, or of a folder: its ``pairs_scorer_format.jsonl`` when it has one
     (beside incident and id-only pair files), else all its ``*.jsonl``."""
     scorer_format = path / "pairs_scorer_format.jsonl"
+    files = [path]
     if path.is_dir():
         files = [scorer_format] if scorer_format.exists() else sorted(path.glob("*.jsonl"))
-    else:
-        files = [path]
     return [line for file in files for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -209,11 +212,15 @@ def seed(count: int, rng: random.Random) -> None:
 def speed(count: int, keep: bool) -> None:
     from bench.common import prepare_database, setup_django
 
-    where, drop = prepare_database("bench_repeats", keep=keep)
+    url = os.environ.get("DATABASE_URL", "")
+    named = urlsplit(url).path.strip("/") if url.startswith(("postgres://", "postgresql://")) else ""
+    where, drop = prepare_database(named or "bench_repeats", keep=keep)
+    # The kept index goes to a cache of the bench's own (a file cache, as by default).
+    os.environ["CACHE_URL"] = f"filecache://{ROOT / 'var' / 'bench' / 'repeats-cache'}"
     setup_django()
     from django.core.management import call_command
 
-    from incidents import repeats
+    from incidents import repeat_index
     from incidents.models import Incident
     from postmortems.models import Postmortem
 
@@ -237,13 +244,16 @@ def speed(count: int, keep: bool) -> None:
             root_cause="The certificate of the login service expired; renewal was manual.",
         )
         earlier = Incident.objects.filter(started_at__lt=new.started_at).count()
-        times = []
-        for _ in range(6):
-            began = time.perf_counter()
-            found = repeats.repeats_of(new)
-            times.append(time.perf_counter() - began)
-        print(f"scoring one new incident against {earlier} earlier ones ({len(found)} suggested):")
-        print(f"  first run in this process {times[0]:.3f} s; then median {statistics.median(times[1:]):.3f} s")
+        print(f"scoring one new incident against {earlier} earlier ones (wall s / this process's CPU s):")
+        repeat_index.forget()
+        timed(new.pk, [1], "no kept index (built, then cached), one process")
+        timed(new.pk, [1] * 5, "a worker's first run, the index in the cache, median of 5 fresh processes")
+        timed(new.pk, [6], "then warm in one process, median of 5 more")
+        another = Incident.objects.filter(reference__startswith="INC-B-").order_by("pk").first()
+        another.title += " (edited)"
+        another.save()
+        timed(new.pk, [1], "a worker's first run after an earlier incident was edited")
+        print(f"  machine load average over the last minute: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     finally:
         if not keep:
             from django.db import connections
@@ -252,13 +262,48 @@ def speed(count: int, keep: bool) -> None:
             drop()
 
 
+def timed(incident_id: int, processes: list[int], what: str) -> None:
+    """Time ``repeats_of`` in fresh processes (nothing of this one's in memory), ``processes[i]``
+    runs in the i-th; the median of the first runs, or of the runs after the first in one process."""
+    runs = []
+    for count in processes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--time-runs", str(count), "--incident", str(incident_id)],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        measured = [tuple(map(float, line.split())) for line in out[-count:]]
+        runs += measured if count == 1 else measured[1:]
+    wall, cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+    print(f"  {what}: {wall:.3f} s / {cpu:.3f} s")
+
+
+def time_runs(incident_id: int, runs: int) -> None:
+    from bench.common import setup_django
+
+    setup_django()
+    from incidents import repeats
+    from incidents.models import Incident
+
+    incident = Incident.objects.get(pk=incident_id)
+    for _ in range(runs):
+        began, cpu = time.perf_counter(), time.process_time()
+        repeats.repeats_of(incident)
+        print(f"{time.perf_counter() - began:.4f} {time.process_time() - cpu:.4f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--speed", type=int, metavar="N", help="time scoring against N earlier incidents")
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the speed bench's database")
+    parser.add_argument("--time-runs", type=int, help=argparse.SUPPRESS)  # the speed bench's fresh processes
+    parser.add_argument("--incident", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.speed:
+    if args.time_runs:
+        time_runs(args.incident, args.time_runs)
+    elif args.speed:
         speed(args.speed, args.keep)
     else:
         quality(args.paths or DEFAULT)

@@ -38,17 +38,18 @@ The weights and the keyword rules were tuned on ``bench/data/repeat_pairs.jsonl`
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch, TextField, Value
+from django.db.models.functions import MD5, Coalesce, Concat
 
 from accounts.access import may_decide_repeat
 from actions.models import ActionItem
@@ -316,6 +317,30 @@ def shared_terms(a: dict[str, float], b: dict[str, float], surface: dict[str, st
         if len(chosen) == limit:
             break
     return chosen
+
+
+# What a prepared incident depends on besides its text and the taxonomy: a kept index of prepared
+# incidents (``repeat_index``) is valid only under the same key. Bump the number when the code of
+# the preparation (tokens, stemmer, class rules' matching) changes.
+SCORING_KEY = hashlib.blake2b(
+    repr(
+        (
+            1,
+            FIELD_WEIGHTS,
+            CLASS_FIELD_WEIGHTS,
+            CLASS_FULL_WEIGHT,
+            MAX_FEATURES,
+            BIGRAM_WEIGHT,
+            COMMON_WEIGHT,
+            sorted(STOP_WORDS),
+            COMMON_WORDS,
+            PHRASES,
+            _SYNONYM_GROUPS,
+            Idf.MIN_DOCUMENTS,
+        )
+    ).encode(),
+    digest_size=8,
+).hexdigest()
 
 
 # --- Failure classes -----------------------------------------------------------------------------------
@@ -601,26 +626,12 @@ class Scorer:
         """Score whether ``later`` repeats ``earlier``'s class of failure (see the module's docstring);
         without ``explain``, the reason is left empty (it costs more than the score)."""
         a, b = self.prepare(earlier), self.prepare(later)
-        shared_classes = {slug: min(a.classes[slug], b.classes[slug]) for slug in a.classes.keys() & b.classes.keys()}
         text = cosine((a.weights, a.norm), (b.weights, b.norm))
-        signals = {
-            "text": min(1.0, text / TEXT_SATURATION),
-            "class": max(shared_classes.values(), default=0.0),
-            "services": _service_overlap(earlier.services, later.services),
-            "cause": 1.0 if earlier.cause_category and earlier.cause_category == later.cause_category else 0.0,
-        }
-        chance_of_none = math.prod(1 - WEIGHTS[name] * value for name, value in signals.items())
-        score = 1 - chance_of_none
-        if a.explicit and b.explicit and not shared_classes:
-            score *= CONFLICT_FACTOR
-        score = round(min(1.0, max(0.0, score)), 4)
-        return PairScore(
-            score=score,
-            repeat=score >= THRESHOLD,
-            reason=self._reason(earlier, later, a, b, shared_classes) if explain else "",
-            signals={**signals, "cosine": text},
-            rank=score * _age_factor(earlier.started_at, later.started_at),
-        )
+        result = combine(earlier, later, text, a, b)
+        if not explain:
+            return result
+        shared_classes = _shared_classes(a.classes, b.classes)
+        return replace(result, reason=self._reason(earlier, later, a, b, shared_classes))
 
     def _reason(self, earlier, later, a: _Prepared, b: _Prepared, shared_classes: dict[str, float]) -> str:
         parts = []
@@ -646,6 +657,45 @@ class Scorer:
         surface = {**vectorize(later.text_fields()).surface, **vectorize(earlier.text_fields()).surface}
         terms = shared_terms(a.weights, b.weights, surface)
         return f"{head}; texts share: {', '.join(terms)}" if terms else f"{head}; little shared text"
+
+
+def _shared_classes(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    return {slug: min(a[slug], b[slug]) for slug in a.keys() & b.keys()}
+
+
+def combine(earlier: IncidentDoc, later: IncidentDoc, text: float, a: _Prepared, b: _Prepared) -> PairScore:
+    """The score (without the reason) of a pair whose text cosine is ``text``, from the classes
+    of ``a`` and ``b`` (the two prepared incidents) and the services and categories of the docs."""
+    shared_classes = _shared_classes(a.classes, b.classes)
+    signals = {
+        "text": min(1.0, text / TEXT_SATURATION),
+        "class": max(shared_classes.values(), default=0.0),
+        "services": _service_overlap(earlier.services, later.services),
+        "cause": 1.0 if earlier.cause_category and earlier.cause_category == later.cause_category else 0.0,
+    }
+    chance_of_none = math.prod(1 - WEIGHTS[name] * value for name, value in signals.items())
+    score = 1 - chance_of_none
+    if a.explicit and b.explicit and not shared_classes:
+        score *= CONFLICT_FACTOR
+    score = round(min(1.0, max(0.0, score)), 4)
+    return PairScore(
+        score=score,
+        repeat=score >= THRESHOLD,
+        reason="",
+        signals={**signals, "cosine": text},
+        rank=score * _age_factor(earlier.started_at, later.started_at),
+    )
+
+
+def could_repeat(text: float, class_strength: float) -> bool:
+    """Whether a pair with this text cosine and shared class could reach ``THRESHOLD`` with the
+    help of shared services and category: a pair that could not need not be scored."""
+    signals = {"text": min(1.0, text / TEXT_SATURATION), "class": class_strength, "services": 1.0, "cause": 1.0}
+    return 1 - math.prod(1 - WEIGHTS[name] * value for name, value in signals.items()) >= THRESHOLD
+
+
+# So an incident sharing neither a word nor a class with the new one is never scored (``repeat_index``).
+assert not could_repeat(0.0, 0.0)
 
 
 @lru_cache(maxsize=20_000)
@@ -725,27 +775,23 @@ def suggested_class_names(incident) -> list[str]:
 def earlier_docs(incident) -> dict[int, IncidentDoc]:
     """Every incident that began before ``incident``, as the scoring sees it, by id.
 
-    No window and no prefilter: an old incident of the same class is a candidate too. Read with
-    plain values (four queries whatever the count), so an archive of thousands loads in a moment.
+    No window and no prefilter: an old incident of the same class is a candidate too.
     """
+    return docs_of(_earlier(incident))
+
+
+def _earlier(incident):
     when = _when(incident)
-    earlier = (
-        Incident.objects.annotate(began=Coalesce("started_at", "declared_at"))
-        .filter(began__lt=when)
-        .exclude(pk=incident.pk)
-    )
-    rows = earlier.values_list(
-        "pk",
-        "title",
-        "summary",
-        "cause_category__name",
-        "began",
-        "postmortem__summary",
-        "postmortem__root_cause",
-        "postmortem__contributing_factors",
-    )
-    services = _names_by_incident(Incident.services.through.objects, earlier, "service__name")
-    classes = _names_by_incident(Incident.failure_classes.through.objects, earlier, "failureclass__slug")
+    began = Incident.objects.annotate(began=Coalesce("started_at", "declared_at"))
+    return began.filter(began__lt=when).exclude(pk=incident.pk)
+
+
+def docs_of(incidents) -> dict[int, IncidentDoc]:
+    """``incidents`` (annotated with ``began``) as the scoring sees them, by id. Read with plain
+    values (three queries whatever the count), so an archive of thousands loads in a moment."""
+    rows = incidents.values_list("pk", "cause_category__name", "began", *_TEXT)
+    services = _names_by_incident(Incident.services.through.objects, incidents, "service__name")
+    classes = _names_by_incident(Incident.failure_classes.through.objects, incidents, "failureclass__slug")
     return {
         pk: IncidentDoc(
             title=title,
@@ -757,8 +803,44 @@ def earlier_docs(incident) -> dict[int, IncidentDoc]:
             started_at=began,
             failure_classes=classes.get(pk, frozenset()),
         )
-        for pk, title, summary, cause, began, pm_summary, root_cause, factors in rows
+        for pk, cause, began, title, summary, pm_summary, root_cause, factors in rows
     }
+
+
+_TEXT = ("title", "summary", "postmortem__summary", "postmortem__root_cause", "postmortem__contributing_factors")
+
+
+def earlier_digests(incident) -> dict[int, str]:
+    """A digest of what the preparation of each earlier incident reads (its text, digested by the
+    database, and its classes), by id. Two queries; the text stays in the database."""
+    separated = [
+        part for name in _TEXT for part in (Coalesce(name, Value(""), output_field=TextField()), Value("\x1f"))
+    ]
+    earlier = _earlier(incident).annotate(text_digest=MD5(Concat(*separated, output_field=TextField())))
+    classes = _names_by_incident(Incident.failure_classes.through.objects, earlier, "failureclass__slug")
+    return {
+        pk: f"{text_digest} {' '.join(sorted(classes.get(pk, ())))}"
+        for pk, text_digest in earlier.values_list("pk", "text_digest")
+    }
+
+
+def outlines_of(pks) -> dict[int, IncidentDoc]:
+    """Incidents without their text: what ``combine`` reads (services, category, start)."""
+    incidents = Incident.objects.annotate(began=Coalesce("started_at", "declared_at")).filter(pk__in=list(pks))
+    services = _names_by_incident(Incident.services.through.objects, incidents, "service__name")
+    return {
+        pk: IncidentDoc(services=services.get(pk, frozenset()), cause_category=cause, started_at=began)
+        for pk, cause, began in incidents.values_list("pk", "cause_category__name", "began")
+    }
+
+
+def earlier_docs_among(incident, pks) -> dict[int, IncidentDoc]:
+    """``earlier_docs`` of only ``pks`` (all of them read at once when they are most)."""
+    pks = list(pks)
+    if len(pks) > 500:
+        docs = earlier_docs(incident)
+        return {pk: docs[pk] for pk in pks}
+    return docs_of(_earlier(incident).filter(pk__in=pks))
 
 
 def _names_by_incident(through, incidents, name: str) -> dict[int, frozenset[str]]:
@@ -768,34 +850,45 @@ def _names_by_incident(through, incidents, name: str) -> dict[int, frozenset[str
     return {pk: frozenset(values) for pk, values in found.items()}
 
 
-# The process's scorer: its IDF and its prepared documents serve every run while the taxonomy is the
-# same and the archive has grown or shrunk by under a tenth (one more incident barely moves an IDF).
-_ARCHIVE: dict[str, Scorer] = {}
+# Up to this many incidents, the scores come from a scorer made for the run (its IDF exact, quick to
+# prepare); past it, from the kept ``repeat_index``.
 REUSE_FROM = 1000
 # What a commander can read during an incident; the rest would bury the best.
 MAX_SUGGESTIONS = 5
-
-
-def _archive_scorer(docs: list[IncidentDoc], known: Taxonomy) -> Scorer:
-    n = len(docs)
-    if n < REUSE_FROM:  # small archives are quick to prepare, and exact
-        return Scorer.for_archive(docs, known)
-    scorer = _ARCHIVE.get("scorer")
-    stale = scorer is None or scorer.taxonomy != known or not 0.9 * scorer.idf.n <= n <= 1.1 * scorer.idf.n
-    if stale or scorer.size > 2 * n:  # edited documents leave entries behind
-        scorer = _ARCHIVE["scorer"] = Scorer.for_archive(docs, known)
-    return scorer
 
 
 def repeats_of(incident) -> list[tuple[int, PairScore]]:
     """The earlier incidents ``incident`` repeats, as (id, score): the ``MAX_SUGGESTIONS`` best
     ranked (the score, lowered a little by age), the best first."""
     later = incident_doc(for_scoring(Incident.objects.filter(pk=incident.pk)).get())
-    docs = earlier_docs(incident)
-    scorer = _archive_scorer([*docs.values(), later], taxonomy())
-    verdicts = {pk: scorer.score(doc, later, explain=False) for pk, doc in docs.items()}
+    known = taxonomy()
+    if Incident.objects.count() <= REUSE_FROM:
+        docs = earlier_docs(incident)
+        scorer = Scorer.for_archive([*docs.values(), later], known)
+        verdicts = {pk: scorer.score(doc, later, explain=False) for pk, doc in docs.items()}
+    else:
+        scorer, verdicts = _indexed_verdicts(incident, later, known)
     best = sorted((pk for pk, result in verdicts.items() if result.repeat), key=lambda pk: (-verdicts[pk].rank, pk))
+    docs = earlier_docs_among(incident, best[:MAX_SUGGESTIONS])
     return [(pk, scorer.score(docs[pk], later)) for pk in best[:MAX_SUGGESTIONS]]
+
+
+def _indexed_verdicts(incident, later: IncidentDoc, known: Taxonomy) -> tuple[Scorer, dict[int, PairScore]]:
+    """The scorer and the scores (without reasons) of the earlier incidents that share a word or a
+    class with ``later`` (no other can be a repeat), from the kept index."""
+    from .repeat_index import archive_index
+
+    digests = earlier_digests(incident)
+    index = archive_index(digests, lambda pks: earlier_docs_among(incident, pks), known)
+    prepared = index.scorer.prepare(later)
+    texts = index.cosines(prepared, digests)
+    classes = index.shared_class_strengths(prepared, digests)
+    # Services and category can add to a pair's score, but not past THRESHOLD by themselves.
+    candidates = [pk for pk in texts.keys() | classes.keys() if could_repeat(texts.get(pk, 0.0), classes.get(pk, 0.0))]
+    outlines = outlines_of(candidates)
+    return index.scorer, {
+        pk: combine(outlines[pk], later, texts.get(pk, 0.0), index.prepared(pk), prepared) for pk in candidates
+    }
 
 
 # Callers (the page's template tag, ``services.repeat_link_decide``) still ask ``repeats.can_decide``:
