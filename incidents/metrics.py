@@ -256,6 +256,9 @@ class Metrics:
     repeats_by_period: list[dict]
     postmortems: dict
     action_items: dict
+    # The same figures per period (by the first day of each), for the tiles' trends.
+    postmortems_by_period: dict[date, dict] = field(default_factory=dict)
+    action_items_by_period: dict[date, dict] = field(default_factory=dict)
     definitions: dict = field(default_factory=dict)
     # Incidents per period (a cell like any other), and whether any figure was suppressed.
     period_totals: dict[date, int | Suppressed] = field(default_factory=dict)
@@ -306,9 +309,9 @@ class _SqlitePeriodStart(Func):
 
     output_field = DateField()
 
-    def __init__(self, period: str):
+    def __init__(self, period: str, declared_at: str = "declared_at"):
         self.period = period
-        super().__init__(F("declared_at"))
+        super().__init__(F(declared_at))
 
     def as_sqlite(self, compiler, connection, **extra):
         if self.period == "month":
@@ -326,11 +329,12 @@ class _SqlitePeriodStart(Func):
 UTC_NAMES = {"UTC", "Etc/UTC", "GMT", "Etc/GMT"}
 
 
-def _period_expr(period: str):
-    """The first day of the declared time's period, in the site's time zone."""
+def _period_expr(period: str, declared_at: str = "declared_at"):
+    """The first day of the declared time's period, in the site's time zone (``declared_at``: the
+    incident's declared time as seen from the rows queried)."""
     if connection.vendor == "sqlite" and timezone.get_current_timezone_name() in UTC_NAMES:
-        return _SqlitePeriodStart(period)
-    return PERIODS[period]("declared_at", output_field=DateField())
+        return _SqlitePeriodStart(period, declared_at)
+    return PERIODS[period](declared_at, output_field=DateField())
 
 
 def _as_date(value) -> date | None:
@@ -566,43 +570,81 @@ def _add_up(rows: list[dict], severities: dict, causes: dict, n: str, repeated: 
     )
 
 
-def postmortem_completion(qs: QuerySet, today: date) -> dict:
-    """Required postmortems: how many are published, and published by their due date."""
-    published = Q(postmortem__status="published")
-    figures = qs.filter(severity__requires_postmortem=True, resolved_at__isnull=False).aggregate(
-        required=Count("pk"),
-        published=Count("pk", filter=published),
-        on_time=Count("pk", filter=published & Q(postmortem__published_at__date__lte=F("postmortem__due_date"))),
-        not_started=Count("pk", filter=Q(postmortem__isnull=True)),
-        past_due=Count("pk", filter=~published & Q(postmortem__due_date__lt=today)),
-    )
+def _per_period(rows: list[dict], counts: tuple[str, ...]) -> tuple[dict, dict[date, dict]]:
+    """Rows of figures grouped by period (``p``): the counts added up over every period, and each
+    period's row by its first day."""
+    by_period = {_as_date(row.pop("p")): row for row in rows}
+    return {key: sum(row[key] for row in rows) for key in counts}, by_period
+
+
+def _postmortem_rates(figures: dict) -> dict:
     figures["published_rate"] = _ratio(figures["published"], figures["required"])
     figures["on_time_rate"] = _ratio(figures["on_time"], figures["required"])
     return figures
 
 
-def action_item_figures(qs: QuerySet, today: date) -> dict:
-    """Completion, on-time completion and overdue items (count and age) of these incidents' action items."""
+def postmortem_completion(qs: QuerySet, today: date, period: str = "month") -> tuple[dict, dict[date, dict]]:
+    """Required postmortems: how many are published, and published by their due date; over the
+    whole range and per period (for the tiles' trends), in one query grouped by period."""
+    published = Q(postmortem__status="published")
+    rows = list(
+        qs.filter(severity__requires_postmortem=True, resolved_at__isnull=False)
+        .annotate(p=_period_expr(period))
+        .values("p")
+        .annotate(
+            required=Count("pk"),
+            published=Count("pk", filter=published),
+            on_time=Count("pk", filter=published & Q(postmortem__published_at__date__lte=F("postmortem__due_date"))),
+            not_started=Count("pk", filter=Q(postmortem__isnull=True)),
+            past_due=Count("pk", filter=~published & Q(postmortem__due_date__lt=today)),
+        )
+        .order_by()
+    )
+    figures, by_period = _per_period(rows, ("required", "published", "on_time", "not_started", "past_due"))
+    for row in [figures, *by_period.values()]:
+        _postmortem_rates(row)
+    return figures, by_period
+
+
+ACTION_ITEM_COUNTS = ("total", "done", "wont_do", "open", "done_with_due_date", "done_on_time", "overdue")
+
+
+def action_item_figures(qs: QuerySet, today: date, period: str = "month") -> tuple[dict, dict[date, dict]]:
+    """Completion, on-time completion and overdue items (count and age) of these incidents' action
+    items; over the whole range and per period of their incidents (for the tiles' trends), in one
+    query grouped by period."""
     items = ActionItem.objects.filter(postmortem__incident__in=qs.values("pk"))
     done = Q(status=ActionItem.Status.DONE)
     overdue = Q(status__in=OPEN_STATUSES, due_date__lt=today)
     days_overdue = DaysBetween(F("due_date"), Value(today, output_field=DateField()))
-    figures = items.aggregate(
-        total=Count("pk"),
-        done=Count("pk", filter=done),
-        wont_do=Count("pk", filter=Q(status=ActionItem.Status.WONT_DO)),
-        open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
-        done_with_due_date=Count("pk", filter=done & Q(due_date__isnull=False)),
-        done_on_time=Count("pk", filter=done & Q(completed_at__date__lte=F("due_date"))),
-        overdue=Count("pk", filter=overdue),
-        overdue_mean_days=Avg(days_overdue, filter=overdue),
-        overdue_max_days=Max(days_overdue, filter=overdue),
+    rows = list(
+        items.annotate(p=_period_expr(period, "postmortem__incident__declared_at"))
+        .values("p")
+        .annotate(
+            total=Count("pk"),
+            done=Count("pk", filter=done),
+            wont_do=Count("pk", filter=Q(status=ActionItem.Status.WONT_DO)),
+            open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+            done_with_due_date=Count("pk", filter=done & Q(due_date__isnull=False)),
+            done_on_time=Count("pk", filter=done & Q(completed_at__date__lte=F("due_date"))),
+            overdue=Count("pk", filter=overdue),
+            overdue_mean_days=Avg(days_overdue, filter=overdue),
+            overdue_max_days=Max(days_overdue, filter=overdue),
+        )
+        .order_by()
     )
-    figures["completion_rate"] = _ratio(figures["done"], figures["total"])
-    figures["on_time_rate"] = _ratio(figures["done_on_time"], figures["done_with_due_date"])
-    figures["overdue_mean_days"] = _round(figures["overdue_mean_days"])
-    figures["overdue_max_days"] = None if figures["overdue_max_days"] is None else int(figures["overdue_max_days"])
-    return figures
+    # The mean age over every period: each period's mean weighted by its overdue items.
+    overdue_days = sum(row["overdue_mean_days"] * row["overdue"] for row in rows if row["overdue"])
+    oldest = max((row["overdue_max_days"] for row in rows if row["overdue_max_days"] is not None), default=None)
+    figures, by_period = _per_period(rows, ACTION_ITEM_COUNTS)
+    figures["overdue_mean_days"] = overdue_days / figures["overdue"] if figures["overdue"] else None
+    figures["overdue_max_days"] = oldest
+    for row in [figures, *by_period.values()]:
+        row["completion_rate"] = _ratio(row["done"], row["total"])
+        row["on_time_rate"] = _ratio(row["done_on_time"], row["done_with_due_date"])
+        row["overdue_mean_days"] = _round(row["overdue_mean_days"])
+        row["overdue_max_days"] = None if row["overdue_max_days"] is None else int(row["overdue_max_days"])
+    return figures, by_period
 
 
 # --- The selector ---------------------------------------------------------------------------------------
@@ -696,6 +738,8 @@ def _assemble(filters: Filters, today: date, qs: QuerySet, groups, counts: Perio
     total = sum(r["incidents"] for r in counts.repeats)
     repeats = sum(r["repeats"] for r in counts.repeats)
     overall = groups["overall"].get(None)
+    postmortems, postmortems_by_period = postmortem_completion(qs, today, filters.period)
+    action_items, action_items_by_period = action_item_figures(qs, today, filters.period)
     return Metrics(
         filters=filters,
         today=today,
@@ -712,8 +756,10 @@ def _assemble(filters: Filters, today: date, qs: QuerySet, groups, counts: Perio
         cause_names=list(causes.values()) + ["(none)"],
         repeats={"incidents": total, "confirmed_repeats": repeats, "rate": _ratio(repeats, total)},
         repeats_by_period=counts.repeats,
-        postmortems=postmortem_completion(qs, today),
-        action_items=action_item_figures(qs, today),
+        postmortems=postmortems,
+        action_items=action_items,
+        postmortems_by_period=postmortems_by_period,
+        action_items_by_period=action_items_by_period,
         definitions=_definitions(today),
         period_totals={r["period"]: r["incidents"] for r in counts.repeats},
     )
@@ -743,6 +789,10 @@ def suppress(metrics: Metrics, hidden: Metrics) -> None:
     _suppress_repeats(metrics.repeats, hidden.repeats, cells, ("incidents", "confirmed_repeats"))
     _suppress_figures(metrics.postmortems, hidden.postmortems, cells, POSTMORTEM_DERIVED)
     _suppress_figures(metrics.action_items, hidden.action_items, cells, ACTION_ITEM_DERIVED)
+    for day, figures in metrics.postmortems_by_period.items():
+        _suppress_figures(figures, hidden.postmortems_by_period.get(day, {}), cells, POSTMORTEM_DERIVED)
+    for day, figures in metrics.action_items_by_period.items():
+        _suppress_figures(figures, hidden.action_items_by_period.get(day, {}), cells, ACTION_ITEM_DERIVED)
     metrics.suppressed = cells.any
 
 

@@ -456,6 +456,13 @@ def sparkline(values: list[tuple[str, float | None, str]]) -> dict | None:
     return {"points": points, "title": "; ".join(f"{label}: {text}" for label, _, text in values)}
 
 
+def _rate_trend(metrics: Metrics, by_period: dict, key: str) -> dict | None:
+    """The sparkline of a rate per period (``by_period``: figures by each period's first day)."""
+    rates = [by_period.get(day, {}).get(key) for day in metrics.periods]
+    labels = [period_label(day, metrics.filters.period) for day in metrics.periods]
+    return sparkline([(label, _number(rate), _percent(rate)) for label, rate in zip(labels, rates, strict=True)])
+
+
 def _shown(value, formatter) -> str:
     """A tile's figure; a suppressed one reads "<3", linked to why in the glossary."""
     return str(SUPPRESSED) if value is SUPPRESSED else formatter(value)
@@ -515,6 +522,8 @@ def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
                 ("On time", _shown(pm["on_time_rate"], _percent), f"{pm['on_time']} of {pm['required']}"),
             ],
             "breakdown": "table-postmortems",
+            "spark": _rate_trend(metrics, metrics.postmortems_by_period, "published_rate"),
+            "spark_label": "Published rate",
         },
         {
             "key": "action_items",
@@ -529,6 +538,8 @@ def tiles(metrics: Metrics, previous: Metrics | None) -> list[dict]:
                 ("Overdue", str(ai["overdue"]), f"oldest {FORMATTERS['days'](ai['overdue_max_days'])}"),
             ],
             "breakdown": "table-action_items",
+            "spark": _rate_trend(metrics, metrics.action_items_by_period, "completion_rate"),
+            "spark_label": "Done rate",
         },
     ]
     for tile in result:

@@ -178,7 +178,7 @@ def test_team_page_shows_the_teams_figures_items_postmortems_and_repeats(client,
 
 def test_team_names_link_to_their_team_page(client, viewer, world):
     page = client.get(MARCH).content.decode()
-    assert f'href="/metrics/teams/{world["team"].slug}/">Payments</a>' in page
+    assert f'href="/metrics/teams/{world["team"].slug}/" class="team-link">Payments</a>' in page
 
 
 def test_team_page_keeps_restricted_incidents_out(client, restricted):
@@ -207,10 +207,37 @@ def test_team_page_query_count_is_pinned(client, world, django_assert_num_querie
     assert response.status_code == 200
 
 
-def test_team_names_on_incident_and_team_items_pages_link_to_the_team_page(client, viewer, world):
-    link = f'href="/metrics/teams/{world["team"].slug}/"'
-    assert link in client.get(world["i1"].get_absolute_url()).content.decode()
-    assert link in client.get(f"/actions/teams/{world['team'].slug}/").content.decode()
+def test_team_names_link_to_the_team_page_on_every_page_that_names_a_team(client, world):
+    team, lead = _team_world(world)
+    lead.is_staff = True  # reads every page below
+    lead.save()
+    client.force_login(lead)
+    draft = world["i1"].postmortem
+    draft.visibility = "restricted"
+    draft.save()
+    draft.teams.add(team)
+    item = draft.action_items.first()
+    link = f'<a href="/metrics/teams/{team.slug}/" class="team-link">Payments</a>'
+    pages = {
+        "incident": world["i1"].get_absolute_url(),
+        "team items": f"/actions/teams/{team.slug}/",
+        "item": item.get_absolute_url(),
+        "items board": "/actions/board/",
+        "postmortem": f"/postmortems/{draft.pk}/",
+        "metrics": "/metrics/",
+    }
+    for name, path in pages.items():
+        response = client.get(path)
+        assert response.status_code == 200, name
+        assert link in response.content.decode(), f"{name} ({path}) names the team without linking its page"
+    postmortem = client.get(f"/postmortems/{draft.pk}/").content.decode()
+    assert f"Restricted to {link}" in postmortem  # the visibility badge and the items' team column
+
+
+def test_team_link_tag_renders_a_dash_without_a_team():
+    from django.template import Context, Template
+
+    assert Template("{% load incident_tags %}{% team_link None %}").render(Context()) == "—"
 
 
 def test_each_response_time_tile_draws_its_trend_by_period(client, viewer, world):
@@ -241,3 +268,45 @@ def test_show_all_of_a_table_under_a_chart_opens_it(client, viewer, world):
     opened = client.get(MARCH + "&all=by_cause").content.decode().split('id="table-counts_cause"')[1]
     assert '<details class="metrics-numbers" open>' in opened.split("</section>")[0]
     assert 'id="table-by_cause"' in opened.split("</section>")[0]
+
+
+def test_postmortem_and_action_item_tiles_draw_their_trend_by_period(client, viewer, world):
+    # February: two required postmortems, one published; one item, done. March: four required,
+    # all four published; two items, one done.
+    _february(ttd_minutes=10)
+    feb = list(Incident.objects.filter(title__startswith="feb").order_by("title"))
+    PostmortemFactory(incident=feb[0], status="published", published_at=datetime(2026, 2, 12, tzinfo=UTC))
+    ActionItemFactory(postmortem=PostmortemFactory(incident=feb[1], status="draft"), status="done")
+    for name in ("i1", "i2", "i3", "i4"):
+        pm = PostmortemFactory(incident=world[name], status="published", published_at=datetime(2026, 3, 3, tzinfo=UTC))
+    ActionItemFactory(postmortem=pm, status="done")
+    ActionItemFactory(postmortem=pm, status="open")
+    page = client.get("/metrics/?start=2026-02-01&end=2026-03-31").content.decode()
+    postmortems, items = _tile(page, "postmortems"), _tile(page, "action_items")
+    assert "Published 83.3% 5 of 6" in postmortems  # the whole range, from the same query
+    assert "Done 66.7% 2 of 3" in items
+    tile = page.split('id="tile-postmortems">')[1].split("</li>")[0]
+    assert "<title>2026-02: 50.0%; 2026-03: 100%</title>" in tile
+    assert '<polyline points="0.0,10.0 100.0,1.0"' in tile
+    assert "<title>2026-02: 100%; 2026-03: 50.0%</title>" in page.split('id="tile-action_items">')[1].split("</li>")[0]
+
+
+def test_every_headline_tile_has_a_trend_over_the_default_twelve_months(client, viewer):
+    # One required postmortem, published, with a done item, in each of the last three months.
+    today = date.today()
+    for months_ago in range(3):
+        day = (today.replace(day=1) - timedelta(days=31 * months_ago)).replace(day=5)
+        start = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
+        incident = IncidentFactory(
+            started_at=start,
+            detected_at=start + timedelta(minutes=5 + months_ago),
+            acknowledged_at=start + timedelta(minutes=10),
+            declared_at=start + timedelta(minutes=11),
+            mitigated_at=start + timedelta(minutes=30),
+            resolved_at=start + timedelta(minutes=60 + months_ago),
+        )
+        pm = PostmortemFactory(incident=incident, status="published", published_at=start + timedelta(days=1))
+        ActionItemFactory(postmortem=pm, status="done" if months_ago else "open")
+    page = client.get("/metrics/").content.decode()
+    for key in ("ttd", "tta", "ttm", "ttr", "repeat_rate", "postmortems", "action_items"):
+        assert "<polyline" in page.split(f'id="tile-{key}">')[1].split("</li>")[0], f"{key} has no trend"
