@@ -1,6 +1,8 @@
 """Template helpers for incident pages and the timeline partial."""
 
 from django import template
+from django.urls import reverse
+from django.utils.html import format_html
 
 from incidents.admin import format_duration
 from incidents.forms import TimelineEventForm
@@ -17,6 +19,15 @@ def severity_badge(severity, full: bool = False, badge_id: str = "") -> dict:
     """A severity's badge (its name; with ``full``, its label too), coloured by its level."""
     css = SEVERITY_BADGE_CLASSES.get(getattr(severity, "level", None), "text-bg-secondary")
     return {"severity": severity, "full": full, "badge_id": badge_id, "css": css}
+
+
+@register.simple_tag
+def team_link(team, empty: str = "—") -> str:
+    """A team's name linked to its team page (figures, open items by owner, postmortems waiting,
+    repeat-class incidents): every page that names a team shows it through this tag."""
+    if team is None:
+        return empty
+    return format_html('<a href="{}" class="team-link">{}</a>', reverse("metrics:team", args=[team.slug]), team.name)
 
 
 @register.filter
