@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.access import is_admin
+from incidents.api_services import HISTORICAL_REFUSED
 from incidents.models import Team
-from incidents.serializers import ModelSerializer, active_users
+from incidents.serializers import ModelSerializer, UTCDateTimeField, active_users
+from postmortems.models import Postmortem
+from postmortems.services import ACTION_ITEM_FIELDS
 
 from .models import ActionItem, Notification
 from .services import EDITABLE_FIELDS
@@ -54,10 +58,56 @@ class ActionItemWriteSerializer(ModelSerializer):
     note = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="Why: kept in the item's history."
     )
+    completed_at = UTCDateTimeField(
+        required=False, help_text="Admins only, to record history: when a done item was done (else the server sets it)."
+    )
 
     class Meta:
         model = ActionItem
-        fields = [*EDITABLE_FIELDS, "note"]
+        fields = [*EDITABLE_FIELDS, "note", "completed_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        if "completed_at" in attrs:
+            request = self.context.get("request")
+            if not is_admin(getattr(request, "user", None)):
+                raise serializers.ValidationError({"completed_at": HISTORICAL_REFUSED})
+            status = attrs.get("status", self.instance.status if self.instance else None)
+            if status != ActionItem.Status.DONE:
+                raise serializers.ValidationError({"completed_at": "Only a done item has a completion time."})
+        return attrs
+
+
+class ActionItemNewSerializer(ModelSerializer):
+    """A new action item of a postmortem (its facilitator, authors and admins add them, as in
+    the editor). Once published, the postmortem needs an ``amendment_note``."""
+
+    owner = serializers.PrimaryKeyRelatedField(queryset=active_users(), required=False, allow_null=True)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    amendment_note = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required once the postmortem is published."
+    )
+
+    class Meta:
+        model = ActionItem
+        fields = [*ACTION_ITEM_FIELDS, "amendment_note"]
+
+
+class ActionItemCreateSerializer(ActionItemNewSerializer):
+    postmortem = serializers.PrimaryKeyRelatedField(queryset=Postmortem.objects.none())
+
+    class Meta(ActionItemNewSerializer.Meta):
+        fields = ["postmortem", *ActionItemNewSerializer.Meta.fields]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = getattr(self.context.get("request"), "user", None)
+        self.fields["postmortem"].queryset = Postmortem.objects.visible_to(user)
+
+
+class ActionItemDeleteSerializer(serializers.Serializer):
+    amendment_note = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required once the postmortem is published."
+    )
 
 
 class CompleteSerializer(serializers.Serializer):

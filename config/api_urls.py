@@ -11,6 +11,7 @@ from incidents import api as incidents_api
 from incidents import api_tokens
 from postmortems.api import PostmortemViewSet
 from postmortems.archive_views import SearchAPIView
+from trackers.api import ActionItemTrackerView
 
 app_name = "api"
 
@@ -20,16 +21,19 @@ router.register("teams", incidents_api.TeamViewSet, basename="team")
 router.register("services", incidents_api.ServiceViewSet, basename="service")
 router.register("severities", incidents_api.SeverityViewSet, basename="severity")
 router.register("cause-categories", incidents_api.CauseCategoryViewSet, basename="cause-category")
+router.register("failure-classes", incidents_api.FailureClassViewSet, basename="failure-class")
 router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
 router.register("timeline-events", incidents_api.TimelineEventViewSet, basename="timeline-event")
 router.register("postmortems", PostmortemViewSet, basename="postmortem")
 router.register("action-items", ActionItemViewSet, basename="action-item")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("tokens", api_tokens.ApiTokenViewSet, basename="token")
 
 v1 = [
     path("", include(router.urls)),
     path("metrics/", incidents_api.MetricsView.as_view(), name="metrics"),
     path("search/", SearchAPIView.as_view(), name="search"),
+    path("action-items/<str:reference>/tracker/", ActionItemTrackerView.as_view(), name="action-item-tracker"),
     path("webhooks/alertmanager/", incidents_api.AlertmanagerWebhookView.as_view(), name="webhook-alertmanager"),
     path("webhooks/generic/", incidents_api.GenericWebhookView.as_view(), name="webhook-generic"),
 ]

@@ -10,24 +10,31 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import F, Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, viewsets
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_base import ReadWriteCreateMixin, write_schema
+from accounts.access import (
+    EDIT_INCIDENT_REFUSED,
+    EDIT_TIMELINE_REFUSED,
+    may_edit_incident,
+    may_edit_timeline,
+    require,
+)
+from config.api_base import AdminWritesOrReadOnly, ReadWriteCreateMixin, write_schema
 from config.api_errors import ErrorSerializer
 from config.api_throttles import WebhookRateThrottle
 
 from . import serializers as s
 from .api_alerts import Alert, AlertGroup, alert_group_receive
+from .api_services import DELETE_REFUSED, audited_delete, reference_data_save
 from .filters import (
     CauseCategoryFilter,
+    FailureClassFilter,
     IncidentAPIFilter,
     ServiceFilter,
     SeverityFilter,
@@ -37,8 +44,8 @@ from .filters import (
 )
 from .metrics_api import MetricsAPIView
 from .metrics_views import MetricsFilterForm
-from .models import CauseCategory, Incident, Service, Severity, SeverityChange, Team, TimelineEvent
-from .services import incident_save_with_severity_history
+from .models import CauseCategory, FailureClass, Incident, Service, Severity, SeverityChange, Team, TimelineEvent
+from .services import incident_create, incident_update, timeline_event_add, timeline_event_delete, timeline_event_update
 
 
 class UserViewSet(viewsets.ReadOnlyModelViewSet):
@@ -51,14 +58,45 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
         return s.active_users().order_by("username", "id")
 
 
-class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+class ReferenceDataViewSet(
+    ReadWriteCreateMixin,
+    mixins.UpdateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Read by anyone signed in; created and changed by admins only (``api_services``), each
+    write recorded in the admin's history."""
+
+    permission_classes = [IsAuthenticated, AdminWritesOrReadOnly]
+
+    def perform_create(self, serializer):
+        model = serializer.Meta.model
+        return reference_data_save(instance=model(), user=self.request.user, data=dict(serializer.validated_data))
+
+    def perform_update(self, serializer):
+        instance, data = serializer.instance, dict(serializer.validated_data)
+        return reference_data_save(instance=instance, user=self.request.user, data=data)
+
+
+ADMIN_WRITES = "Anyone signed in reads; admins create and change."
+
+
+@extend_schema_view(**write_schema(s.TeamWriteSerializer, s.TeamSerializer))
+class TeamViewSet(ReferenceDataViewSet):
+    __doc__ = f"Teams and their members. {ADMIN_WRITES}"
+
     serializer_class = s.TeamSerializer
+    write_serializer_class = s.TeamWriteSerializer
     filterset_class = TeamFilter
     queryset = Team.objects.prefetch_related(Prefetch("members", queryset=s.User.objects.only("pk"))).order_by("name")
 
 
-class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = s.ServiceSerializer
+@extend_schema_view(**write_schema(s.ServiceSerializer, s.ServiceSerializer))
+class ServiceViewSet(ReferenceDataViewSet):
+    __doc__ = f"Services and their owning teams. {ADMIN_WRITES}"
+
+    serializer_class = write_serializer_class = s.ServiceSerializer
     filterset_class = ServiceFilter
     queryset = Service.objects.order_by("name")
 
@@ -69,22 +107,36 @@ class SeverityViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Severity.objects.order_by("level")
 
 
-class CauseCategoryViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = s.CauseCategorySerializer
+@extend_schema_view(**write_schema(s.CauseCategorySerializer, s.CauseCategorySerializer))
+class CauseCategoryViewSet(ReferenceDataViewSet):
+    __doc__ = f"Cause categories. {ADMIN_WRITES}"
+
+    serializer_class = write_serializer_class = s.CauseCategorySerializer
     filterset_class = CauseCategoryFilter
     queryset = CauseCategory.objects.order_by("name")
 
 
-@extend_schema_view(**write_schema(s.IncidentWriteSerializer, s.IncidentDetailSerializer))
-class IncidentViewSet(
-    ReadWriteCreateMixin,
-    mixins.UpdateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.ListModelMixin,
-    viewsets.GenericViewSet,
-):
+@extend_schema_view(**write_schema(s.FailureClassSerializer, s.FailureClassSerializer))
+class FailureClassViewSet(ReferenceDataViewSet):
+    __doc__ = f"Failure classes (what makes incidents repeats of each other). {ADMIN_WRITES}"
+
+    serializer_class = write_serializer_class = s.FailureClassSerializer
+    filterset_class = FailureClassFilter
+    queryset = FailureClass.objects.order_by("name")
+
+
+@extend_schema_view(
+    **write_schema(
+        s.IncidentWriteSerializer,
+        s.IncidentDetailSerializer,
+        delete="Admins only. Deletes the incident with its timeline and postmortem (and that postmortem's "
+        "search document); the admin's history records who deleted it and when.",
+    )
+)
+class IncidentViewSet(ReadWriteCreateMixin, viewsets.ModelViewSet):
     """Incidents you may see. Anyone signed in declares one; its responders, its services'
-    teams and admins edit it. The detail carries the timeline and the severity history."""
+    teams and admins edit it; admins delete it. The detail carries the timeline and the
+    severity history."""
 
     serializer_class = s.IncidentSerializer
     detail_serializer_class = s.IncidentDetailSerializer
@@ -105,44 +157,17 @@ class IncidentViewSet(
             )
         return incidents
 
-    @transaction.atomic
     def perform_create(self, serializer) -> Incident:
-        data = dict(serializer.validated_data)
-        services, tags = data.pop("services", None), data.pop("tags", None)
-        classes = data.pop("failure_classes", None)
-        data.pop("severity_reason", None)
-        incident = Incident(**data, created_by=self.request.user)
-        incident_save_with_severity_history(incident=incident, previous=None, user=self.request.user, reason="")
-        if services is not None:
-            incident.services.set(services)
-        if classes is not None:
-            incident.failure_classes.set(classes)
-        if tags is not None:
-            incident.tags.set(tags)
-        return incident
+        return incident_create(by=self.request.user, **serializer.validated_data)
 
     def check_can_update(self, incident: Incident) -> None:
-        if not Incident.objects.editable_by(self.request.user).filter(pk=incident.pk).exists():
-            raise PermissionDenied("Only the incident's responders, its services' teams and admins edit it.")
+        require(may_edit_incident(self.request.user, incident), EDIT_INCIDENT_REFUSED)
 
-    @transaction.atomic
     def perform_update(self, serializer) -> Incident:
-        incident = serializer.instance
-        data = dict(serializer.validated_data)
-        services, tags = data.pop("services", None), data.pop("tags", None)
-        classes = data.pop("failure_classes", None)
-        reason = data.pop("severity_reason", "").strip()
-        previous = incident.severity
-        for name, value in data.items():
-            setattr(incident, name, value)
-        incident_save_with_severity_history(incident=incident, previous=previous, user=self.request.user, reason=reason)
-        if services is not None:
-            incident.services.set(services)
-        if classes is not None:
-            incident.failure_classes.set(classes)
-        if tags is not None:
-            incident.tags.set(tags)
-        return incident
+        return incident_update(serializer.instance, by=self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, incident: Incident) -> None:
+        audited_delete(obj=incident, user=self.request.user, refusal=DELETE_REFUSED)
 
 
 @extend_schema_view(**write_schema(s.TimelineEventWriteSerializer, s.TimelineEventSerializer))
@@ -158,23 +183,21 @@ class TimelineEventViewSet(ReadWriteCreateMixin, viewsets.ModelViewSet):
         visible = Incident.objects.visible_to(self.request.user).values("pk")
         return TimelineEvent.objects.filter(incident__in=visible)
 
-    def _check_timeline(self, incident: Incident) -> None:
-        if not Incident.objects.timeline_editable_by(self.request.user).filter(pk=incident.pk).exists():
-            raise PermissionDenied("You may not edit this incident's timeline.")
-
     def perform_create(self, serializer) -> TimelineEvent:
-        self._check_timeline(serializer.validated_data["incident"])
-        return serializer.save(author=self.request.user)
+        data = dict(serializer.validated_data)
+        incident = data.pop("incident")
+        return timeline_event_add(incident=incident, user=self.request.user, event=TimelineEvent(**data))
 
     def check_can_update(self, event: TimelineEvent) -> None:
-        self._check_timeline(event.incident)
+        require(may_edit_timeline(self.request.user, event.incident), EDIT_TIMELINE_REFUSED)
 
     def perform_update(self, serializer) -> TimelineEvent:
-        return serializer.save()
+        data = dict(serializer.validated_data)
+        data.pop("incident", None)  # validated as unchanged
+        return timeline_event_update(serializer.instance, by=self.request.user, **data)
 
     def perform_destroy(self, instance: TimelineEvent) -> None:
-        self._check_timeline(instance.incident)
-        instance.delete()
+        timeline_event_delete(instance, by=self.request.user)
 
 
 # Metrics ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from taggit.models import TaggedItem
 
-from .models import CauseCategory, Incident, Service, Severity, Team, TimelineEvent
+from .models import CauseCategory, FailureClass, Incident, Service, Severity, Team, TimelineEvent
 from .timestamps import validate_query_date
 from .widgets import IsoDateInput
 
@@ -317,6 +317,17 @@ class CauseCategoryFilter(BoundedFilterSet):
 
     class Meta:
         model = CauseCategory
+        fields = ["q"]
+
+    search = _search("name", "slug", "description")
+
+
+class FailureClassFilter(BoundedFilterSet):
+    q = django_filters.CharFilter(method="search", label="Name contains", max_length=200)
+    ordering = StableOrderingFilter(fields=("name", "slug"))
+
+    class Meta:
+        model = FailureClass
         fields = ["q"]
 
     search = _search("name", "slug", "description")

@@ -19,6 +19,7 @@ from taggit.models import TaggedItem
 from .models import (
     INCIDENT_EDITABLE_FIELDS,
     ROLE_FIELDS,
+    ApiToken,
     CauseCategory,
     FailureClass,
     Incident,
@@ -78,6 +79,17 @@ class TeamSerializer(ModelSerializer):
         fields = ["id", "name", "slug", "lead", "members", "digest_email"]
 
 
+class TeamWriteSerializer(ModelSerializer):
+    """Create or change a team (admins): ``members`` replaces the member list when sent."""
+
+    members = serializers.PrimaryKeyRelatedField(many=True, queryset=active_users(), required=False)
+    lead = serializers.PrimaryKeyRelatedField(queryset=active_users(), required=False, allow_null=True)
+
+    class Meta:
+        model = Team
+        fields = ["name", "slug", "lead", "members", "digest_email"]
+
+
 class ServiceSerializer(ModelSerializer):
     class Meta:
         model = Service
@@ -104,6 +116,12 @@ class CauseCategorySerializer(ModelSerializer):
     class Meta:
         model = CauseCategory
         fields = ["id", "name", "slug", "description"]
+
+
+class FailureClassSerializer(ModelSerializer):
+    class Meta:
+        model = FailureClass
+        fields = ["id", "name", "slug", "description", "keywords"]
 
 
 def attach_tag_names(incidents: list[Incident]) -> None:
@@ -258,6 +276,32 @@ class IncidentWriteSerializer(ModelSerializer):
         if changed and not (attrs.get("severity_reason") or "").strip():
             raise serializers.ValidationError({"severity_reason": "Say why the severity changed."})
         return attrs
+
+
+class ApiTokenSerializer(ModelSerializer):
+    """One of your API tokens; the key itself is shown only when it is created."""
+
+    name = serializers.CharField(max_length=100, help_text="What it is for, e.g. “CI deploy job”.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = ["id", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def validate_name(self, name: str) -> str:
+        if not name.strip():
+            raise serializers.ValidationError("Say what the token is for.")
+        return name.strip()
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    key = serializers.SerializerMethodField(help_text="The token: shown this once, store it now.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "key"]
+
+    def get_key(self, token) -> str:
+        return self.context["key"]
 
 
 # Alert webhooks ---------------------------------------------------------------------------

@@ -3,21 +3,28 @@ locking, and the review workflow as actions. Every write is a ``postmortems.serv
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
 
+from accounts.access import EDIT_POSTMORTEM_REFUSED, require
+from actions.api import readable_items
+from actions.serializers import ActionItemNewSerializer, ActionItemSerializer
 from config.api_base import ReadWriteCreateMixin, write_schema
 from config.api_errors import ErrorSerializer
+from incidents.api_services import DELETE_REFUSED, audited_delete, historical_times_set
 from incidents.serializers import User
 
 from . import services
+from .api_services import action_item_add
 from .filters import PostmortemAPIFilter
 from .models import Postmortem, Review
 from .querysets import PostmortemAccess
 from .serializers import (
+    HISTORICAL_FIELDS,
     PostmortemCreateSerializer,
     PostmortemSerializer,
     PostmortemWriteSerializer,
@@ -34,11 +41,19 @@ TRANSITION_ERRORS = {
 
 
 @extend_schema_view(
-    **write_schema(PostmortemWriteSerializer, PostmortemSerializer, create=PostmortemCreateSerializer, conflict=True),
+    **write_schema(
+        PostmortemWriteSerializer,
+        PostmortemSerializer,
+        create=PostmortemCreateSerializer,
+        conflict=True,
+        delete="Admins only. Deletes the postmortem, its reviews and action items, and its search document; "
+        "the admin's history records who deleted it and when.",
+    ),
 )
 class PostmortemViewSet(
     ReadWriteCreateMixin,
     mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     mixins.RetrieveModelMixin,
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
@@ -75,21 +90,55 @@ class PostmortemViewSet(
         return services.postmortem_start(incident=serializer.validated_data["incident"], user=self.request.user)
 
     def check_can_update(self, postmortem: Postmortem) -> None:
-        if not PostmortemAccess(postmortem, self.request.user).can_edit:
-            raise PermissionDenied("Only the facilitator, authors and admins edit a postmortem.")
+        require(PostmortemAccess(postmortem, self.request.user).can_edit, EDIT_POSTMORTEM_REFUSED)
 
+    @transaction.atomic
     def perform_update(self, serializer) -> Postmortem:
         postmortem = serializer.instance
         data = dict(serializer.validated_data)
         version = data.pop("version")
         note = data.pop("amendment_note", "")
+        times = {name: data.pop(name) for name in HISTORICAL_FIELDS if name in data}
         if serializer.partial and ("visibility" in data or "teams" in data):
             # The service checks visibility and teams together: complete the pair from the saved row.
             data.setdefault("visibility", postmortem.visibility)
             data.setdefault("teams", list(postmortem.teams.all()))
-        return services.postmortem_update(
+        if times and not data and postmortem.version != version:
+            raise services.StaleVersion(postmortem)
+        postmortem = services.postmortem_update(
             postmortem=postmortem, user=self.request.user, data=data, expected_version=version, amendment_note=note
         )
+        return historical_times_set(obj=postmortem, user=self.request.user, times=times)
+
+    def perform_destroy(self, postmortem: Postmortem) -> None:
+        audited_delete(obj=postmortem, user=self.request.user, refusal=DELETE_REFUSED)
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: ActionItemSerializer(many=True)},
+        description="The postmortem's action items (as in /api/v1/action-items/?postmortem={id}).",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=ActionItemNewSerializer,
+        responses={201: ActionItemSerializer},
+        description="Add an action item (the facilitator, authors and admins, as in the editor). "
+        "Change or delete it at /api/v1/action-items/{id}/.",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="action-items", filterset_class=None)
+    def action_items(self, request, pk=None):
+        postmortem = self.get_object()
+        if request.method == "GET":
+            items = readable_items(request.user).filter(postmortem=postmortem)
+            page = self.paginate_queryset(items)
+            return self.get_paginated_response(ActionItemSerializer(page, many=True).data)
+        body = ActionItemNewSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        note = fields.pop("amendment_note")
+        item = action_item_add(postmortem=postmortem, user=request.user, fields=fields, amendment_note=note)
+        fresh = readable_items(request.user).get(pk=item.pk)
+        return Response(ActionItemSerializer(fresh).data, status=201)
 
     @extend_schema(request=None, responses={200: PostmortemSerializer, **TRANSITION_ERRORS})
     @action(detail=True, methods=["post"])

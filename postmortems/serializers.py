@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.access import is_admin
+from incidents.api_services import HISTORICAL_REFUSED
 from incidents.models import Incident, Team
-from incidents.serializers import ModelSerializer, active_users
+from incidents.serializers import ModelSerializer, UTCDateTimeField, active_users
 
 from .models import SECTION_NAMES, Postmortem, Review
 from .querysets import PostmortemAccess
@@ -94,8 +96,19 @@ class PostmortemCreateSerializer(serializers.Serializer):
         self.fields["incident"].queryset = Incident.objects.visible_to(user)
 
 
+# Times the server sets (on submitting, on publishing, from the severity's rule) that admins may
+# set to record history, e.g. when bringing in an archive.
+HISTORICAL_FIELDS = ["due_date", "submitted_at", "published_at"]
+ACTION_ITEMS_ELSEWHERE = (
+    "Action items are not changed here: add them at /api/v1/postmortems/{id}/action-items/ and "
+    "change or delete them at /api/v1/action-items/{id}/."
+)
+
+
 class PostmortemWriteSerializer(ModelSerializer):
-    """Edit a postmortem: send the ``version`` you read; a newer saved version answers 409."""
+    """Edit a postmortem: send the ``version`` you read; a newer saved version answers 409.
+    ``due_date``, ``submitted_at`` and ``published_at`` are the server's unless an admin sets
+    them (anyone else sending them gets a 400); action items have endpoints of their own."""
 
     version = serializers.IntegerField(
         min_value=1, max_value=2**31 - 1, help_text="The version you read; someone else's later save makes it stale."
@@ -107,14 +120,24 @@ class PostmortemWriteSerializer(ModelSerializer):
     reviewers = serializers.PrimaryKeyRelatedField(many=True, queryset=active_users(), required=False)
     teams = serializers.PrimaryKeyRelatedField(many=True, queryset=Team.objects.all(), required=False)
     internal_sections = serializers.ListField(child=serializers.ChoiceField(choices=SECTION_NAMES), required=False)
+    submitted_at = UTCDateTimeField(required=False, help_text="Admins only.")
+    published_at = UTCDateTimeField(required=False, help_text="Admins only.")
 
     class Meta:
         model = Postmortem
-        fields = ["version", *PLAIN_FIELDS, *M2M_FIELDS, "amendment_note"]
+        fields = ["version", *PLAIN_FIELDS, *M2M_FIELDS, "amendment_note", *HISTORICAL_FIELDS]
+        extra_kwargs = {"due_date": {"help_text": "Admins only; otherwise set from the severity's rule."}}
 
     def validate(self, attrs: dict) -> dict:
+        errors = {}
         if "version" not in attrs:  # PATCH too: every edit says which version it changes
-            raise serializers.ValidationError({"version": [serializers.Field.default_error_messages["required"]]})
+            errors["version"] = [serializers.Field.default_error_messages["required"]]
+        if "action_items" in self.initial_data:  # never silently dropped
+            errors["action_items"] = [ACTION_ITEMS_ELSEWHERE]
+        if not is_admin(getattr(self.context.get("request"), "user", None)):
+            errors.update({name: [HISTORICAL_REFUSED] for name in HISTORICAL_FIELDS if name in attrs})
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
 
 

@@ -96,9 +96,79 @@ def test_closing_through_patch_follows_the_same_rules(api, people, org_published
     assert response.json()["errors"] == {"resolution_note": ["Give the reason it will not be done."]}
 
 
-def test_items_are_not_created_or_deleted_here(api, people, org_published):
-    assert api(people.admin).post(URL, {"title": "x"}).status_code == 405
-    assert api(people.admin).delete(detail(item_of(org_published))).status_code == 405
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("reader", 403), ("owner", 403), ("member", 403), ("facilitator", 201), ("author", 201), ("admin", 201)],
+)
+def test_the_postmortems_editors_add_items(api, people, org_published, role, status):
+    body = {
+        "postmortem": org_published.pk,
+        "title": "Page on failover",
+        "owner": people.owner.pk,
+        "due_date": "2026-05-01",
+        "amendment_note": "Missed in review.",
+    }
+    response = api(getattr(people, role)).post(URL, body)
+    assert response.status_code == status, response.json()
+    assert org_published.action_items.filter(title="Page on failover").exists() is (status == 201)
+    if status == 201:
+        item = org_published.action_items.get(title="Page on failover")
+        assert response.json()["id"] == item.pk and response.json()["reference"] == item.reference
+        assert ActionItemChange.objects.get(item=item).created  # the history says "created"
+
+
+def test_a_new_item_is_checked_like_the_editors(api, people, draft):
+    response = api(people.facilitator).post(URL, {"postmortem": draft.pk, "title": "", "due_date": "1900-01-01"})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"title", "due_date"}
+    assert draft.action_items.count() == 1
+
+
+def test_an_item_of_a_postmortem_you_cannot_see_is_refused_without_saying_so(api, people, restricted):
+    response = api(people.reader).post(URL, {"postmortem": restricted.pk, "title": "x"})
+    assert response.status_code == 400 and "postmortem" in response.json()["errors"]
+    assert str(restricted.pk) in response.json()["errors"]["postmortem"][0]  # "does not exist", like any id
+
+
+def test_adding_to_a_published_postmortem_is_an_amendment(api, people, org_published):
+    client = api(people.facilitator)
+    refused = client.post(URL, {"postmortem": org_published.pk, "title": "Late item"})
+    assert refused.status_code == 400 and "amendment_note" in refused.json()["errors"]
+    added = client.post(URL, {"postmortem": org_published.pk, "title": "Late item", "amendment_note": "Found later."})
+    assert added.status_code == 201
+    assert org_published.events.filter(kind="amended", note="Found later.").exists()
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("reader", 404), ("owner", 403), ("facilitator", 204), ("author", 204), ("admin", 204)]
+)
+def test_the_postmortems_editors_delete_items(api, people, draft, role, status):
+    item = item_of(draft)
+    response = api(getattr(people, role)).delete(detail(item))
+    assert response.status_code == status
+    assert draft.action_items.filter(pk=item.pk).exists() is (status != 204)
+
+
+def test_deleting_from_a_published_postmortem_needs_a_note(api, people, org_published):
+    item, client = item_of(org_published), api(people.facilitator)
+    refused = client.delete(detail(item))
+    assert refused.status_code == 400 and "amendment_note" in refused.json()["errors"]
+    assert client.delete(detail(item) + "?amendment_note=Duplicate+of+AI-1").status_code == 204
+    assert not org_published.action_items.exists()
+
+
+def test_only_admins_backdate_a_completion(api, people, org_published):
+    item = item_of(org_published)
+    done = {"status": "done", "resolution_note": "Shipped", "completed_at": "2025-01-02T03:04:05Z"}
+    refused = api(people.owner).patch(detail(item), done)
+    assert refused.status_code == 400 and "completed_at" in refused.json()["errors"]
+    item.refresh_from_db()
+    assert item.status == "open"
+    response = api(people.admin).patch(detail(item), done)
+    assert response.status_code == 200, response.json()
+    assert response.json()["completed_at"] == "2025-01-02T03:04:05Z"
+    open_again = api(people.admin).patch(detail(item), {"status": "open", "completed_at": "2025-01-02T03:04:05Z"})
+    assert open_again.status_code == 400 and "done" in open_again.json()["errors"]["completed_at"][0]
 
 
 def test_notifications_are_the_users_own(api, people, org_published):

@@ -7,6 +7,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from actions.models import Notification
+from incidents.api_auth import api_token_create
+from incidents.models import FailureClass
 from tests.factories import (
     ActionItemFactory,
     PostmortemFactory,
@@ -29,6 +31,8 @@ EXPECTED = {
     "services": 2,
     "severities": 2,
     "cause-categories": 2,
+    "failure-classes": 2,
+    "tokens": 2,  # count, rows (the user's own)
     "users": 2,
 }
 
@@ -50,6 +54,8 @@ def grow(user, total: int) -> None:
         TimelineEventFactory(incident=incident)
         ActionItemFactory(postmortem=postmortem, owner=user if n % 2 else UserFactory())
         Notification.objects.create(recipient=user, recipient_email=user.email, kind="digest", period_key=f"W{n}")
+        api_token_create(user=user, name=f"job {n}")
+        FailureClass.objects.create(name=f"Failure class {n}", slug=f"failure-{n}")
 
 
 def count_queries(client, path: str) -> int:
