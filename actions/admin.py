@@ -1,7 +1,19 @@
+from django import forms
 from django.contrib import admin
 
+from incidents.admin import ReadOnlyAdminMixin, apply_each
+from incidents.forms import ChangeNeedsReasonMixin, reason_field
+
 from .models import ActionItem, ActionItemChange, ActionItemComment, Notification, NotificationPreference
-from .services import action_item_saved
+from .services import (
+    EDITABLE_FIELDS,
+    action_item_complete,
+    action_item_create,
+    action_item_reopen,
+    action_item_update,
+    action_item_wont_do,
+    due_date_move_problem,
+)
 
 
 class ActionItemChangeInline(admin.TabularInline):
@@ -15,36 +27,96 @@ class ActionItemChangeInline(admin.TabularInline):
         return False
 
 
+class ActionItemAdminForm(ChangeNeedsReasonMixin, forms.ModelForm):
+    due_date_reason = reason_field(
+        "Why the due date moves", "Required when you move or clear the due date; kept in the item's history."
+    )
+    watched, reason, problem = "due_date", "due_date_reason", staticmethod(due_date_move_problem)
+
+    class Meta:
+        model = ActionItem
+        fields = "__all__"  # noqa: DJ007 - the admin narrows the fields with its fieldsets
+
+
+# (admin action name, description, service): status changes go through the same services as the pages.
+STATUS_ACTIONS = [
+    (
+        "mark_done",
+        "Mark done (with its resolution note)",
+        lambda item, user: action_item_complete(
+            item=item, user=user, resolution_note=item.resolution_note, evidence_url=item.evidence_url
+        ),
+    ),
+    (
+        "mark_wont_do",
+        "Mark won't do (the resolution note gives the reason)",
+        lambda item, user: action_item_wont_do(item=item, user=user, reason=item.resolution_note),
+    ),
+    ("reopen", "Reopen", lambda item, user: action_item_reopen(item=item, user=user)),
+]
+
+
+def _status_action(name: str, description: str, service):
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset) -> None:
+        label = description.split(" (")[0]
+        apply_each(
+            modeladmin,
+            request,
+            queryset,
+            lambda item: service(item, request.user),
+            name_of=lambda item: item.reference,
+            done=label + ": {} item(s).",
+        )
+
+    action.__name__ = name
+    return action
+
+
 @admin.register(ActionItem)
 class ActionItemAdmin(admin.ModelAdmin):
+    form = ActionItemAdminForm
+    actions = [_status_action(*row) for row in STATUS_ACTIONS]
     list_display = ["reference", "title", "status", "priority", "kind", "owner", "team", "due_date", "days_overdue"]
     list_select_related = ["owner", "team"]
     list_filter = ["status", "priority", "kind", "team", "postmortem__incident__severity"]
     search_fields = ["reference", "title", "description", "postmortem__incident__reference"]
     date_hierarchy = "due_date"
     autocomplete_fields = ["postmortem", "owner", "team"]
-    readonly_fields = ["reference", "completed_at", "created_at", "updated_at"]
+    # The status changes through the admin actions, which call the same services as the pages.
+    readonly_fields = ["reference", "status", "completed_at", "created_at", "updated_at"]
     # Comments have their own admin (search by item): an inline would need its own form data on every save.
     inlines = [ActionItemChangeInline]
     fieldsets = [
         (None, {"fields": ["reference", "postmortem", "title", "description", "kind", "priority"]}),
-        ("Ownership", {"fields": ["owner", "team", "due_date"]}),
+        ("Ownership", {"fields": ["owner", "team", "due_date", "due_date_reason"]}),
         ("Progress", {"fields": ["status", "completed_at", "resolution_note", "evidence_url", "external_url"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An item stays with the postmortem it was added to.
+        return [*self.readonly_fields, "postmortem"] if obj else self.readonly_fields
 
     @admin.display(description="Days overdue")
     def days_overdue(self, obj: ActionItem) -> int:
         return obj.days_overdue()
 
     def save_model(self, request, obj: ActionItem, form, change: bool) -> None:
-        before = ActionItem.objects.get(pk=obj.pk) if change else None
-        super().save_model(request, obj, form, change)
-        action_item_saved(item=obj, before=before, user=request.user)
+        # The same services as the pages and the API: the same rules, history and emails.
+        data = {name: value for name, value in form.cleaned_data.items() if name in EDITABLE_FIELDS}
+        if change:
+            action_item_update(item=obj, user=request.user, data=data, note=form.cleaned_data["due_date_reason"])
+            return
+        created = action_item_create(postmortem=form.cleaned_data["postmortem"], user=request.user, **data)
+        obj.pk = created.pk
+        obj.refresh_from_db()
 
 
 @admin.register(ActionItemChange)
-class ActionItemChangeAdmin(admin.ModelAdmin):
+class ActionItemChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The items' history, read-only: the services write it with each change."""
+
     list_display = ["item", "changed_by", "changed_at", "note"]
     list_select_related = ["item", "changed_by"]
     search_fields = ["item__reference", "note"]

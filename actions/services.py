@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import copy
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
+
+from accounts import access
 
 from .models import ActionItem, ActionItemChange, ActionItemComment, Notification, NotificationPreference
 from .notifications import absolute_url, notify
@@ -118,8 +120,8 @@ def action_item_saved(*, item: ActionItem, before: ActionItem | None, user, note
 
 
 def can_edit(*, item: ActionItem, user) -> bool:
-    """Whether ``user`` may change ``item`` (the rule is ``ActionItemQuerySet.editable_by``)."""
-    return ActionItem.objects.filter(pk=item.pk).editable_by(user).exists()
+    """Whether ``user`` may change ``item`` (the rule is ``accounts.access.may_change_action_item``)."""
+    return access.may_change_action_item(user, item)
 
 
 def due_date_move_problem(before, after, note: str) -> str | None:
@@ -130,16 +132,34 @@ def due_date_move_problem(before, after, note: str) -> str | None:
     return None
 
 
-def _check_rules(item: ActionItem, before: ActionItem, note: str) -> None:
-    errors: dict[str, str] = {}
-    if problem := due_date_move_problem(before.due_date, item.due_date, note):
-        errors["note"] = problem
-    if item.status == ActionItem.Status.DONE and not item.resolution_note.strip():
-        errors["resolution_note"] = "Say how it was done (a link to the change helps)."
-    if item.status == ActionItem.Status.WONT_DO and not item.resolution_note.strip():
-        errors["resolution_note"] = "Give the reason it will not be done."
+def _check_rules(item: ActionItem, before: ActionItem | None, note: str) -> None:
+    """Raise one ValidationError with every broken rule: the item's own (``ActionItem.clean``
+    and its fields) and, for a change, the due date's move (which needs ``note``)."""
+    errors: dict[str, list[str]] = {}
+    if before is not None and (problem := due_date_move_problem(before.due_date, item.due_date, note)):
+        errors["note"] = [problem]
+    try:
+        item.full_clean(exclude=["postmortem"], validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
+
+
+@transaction.atomic
+def action_item_create(*, postmortem, user, **fields) -> ActionItem:
+    """Add an action item to ``postmortem`` with ``fields``; its history starts with "created"
+    and its owner is emailed. Raises PermissionDenied unless ``user`` may edit the postmortem,
+    ValidationError (saving nothing) when a field is wrong."""
+    access.require(access.may_edit_postmortem(user, postmortem), access.EDIT_POSTMORTEM_REFUSED)
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    item = ActionItem(postmortem=postmortem, **fields)
+    _check_rules(item, None, "")
+    item.save()
+    action_item_saved(item=item, before=None, user=user)
+    return item
 
 
 @transaction.atomic
@@ -152,15 +172,15 @@ def action_item_update(*, item: ActionItem, user, data: dict, note: str = "") ->
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
-    if not can_edit(item=item, user=user):
-        raise PermissionDenied("Only the owner, the facilitator, the owner's team lead and admins change an item.")
+    access.require(access.may_change_action_item(user, item), access.CHANGE_ACTION_ITEM_REFUSED)
     # Compare with the row as stored (locked until commit), not a page's stale copy.
     before = ActionItem.objects.select_for_update().get(pk=item.pk)
     current = copy.copy(before)
     for name, value in data.items():
         setattr(current, name, value)
+    if not note.strip() and all(getattr(before, f) == getattr(current, f) for f in TRACKED_FIELDS):
+        return item  # nothing changes: nothing is written, no history
     _check_rules(current, before, note)
-    current.full_clean(validate_unique=False, validate_constraints=False)
     current.save()
     action_item_saved(item=current, before=before, user=user, note=note.strip())
     item.__dict__.update(current.__dict__)
@@ -200,8 +220,7 @@ def action_item_move_due_date(*, item: ActionItem, user, due_date, reason: str) 
 
 def action_item_comment(*, item: ActionItem, user, text: str) -> ActionItemComment:
     """Add a note to ``item``; anyone who may read the item may comment."""
-    if not ActionItem.objects.filter(pk=item.pk).visible_to(user).exists():
-        raise PermissionDenied("You cannot see this action item.")
+    access.require(access.may_read_action_item(user, item), access.READ_ACTION_ITEM_REFUSED)
     if not text.strip():
         raise ValidationError({"text": "Write something."})
     return ActionItemComment.objects.create(item=item, author=user, text=text.strip())

@@ -1,7 +1,8 @@
 from django import forms
-from django.contrib import admin
-from django.utils import timezone
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 
+from .forms import ChangeNeedsReasonMixin, reason_field, severity_problem
 from .models import (
     ApiToken,
     CauseCategory,
@@ -15,7 +16,45 @@ from .models import (
     Team,
     TimelineEvent,
 )
-from .services import incident_save_with_severity_history
+from .services import (
+    TIMELINE_EVENT_FIELDS,
+    incident_create,
+    incident_update,
+    repeat_link_decide,
+    timeline_event_add,
+    timeline_event_delete,
+    timeline_event_update,
+)
+
+
+def apply_each(modeladmin, request, objects, act, *, name_of, done: str) -> None:
+    """An admin action's loop: ``act(obj)`` (a service call) for each object, each refusal
+    (``PermissionDenied``, ``ValidationError``) shown by ``name_of(obj)``, then ``done``
+    formatted with how many went through."""
+    count = 0
+    for obj in objects:
+        try:
+            act(obj)
+        except (PermissionDenied, ValidationError) as refusal:
+            text = " ".join(getattr(refusal, "messages", None) or [str(refusal)])
+            modeladmin.message_user(request, f"{name_of(obj)}: {text}", messages.ERROR)
+        else:
+            count += 1
+    if count:
+        modeladmin.message_user(request, done.format(count), messages.SUCCESS)
+
+
+class ReadOnlyAdminMixin:
+    """History and records the workflow writes: shown, never written here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 def format_duration(value) -> str:
@@ -99,41 +138,48 @@ class CauseCategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+def save_timeline_event(request, event: TimelineEvent, changed: list[str]) -> None:
+    """Write an admin's new or edited timeline event through the timeline services."""
+    if event.pk is None:
+        timeline_event_add(incident=event.incident, user=request.user, event=event)
+    else:
+        fields = {name: getattr(event, name) for name in changed if name in TIMELINE_EVENT_FIELDS}
+        timeline_event_update(event, by=request.user, **fields)
+
+
 class TimelineEventInline(admin.TabularInline):
     model = TimelineEvent
     extra = 1
     fields = ["occurred_at", "kind", "text", "author"]
-    autocomplete_fields = ["author"]
+    readonly_fields = ["author"]
 
 
-class SeverityChangeInline(admin.TabularInline):
+class SeverityChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The severity history, written by changing the incident's severity (with a reason)."""
+
     model = SeverityChange
     extra = 0
     fields = ["changed_at", "from_severity", "to_severity", "changed_by", "reason"]
-    autocomplete_fields = ["changed_by"]
+    readonly_fields = fields
 
 
-class IncidentAdminForm(forms.ModelForm):
-    severity_change_reason = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        label="Why the severity changed",
-        help_text="Required when you change the severity of an existing incident; kept in its history.",
+class IncidentAdminForm(ChangeNeedsReasonMixin, forms.ModelForm):
+    severity_change_reason = reason_field(
+        "Why the severity changed",
+        "Required when you change the severity of an existing incident; kept in its history.",
     )
+    watched, reason, problem = "severity", "severity_change_reason", staticmethod(severity_problem)
 
     class Meta:
         model = Incident
         fields = "__all__"  # noqa: DJ007 - the admin narrows the fields with its fieldsets
 
-    def clean(self):
-        cleaned = super().clean()
-        if (
-            self.instance.pk
-            and "severity" in self.changed_data
-            and not cleaned.get("severity_change_reason", "").strip()
-        ):
-            self.add_error("severity_change_reason", "Say why the severity changed.")
-        return cleaned
+    def service_fields(self) -> dict:
+        """The cleaned values as ``incident_create``/``incident_update`` take them."""
+        fields = {name: value for name, value in self.cleaned_data.items() if name != "severity_change_reason"}
+        if self.instance.pk:
+            fields["severity_reason"] = self.cleaned_data.get("severity_change_reason", "")
+        return fields
 
 
 @admin.register(Incident)
@@ -211,25 +257,25 @@ class IncidentAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj: Incident, form, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user
-        previous = Incident.objects.get(pk=obj.pk).severity if change and "severity" in form.changed_data else None
-        incident_save_with_severity_history(
-            incident=obj, previous=previous, user=request.user, reason=form.cleaned_data["severity_change_reason"]
-        )
+        # The same services as the pages and the API: the same checks, the same history.
+        if change:
+            incident_update(obj, by=request.user, **form.service_fields())
+            return
+        created = incident_create(by=request.user, **form.service_fields())
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        # The services set services, tags and failure classes; only the timeline is left.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request, form, formset, change: bool) -> None:
-        # Record who made a severity change or wrote an event when the admin leaves it blank.
-        instances = formset.save(commit=False)
-        for instance in instances:
-            if isinstance(instance, SeverityChange) and instance.changed_by_id is None:
-                instance.changed_by = request.user
-            if isinstance(instance, TimelineEvent) and instance.author_id is None:
-                instance.author = request.user
-            instance.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
-        formset.save_m2m()
+        for event in formset.save(commit=False):
+            changed = next(f.changed_data for f in formset.forms if f.instance is event)
+            save_timeline_event(request, event, changed)
+        for event in formset.deleted_objects:
+            timeline_event_delete(event, by=request.user)
 
     @admin.display(description="Time to detect")
     def ttd_display(self, obj: Incident) -> str:
@@ -249,7 +295,9 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(SeverityChange)
-class SeverityChangeAdmin(admin.ModelAdmin):
+class SeverityChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The severity history, read-only: it is written by changing an incident's severity."""
+
     list_display = ["incident", "from_severity", "to_severity", "changed_by", "changed_at"]
     list_select_related = ["incident", "from_severity", "to_severity", "changed_by"]
     list_filter = ["to_severity"]
@@ -265,11 +313,26 @@ class TimelineEventAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["incident__reference", "text"]
     date_hierarchy = "occurred_at"
-    autocomplete_fields = ["incident", "author"]
+    autocomplete_fields = ["incident"]
+    readonly_fields = ["author"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An event stays on the timeline it was added to.
+        return [*self.readonly_fields, "incident"] if obj else self.readonly_fields
 
     @admin.display(description="Text")
     def short_text(self, obj: TimelineEvent) -> str:
         return obj.text[:80]
+
+    def save_model(self, request, obj: TimelineEvent, form, change: bool) -> None:
+        save_timeline_event(request, obj, form.changed_data)
+
+    def delete_model(self, request, obj: TimelineEvent) -> None:
+        timeline_event_delete(obj, by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for event in queryset.select_related("incident"):
+            timeline_event_delete(event, by=request.user)
 
 
 @admin.register(RepeatLink)
@@ -278,14 +341,27 @@ class RepeatLinkAdmin(admin.ModelAdmin):
     list_select_related = ["incident", "earlier", "decided_by"]
     list_filter = ["state"]
     search_fields = ["incident__reference", "earlier__reference", "reason"]
-    autocomplete_fields = ["incident", "earlier", "decided_by"]
-    readonly_fields = ["decided_at"]
+    autocomplete_fields = ["incident", "earlier"]
+    readonly_fields = ["state", "decided_by", "decided_at"]
+    actions = ["confirm", "dismiss"]
 
-    def save_model(self, request, obj: RepeatLink, form, change: bool) -> None:
-        if "state" in form.changed_data and obj.state != RepeatLink.State.SUGGESTED:
-            obj.decided_by = request.user
-            obj.decided_at = timezone.now()
-        super().save_model(request, obj, form, change)
+    def _decide(self, request, queryset, state: str) -> None:
+        apply_each(
+            self,
+            request,
+            queryset.select_related("incident", "earlier"),
+            lambda link: repeat_link_decide(link=link, user=request.user, state=state),
+            name_of=str,
+            done=RepeatLink.State(state).label + ": {} repeat link(s).",
+        )
+
+    @admin.action(description="Confirm the selected repeat links")
+    def confirm(self, request, queryset) -> None:
+        self._decide(request, queryset, RepeatLink.State.CONFIRMED)
+
+    @admin.action(description="Dismiss the selected repeat links")
+    def dismiss(self, request, queryset) -> None:
+        self._decide(request, queryset, RepeatLink.State.DISMISSED)
 
 
 @admin.register(ReferenceSequence)

@@ -87,13 +87,45 @@ class KeepSecondsMixin:
                 cleaned_data[name] = self.initial.get(name)
 
 
-class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
-    severity_reason = forms.CharField(
-        label="Why did the severity change?",
-        required=False,
-        widget=Textarea(attrs={"rows": 2}),
-        help_text="Required when you change the severity; kept in the severity history.",
+class ChangeNeedsReasonMixin:
+    """A model form whose ``watched`` field changes only with a reason, asked in the ``reason``
+    field; ``problem(stored, new, reason)`` is the service's rule (None when all is well)."""
+
+    watched: str
+    reason: str
+
+    @staticmethod
+    def problem(stored, new, reason: str) -> str | None:
+        raise NotImplementedError
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The value before the form changes the instance.
+        self.stored_value = getattr(self.instance, self.watched) if self.instance.pk else None
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        new = cleaned_data.get(self.watched)
+        if self.watched not in self.fields:
+            return cleaned_data
+        if problem := self.problem(self.stored_value, new, cleaned_data.get(self.reason) or ""):
+            self.add_error(self.reason, problem)
+        return cleaned_data
+
+
+def severity_problem(stored, new, reason: str) -> str | None:
+    return severity_reason_problem(previous=stored, severity=new, reason=reason)
+
+
+def reason_field(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(label=label, required=False, widget=Textarea(attrs={"rows": 2}), help_text=help_text)
+
+
+class IncidentForm(ChangeNeedsReasonMixin, KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
+    severity_reason = reason_field(
+        "Why did the severity change?", "Required when you change the severity; kept in the severity history."
     )
+    watched, reason, problem = "severity", "severity_reason", staticmethod(severity_problem)
 
     class Meta:
         model = Incident
@@ -111,8 +143,6 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Remember the severity before the form changes the instance, for the history.
-        self.previous_severity: Severity | None = self.instance.severity if self.instance.pk else None
         if not self.instance.pk:
             del self.fields["severity_reason"]
         self.fields["severity"].queryset = Severity.objects.order_by("level")
@@ -142,13 +172,6 @@ class IncidentForm(KeepSecondsMixin, BootstrapFormMixin, forms.ModelForm):
     def clean(self) -> dict:
         cleaned_data = super().clean()
         self._keep_unchanged_times(cleaned_data)
-        problem = severity_reason_problem(
-            previous=self.previous_severity,
-            severity=cleaned_data.get("severity"),
-            reason=cleaned_data.get("severity_reason", ""),
-        )
-        if problem:
-            self.add_error("severity_reason", problem)
         return cleaned_data
 
     def save(self, *, user) -> Incident:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import dateformat, timezone
 
-from accounts.access import is_active_user
+from accounts import access
 from actions.models import Notification
 from actions.notifications import absolute_url, notify
 from postmortems.models import Postmortem
@@ -44,8 +44,8 @@ def severity_reason_problem(*, previous: Severity | None, severity: Severity | N
 
 
 def _require_declare(user) -> None:
-    if not is_active_user(user):
-        raise PermissionDenied("Sign in to declare an incident.")
+    # Anyone signed in declares an incident.
+    access.require(access.is_active_user(user), "Sign in to declare an incident.")
 
 
 def _set_relations(incident: Incident, *, services, tags, failure_classes) -> None:
@@ -75,6 +75,13 @@ def incident_create(*, by, services=(), tags=(), **fields) -> Incident:
     _set_relations(incident, services=services, tags=tags, failure_classes=failure_classes)
     schedule_repeat_detection(incident)
     return incident
+
+
+def _validate_changes(row: models.Model, changes: dict) -> None:
+    """Check ``row``, with ``changes`` applied, by the changed fields' validators and the model's
+    ``clean`` (which sees every field); raise ``ValidationError`` when a rule breaks."""
+    unchanged = [field.name for field in row._meta.fields if field.name not in changes]
+    row.full_clean(exclude=unchanged, validate_unique=False, validate_constraints=False)
 
 
 def _stored(value):
@@ -132,8 +139,7 @@ def incident_update(incident: Incident, *, by, services=None, tags=None, **field
     problem = severity_reason_problem(previous=previous, severity=current.severity, reason=reason)
     if problem:
         raise ValidationError({"severity_reason": problem})
-    unchanged = [field.name for field in Incident._meta.fields if field.name not in changes]
-    current.full_clean(exclude=unchanged, validate_unique=False, validate_constraints=False)
+    _validate_changes(current, changes)
     incident_save_with_severity_history(incident=current, previous=previous, user=by, reason=reason)
     _set_relations(current, **{"services": None, "tags": None, "failure_classes": None, **relations})
     incident.refresh_from_db()
@@ -145,8 +151,7 @@ BEFORE_MITIGATION = [Incident.Status.INVESTIGATING, Incident.Status.IDENTIFIED, 
 
 
 def _require_incident_edit(incident: Incident, user) -> None:
-    if not Incident.objects.editable_by(user).filter(pk=incident.pk).exists():
-        raise PermissionDenied("Only the incident's responders, its services' teams and admins edit it.")
+    access.require(access.may_edit_incident(user, incident), access.EDIT_INCIDENT_REFUSED)
 
 
 def _locked(incident: Incident) -> Incident:
@@ -160,8 +165,7 @@ def _save_times(incident: Incident, current: Incident, changes: dict) -> Inciden
     raise ``ValidationError``, saving nothing, when a rule breaks."""
     for name, value in changes.items():
         setattr(current, name, value)
-    unchanged = [field.name for field in Incident._meta.fields if field.name not in changes]
-    current.full_clean(exclude=unchanged, validate_unique=False, validate_constraints=False)
+    _validate_changes(current, changes)
     Incident.objects.filter(pk=current.pk).update(updated_at=timezone.now(), **changes)
     incident.refresh_from_db()
     return incident
@@ -207,12 +211,8 @@ def incident_mark_resolved(*, incident: Incident, user) -> Incident:
     return _save_times(incident, current, {"resolved_at": timezone.now(), "status": Incident.Status.RESOLVED})
 
 
-TIMELINE_EDIT_REFUSED = "You may not edit this incident's timeline."
-
-
 def _require_timeline_edit(incident: Incident, user) -> None:
-    if not Incident.objects.timeline_editable_by(user).filter(pk=incident.pk).exists():
-        raise PermissionDenied(TIMELINE_EDIT_REFUSED)
+    access.require(access.may_edit_timeline(user, incident), access.EDIT_TIMELINE_REFUSED)
 
 
 @transaction.atomic
@@ -233,11 +233,18 @@ def timeline_event_add(*, incident: Incident, user, event: TimelineEvent, set_mi
     return event
 
 
+# What ``timeline_event_update`` changes.
+TIMELINE_EVENT_FIELDS = ("occurred_at", "kind", "text")
+
+
 @transaction.atomic
 def timeline_event_update(event: TimelineEvent, *, by, **fields) -> TimelineEvent:
     """Change a timeline event's ``fields`` (when, kind, text); nothing is written when none
     differs from the stored row. Raises PermissionDenied unless ``by`` may edit the incident's
     timeline, ValidationError (saving nothing) when a field is wrong."""
+    unknown = set(fields) - set(TIMELINE_EVENT_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     _require_timeline_edit(event.incident, by)
     current = TimelineEvent.objects.select_for_update().get(pk=event.pk)
     changes = {name: value for name, value in fields.items() if getattr(current, name) != value}
@@ -245,7 +252,7 @@ def timeline_event_update(event: TimelineEvent, *, by, **fields) -> TimelineEven
         return event
     for name, value in changes.items():
         setattr(current, name, value)
-    current.full_clean(exclude=[f.name for f in TimelineEvent._meta.fields if f.name not in changes])
+    _validate_changes(current, changes)
     current.save(update_fields=list(changes))
     event.refresh_from_db()
     return event
@@ -337,12 +344,11 @@ class RepeatDecisionError(Exception):
 def repeat_link_decide(*, link: RepeatLink, user, state: str) -> RepeatLink:
     """Confirm or dismiss a suggestion, recording who decided and when.
 
-    Raises PermissionDenied unless ``user`` may decide (see ``repeats.can_decide``).
+    Raises PermissionDenied unless ``user`` may decide (``accounts.access.may_decide_repeat``).
     """
     if state not in (RepeatLink.State.CONFIRMED, RepeatLink.State.DISMISSED):
         raise RepeatDecisionError(f"Cannot set a repeat link to {state!r}.")
-    if not repeats.can_decide(user, link.incident):
-        raise PermissionDenied("Only the postmortem's editors, the incident commander and admins decide repeats.")
+    access.require(access.may_decide_repeat(user, link.incident), access.DECIDE_REPEAT_REFUSED)
     if link.state == state:
         return link
     link.state = state

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404
@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
+from accounts import access
 from postmortems.models import Postmortem
 
 from .filters import IncidentFilter
@@ -18,7 +19,6 @@ from .forms import IncidentForm, TimelineEventForm
 from .models import Incident, SeverityChange, TimelineEvent
 from .selectors import home_for
 from .services import (
-    TIMELINE_EDIT_REFUSED,
     incident_mark_mitigated,
     incident_mark_resolved,
     timeline_event_add,
@@ -41,15 +41,13 @@ def _visible_incident(request, reference: str, queryset=None) -> Incident:
 
 def _editable_incident(request, reference: str) -> Incident:
     incident = _visible_incident(request, reference)
-    if not Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists():
-        raise PermissionDenied("Only the incident's responders, its services' teams and admins edit it.")
+    access.require(access.may_edit_incident(request.user, incident), access.EDIT_INCIDENT_REFUSED)
     return incident
 
 
 def _timeline_incident(request, reference: str) -> Incident:
     incident = _visible_incident(request, reference)
-    if not Incident.objects.timeline_editable_by(request.user).filter(pk=incident.pk).exists():
-        raise PermissionDenied(TIMELINE_EDIT_REFUSED)
+    access.require(access.may_edit_timeline(request.user, incident), access.EDIT_TIMELINE_REFUSED)
     return incident
 
 
@@ -97,7 +95,7 @@ def incident_detail(request, reference: str):
     postmortem = getattr(incident, "postmortem", None)
     if postmortem and not Postmortem.objects.visible_to(request.user).filter(pk=postmortem.pk).exists():
         postmortem = None
-    can_edit = Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists()
+    can_edit = access.may_edit_incident(request.user, incident)
     context = {
         "incident": incident,
         "postmortem": postmortem,
@@ -107,7 +105,7 @@ def incident_detail(request, reference: str):
         and not hasattr(incident, "postmortem"),
         "timeline_events": incident.timeline_events.all(),
         "can_edit": can_edit,
-        "can_edit_timeline": Incident.objects.timeline_editable_by(request.user).filter(pk=incident.pk).exists(),
+        "can_edit_timeline": access.may_edit_timeline(request.user, incident),
     }
     return render(request, "incidents/detail.html", context)
 
@@ -168,14 +166,12 @@ def incident_mark(request, reference: str, milestone: str):
     return redirect("incidents:detail", incident.reference)
 
 
-def _may_edit(request, incident: Incident) -> bool:
-    return Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists()
-
-
 @login_required
 def timeline_add(request, reference: str):
     incident = _timeline_incident(request, reference)
-    form = TimelineEventForm(_form_data(request), incident=incident, offer_mitigated=_may_edit(request, incident))
+    form = TimelineEventForm(
+        _form_data(request), incident=incident, offer_mitigated=access.may_edit_incident(request.user, incident)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             timeline_event_add(

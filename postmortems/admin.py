@@ -1,10 +1,24 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import F
 
 from actions.models import ActionItem
+from incidents.admin import ReadOnlyAdminMixin, apply_each, format_duration
 
 from .models import SECTIONS, FeedToken, Postmortem, PostmortemEvent, PostmortemSearchDocument, Review
+from .services import (
+    M2M_FIELDS,
+    PLAIN_FIELDS,
+    _validate,
+    postmortem_publish,
+    postmortem_start,
+    postmortem_submit,
+    postmortem_update,
+)
+
+# Fields only the admin sets, which ``postmortem_update`` does not write.
+SETUP_FIELDS = ["facilitator", "due_date"]
 
 
 class PostmortemAdminForm(forms.ModelForm):
@@ -19,13 +33,23 @@ class PostmortemAdminForm(forms.ModelForm):
         model = Postmortem
         fields = "__all__"  # noqa: DJ007 - the admin narrows the fields with its fieldsets
 
+    def clean(self):
+        cleaned = super().clean()
+        if "visibility" in self.fields:
+            try:
+                _validate(cleaned)  # the editor's rules (a restricted postmortem names its teams, ...)
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
 
-class ReviewInline(admin.StackedInline):
+
+class ReviewInline(ReadOnlyAdminMixin, admin.StackedInline):
+    """Reviews are given by the reviewers on the postmortem's page."""
+
     model = Review
     extra = 0
     fields = ["reviewer", "decision", "comment", "postmortem_version", "created_at"]
-    readonly_fields = ["created_at"]
-    autocomplete_fields = ["reviewer"]
+    readonly_fields = fields
 
 
 class PostmortemEventInline(admin.TabularInline):
@@ -40,12 +64,13 @@ class PostmortemEventInline(admin.TabularInline):
         return False
 
 
-class ActionItemInline(admin.TabularInline):
+class ActionItemInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Items are added and changed on their own admin page, through the action-item services."""
+
     model = ActionItem
-    extra = 1
+    extra = 0
     fields = ["reference", "title", "kind", "priority", "owner", "team", "due_date", "status", "external_url"]
-    readonly_fields = ["reference"]
-    autocomplete_fields = ["owner", "team"]
+    readonly_fields = fields
     show_change_link = True
 
 
@@ -58,8 +83,18 @@ class PostmortemAdmin(admin.ModelAdmin):
     search_fields = ["incident__reference", "incident__title", "summary", "root_cause"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["incident", "facilitator", "authors", "reviewers", "teams"]
-    readonly_fields = ["version", "impact_duration", "created_at", "updated_at"]
+    # The workflow's fields change only through the admin actions, which call the services.
+    readonly_fields = [
+        "status",
+        "submitted_at",
+        "published_at",
+        "version",
+        "impact_duration",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [ReviewInline, ActionItemInline, PostmortemEventInline]
+    actions = ["submit_for_review", "publish"]
     fieldsets = [
         (None, {"fields": ["incident", "status", "facilitator", "authors", "reviewers", "due_date"]}),
         ("Visibility", {"fields": ["visibility", "teams", "internal_sections"]}),
@@ -74,20 +109,59 @@ class PostmortemAdmin(admin.ModelAdmin):
 
     @admin.display(description="Duration of impact")
     def impact_duration(self, obj: Postmortem) -> str:
-        from incidents.admin import format_duration
-
         return format_duration(obj.duration) if obj.pk else "—"
 
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        if obj.status == Postmortem.Status.PUBLISHED:
+            # A published postmortem is amended in its editor, which asks what changed and why.
+            return [name for _, options in self.fieldsets for name in options["fields"]]
+        return [*self.readonly_fields, "incident"]
+
     def save_model(self, request, obj: Postmortem, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change:
+        # The services the pages call: started with its CREATED event, edited with its EDITED one.
+        if not change:
+            started = postmortem_start(incident=form.cleaned_data["incident"], user=request.user)
+            obj.pk = started.pk
+            obj.refresh_from_db()
+        data = {name: form.cleaned_data[name] for name in [*PLAIN_FIELDS, *M2M_FIELDS] if name in form.cleaned_data}
+        postmortem_update(postmortem=obj, user=request.user, data=data, expected_version=obj.version)
+        setup = {name: form.cleaned_data[name] for name in SETUP_FIELDS if name in form.changed_data}
+        if setup:
+            # TODO(issue 15): a postmortems.services function for the facilitator and due date.
             # Every edit raises the version, so an editor holding an older copy is told.
-            Postmortem.objects.filter(pk=obj.pk).update(version=F("version") + 1)
-            obj.refresh_from_db(fields=["version"])
+            Postmortem.objects.filter(pk=obj.pk).update(**setup, version=F("version") + 1)
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        # The services set authors, reviewers and teams (the inlines are read-only).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def _transition(self, request, queryset, service, done: str) -> None:
+        apply_each(
+            self,
+            request,
+            queryset.select_related("incident"),
+            lambda postmortem: service(postmortem=postmortem, user=request.user),
+            name_of=lambda postmortem: postmortem.incident.reference,
+            done=done + ": {} postmortem(s).",
+        )
+
+    @admin.action(description="Submit the selected postmortems for review")
+    def submit_for_review(self, request, queryset) -> None:
+        self._transition(request, queryset, postmortem_submit, "Submitted for review")
+
+    @admin.action(description="Publish the selected postmortems")
+    def publish(self, request, queryset) -> None:
+        self._transition(request, queryset, postmortem_publish, "Published")
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Reviews are given by the reviewers on the postmortem's page."""
+
     list_display = ["postmortem", "reviewer", "decision", "created_at"]
     list_select_related = ["postmortem__incident", "reviewer"]
     list_filter = ["decision"]
@@ -97,16 +171,13 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostmortemEvent)
-class PostmortemEventAdmin(admin.ModelAdmin):
+class PostmortemEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "postmortem", "kind", "actor", "from_status", "to_status"]
     list_select_related = ["postmortem__incident", "actor"]
     list_filter = ["kind"]
     search_fields = ["postmortem__incident__reference", "note"]
     date_hierarchy = "created_at"
     readonly_fields = ["postmortem", "kind", "actor", "from_status", "to_status", "note", "postmortem_version"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 @admin.register(PostmortemSearchDocument)

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import access as rules
 from incidents.models import Incident
 
 from . import services
@@ -65,7 +66,7 @@ def postmortem_start(request, reference: str):
         messages.info(request, "This incident already has a postmortem.")
         return redirect(existing)
     if not services.may_start(incident, request.user):
-        raise PermissionDenied("Only the incident's responders, its teams and admins start its postmortem.")
+        raise PermissionDenied(rules.START_POSTMORTEM_REFUSED)
     if request.method == "POST":
         try:
             postmortem = services.postmortem_start(incident=incident, user=request.user)
@@ -115,7 +116,7 @@ def _detail_context(request, postmortem: Postmortem, access: PostmortemAccess, r
 
 
 def _timeline_editable(user, postmortem: Postmortem) -> bool:
-    return Incident.objects.timeline_editable_by(user).filter(pk=postmortem.incident_id).exists()
+    return rules.may_edit_timeline(user, postmortem.incident)
 
 
 @login_required
@@ -145,77 +146,96 @@ def _text(value) -> str:
 
 def _editor(request, pk: int, *, amend: bool):
     postmortem = _visible(request, pk)
-    access = PostmortemAccess(postmortem, request.user)
-    if not access.can_edit:
-        raise PermissionDenied("Only the facilitator, authors and admins edit a postmortem.")
+    if not PostmortemAccess(postmortem, request.user).can_edit:
+        raise PermissionDenied(rules.EDIT_POSTMORTEM_REFUSED)
     if amend != (postmortem.status == Status.PUBLISHED):
         return redirect("postmortems:amend" if postmortem.status == Status.PUBLISHED else "postmortems:edit", pk=pk)
-    status, extra, previews = 200, {}, {}
-    loaded_version = postmortem.version
-    if request.method == "POST":
-        form = PostmortemForm(request.POST, instance=postmortem, amend=amend)
-        formset = action_item_formset(postmortem, request.POST)
-        valid = form.is_valid() & formset.is_valid()  # both, so every error shows at once
-        if "preview" in request.POST:
-            previews = {name: render_markdown(request.POST.get(name, "")) for name, _ in SECTIONS}
-        elif valid:
-            try:
-                services.postmortem_update(
-                    postmortem=postmortem,
-                    user=request.user,
-                    data=form.service_data(),
-                    expected_version=form.cleaned_data["version"],
-                    action_items=formset.service_items(),
-                    amendment_note=form.cleaned_data.get("amendment_note") or "",
-                )
-            except services.StaleVersion as stale:
-                # Keep everything the user typed; the next save goes on top of the saved version.
-                extra["conflict"] = _conflict_rows(stale.current, form.cleaned_data)
-                data = request.POST.copy()
-                data["version"] = str(stale.current.version)
-                form = PostmortemForm(data, instance=stale.current, amend=amend)
-                form.is_valid()
-                extra["conflict_saved"] = stale.current
-                extra["conflict_by"] = (
-                    stale.current.events.filter(kind__in=["edited", "amended"]).select_related("actor").last()
-                )
-                status = 409
-            except ValidationError as error:
-                _attach_errors(form, error)
-                status = 400
-            else:
-                if postmortem.version == loaded_version:
-                    messages.info(request, "Nothing changed, so nothing was saved.")
-                else:
-                    messages.success(request, "Amendment saved." if amend else "Postmortem saved.")
-                return redirect(postmortem)
-        else:
-            status = 400
-        sections, items = hint_input(request.POST)
-    else:
+    if request.method != "POST":
         form = PostmortemForm(instance=postmortem, initial={"version": postmortem.version}, amend=amend)
-        formset = action_item_formset(postmortem)
         sections = {name: getattr(postmortem, name) for name, _ in SECTIONS}
         previews = {name: render_markdown(text) for name, text in sections.items() if text.strip()}
         items = list(postmortem.action_items.values("title", "owner", "due_date").order_by("id"))
-    context = {
-        "postmortem": postmortem,
-        "incident": postmortem.incident,
-        "form": form,
-        "formset": formset,
-        "amend": amend,
-        "section_fields": [
-            {"field": form[name], "prompt": SECTION_PROMPTS[name], "preview": previews.get(name)}
-            for name, _ in SECTIONS
-        ],
-        "hints": postmortem_hints(sections, items, _people_names()),
-        "timeline_events": postmortem.incident.timeline_events.select_related("author"),
-        "can_edit_timeline": _timeline_editable(request.user, postmortem),
-        "previews": previews,
-        "previewing": request.method == "POST" and "preview" in request.POST,
-        **extra,
+        page = EditorPage(postmortem, amend, sections, items)
+        return page.render(request, form, action_item_formset(postmortem), previews=previews)
+    form = PostmortemForm(request.POST, instance=postmortem, amend=amend)
+    formset = action_item_formset(postmortem, request.POST)
+    valid = form.is_valid() & formset.is_valid()  # both, so every error shows at once
+    page = EditorPage(postmortem, amend, *hint_input(request.POST))
+    if "preview" in request.POST:
+        previews = {name: render_markdown(request.POST.get(name, "")) for name, _ in SECTIONS}
+        return page.render(request, form, formset, previews=previews)
+    if not valid:
+        return page.render(request, form, formset, status=400)
+    return _editor_save(request, page, form, formset)
+
+
+class EditorPage:
+    """The editor's page for one postmortem, rendered with whatever form state a request ends in."""
+
+    def __init__(self, postmortem: Postmortem, amend: bool, sections: dict, items: list) -> None:
+        self.postmortem, self.amend, self.sections, self.items = postmortem, amend, sections, items
+
+    def render(self, request, form, formset, *, previews=None, status: int = 200, **extra) -> TemplateResponse:
+        postmortem, previews = self.postmortem, previews or {}
+        context = {
+            "postmortem": postmortem,
+            "incident": postmortem.incident,
+            "form": form,
+            "formset": formset,
+            "amend": self.amend,
+            "section_fields": [
+                {"field": form[name], "prompt": SECTION_PROMPTS[name], "preview": previews.get(name)}
+                for name, _ in SECTIONS
+            ],
+            "hints": postmortem_hints(self.sections, self.items, _people_names()),
+            "timeline_events": postmortem.incident.timeline_events.select_related("author"),
+            "can_edit_timeline": _timeline_editable(request.user, postmortem),
+            "previews": previews,
+            "previewing": request.method == "POST" and "preview" in request.POST,
+            **extra,
+        }
+        return TemplateResponse(request, "postmortems/edit.html", context, status=status)
+
+
+def _editor_save(request, page: EditorPage, form, formset):
+    """Save a valid editor form: back to the postmortem, or the page again with the conflict
+    (409) or the services' refusal (400)."""
+    postmortem, loaded_version = page.postmortem, page.postmortem.version
+    try:
+        services.postmortem_update(
+            postmortem=postmortem,
+            user=request.user,
+            data=form.service_data(),
+            expected_version=form.cleaned_data["version"],
+            action_items=formset.service_items(),
+            amendment_note=form.cleaned_data.get("amendment_note") or "",
+        )
+    except services.StaleVersion as stale:
+        conflict_form, conflict = _conflict(request, form, stale.current, amend=page.amend)
+        return page.render(request, conflict_form, formset, status=409, **conflict)
+    except ValidationError as error:
+        _attach_errors(form, error)
+        return page.render(request, form, formset, status=400)
+    if postmortem.version == loaded_version:
+        messages.info(request, "Nothing changed, so nothing was saved.")
+    else:
+        messages.success(request, "Amendment saved." if page.amend else "Postmortem saved.")
+    return redirect(postmortem)
+
+
+def _conflict(request, form, saved: Postmortem, *, amend: bool) -> tuple[PostmortemForm, dict]:
+    """Someone saved ``saved`` since the editor loaded: a form that keeps everything the user
+    typed, to go on top of the saved version at the next save, and what to show of the clash."""
+    conflict = {
+        "conflict": _conflict_rows(saved, form.cleaned_data),
+        "conflict_saved": saved,
+        "conflict_by": saved.events.filter(kind__in=["edited", "amended"]).select_related("actor").last(),
     }
-    return TemplateResponse(request, "postmortems/edit.html", context, status=status)
+    data = request.POST.copy()
+    data["version"] = str(saved.version)
+    form = PostmortemForm(data, instance=saved, amend=amend)
+    form.is_valid()
+    return form, conflict
 
 
 def _attach_errors(form, error: ValidationError) -> None:
@@ -291,7 +311,7 @@ def postmortem_review(request, pk: int):
     postmortem = _visible(request, pk)
     access = PostmortemAccess(postmortem, request.user)
     if not access.can_review:
-        raise PermissionDenied("Only the postmortem's reviewers review it.")
+        raise PermissionDenied(rules.REVIEW_POSTMORTEM_REFUSED)
     form = ReviewForm(request.POST)
     if form.is_valid():
         try:

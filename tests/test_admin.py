@@ -127,27 +127,89 @@ def test_changing_severity_in_the_admin_asks_why_and_records_it(admin_client, ad
     assert change.reason == "Card payments failing in every region"
 
 
-def test_editing_an_action_item_in_the_admin_keeps_its_history(admin_client, admin_user):
-    item = ActionItemFactory(due_date=(T0 + timedelta(days=7)).date())
-    url = reverse("admin:actions_actionitem_change", args=[item.pk])
+def _item_form(item: ActionItem, **overrides) -> dict:
     data = {
-        "postmortem": item.postmortem.pk,
         "title": item.title,
         "kind": "prevent",
         "priority": "p2",
         "owner": item.owner.pk,
-        "due_date": "2026-03-20",
-        "status": "done",
-        "resolution_note": "Lock timeout added in PR 481",
+        "due_date": item.due_date.isoformat(),
+        "resolution_note": "",
         "changes-TOTAL_FORMS": "0",
         "changes-INITIAL_FORMS": "0",
     }
-    assert admin_client.post(url, data).status_code == 302
+    data.update(overrides)
+    return data
+
+
+def test_editing_an_action_item_in_the_admin_keeps_its_history(admin_client, admin_user):
+    item = ActionItemFactory(due_date=(T0 + timedelta(days=7)).date())
+    url = reverse("admin:actions_actionitem_change", args=[item.pk])
+    data = _item_form(item, due_date="2026-03-20", status="done", resolution_note="Lock timeout added in PR 481")
+    refused = admin_client.post(url, data)
+    assert refused.status_code == 200
+    assert "Say why the due date moves." in refused.text
+    assert ActionItem.objects.get().due_date == item.due_date
+    assert not item.changes.exists()
+
+    assert admin_client.post(url, dict(data, due_date_reason="Waiting for the DBA review")).status_code == 302
     item.refresh_from_db()
-    assert item.completed_at is not None
+    assert item.status == "open"  # the status changes through the admin actions only
     change = item.changes.get()
     assert change.changed_by == admin_user
-    assert change.changes["status"] == ["open", "done"]
+    assert change.note == "Waiting for the DBA review"
     assert change.changes["due_date"] == ["2026-03-09", "2026-03-20"]
     assert change.changes["priority"] == ["p3", "p2"]
-    assert ActionItem.objects.get().status == "done"
+
+
+def _act(client, model: str, action: str, *objs):
+    url = reverse(f"admin:{model}_changelist")
+    data = {"action": action, "_selected_action": [obj.pk for obj in objs]}
+    return client.post(url, data, follow=True)
+
+
+def test_the_admin_marks_an_item_done_through_the_service_and_shows_why_it_cannot(admin_client, admin_user):
+    item = ActionItemFactory()
+    page = _act(admin_client, "actions_actionitem", "mark_done", item)
+    assert f"{item.reference}: Say how it was done (a link to the change helps)." in page.text
+    assert ActionItem.objects.get().status == "open"
+
+    ActionItem.objects.filter(pk=item.pk).update(resolution_note="Shipped in PR 12")
+    assert "Mark done: 1 item(s)." in _act(admin_client, "actions_actionitem", "mark_done", item).text
+    item.refresh_from_db()
+    assert (item.status, item.completed_at is not None) == ("done", True)
+    assert item.changes.get().changes["status"] == ["open", "done"]
+
+    _act(admin_client, "actions_actionitem", "reopen", item)
+    item.refresh_from_db()
+    assert (item.status, item.completed_at) == ("open", None)
+
+
+def test_saving_an_incident_untouched_in_the_admin_writes_nothing(admin_client):
+    admin_client.post(reverse("admin:incidents_incident_add"), _incident_form())
+    before = Incident.objects.get()
+    url = reverse("admin:incidents_incident_change", args=[before.pk])
+    untouched = _incident_form(
+        **{
+            "timeline_events-TOTAL_FORMS": "1",
+            "timeline_events-INITIAL_FORMS": "1",
+            "timeline_events-0-id": TimelineEvent.objects.get().pk,
+            "timeline_events-0-incident": before.pk,
+        }
+    )
+    assert admin_client.post(url, untouched).status_code == 302
+    after = Incident.objects.get()
+    assert after.updated_at == before.updated_at
+    assert not SeverityChange.objects.exists()
+
+
+def test_the_severity_history_is_read_only_in_the_admin(admin_client):
+    assert admin_client.get(reverse("admin:incidents_severitychange_add")).status_code == 403
+
+
+def test_a_repeat_is_confirmed_in_the_admin_by_the_service(admin_client, admin_user):
+    link = RepeatLink.objects.create(incident=IncidentFactory(), earlier=IncidentFactory(), score=0.8, reason="Same")
+    _act(admin_client, "incidents_repeatlink", "confirm", link)
+    link.refresh_from_db()
+    assert (link.state, link.decided_by) == ("confirmed", admin_user)
+    assert link.decided_at is not None

@@ -1,0 +1,118 @@
+"""The admin shows the postmortem workflow instead of bypassing it: the status and its times are
+read-only there, and submitting or publishing is an admin action that runs the same checks and
+records the same history as the postmortem's page."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from postmortems import services
+from postmortems.models import SECTION_NAMES, Postmortem, PostmortemEvent
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:postmortems_postmortem_changelist"
+
+
+@pytest.fixture
+def admin_client(client, people):
+    client.force_login(people.admin)
+    return client
+
+
+def act(client, action: str, postmortem: Postmortem):
+    return client.post(reverse(CHANGELIST), {"action": action, "_selected_action": [postmortem.pk]}, follow=True)
+
+
+def change_form(client, postmortem: Postmortem, **overrides) -> dict:
+    """What the admin's change page posts when saved, as rendered now, with ``overrides``."""
+    page = client.get(reverse("admin:postmortems_postmortem_change", args=[postmortem.pk])).text
+    data: dict = {}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+-(?:TOTAL|INITIAL)_FORMS)"[^>]*value="(\d+)"', page):
+        data[name] = value
+    data.update(
+        {
+            "facilitator": postmortem.facilitator_id,
+            "authors": [user.pk for user in postmortem.authors.all()],
+            "reviewers": [user.pk for user in postmortem.reviewers.all()],
+            "due_date": postmortem.due_date.isoformat() if postmortem.due_date else "",
+            "visibility": postmortem.visibility,
+            "teams": [team.pk for team in postmortem.teams.all()],
+            "internal_sections": list(postmortem.internal_sections),
+            "users_affected": postmortem.users_affected or "",
+            "revenue_impact": postmortem.revenue_impact or "",
+        }
+    )
+    data.update({name: getattr(postmortem, name) for name in SECTION_NAMES})
+    data.update(overrides)
+    return data
+
+
+def events(postmortem: Postmortem, kind: str):
+    return PostmortemEvent.objects.filter(postmortem=postmortem, kind=kind)
+
+
+def test_typing_a_status_in_the_admin_changes_nothing(admin_client, in_review):
+    url = reverse("admin:postmortems_postmortem_change", args=[in_review.pk])
+    response = admin_client.post(url, change_form(admin_client, in_review, status="published"))
+    assert response.status_code == 302
+    in_review.refresh_from_db()
+    assert (in_review.status, in_review.published_at) == ("in_review", None)
+    assert not events(in_review, "published").exists()
+
+
+def test_publishing_in_the_admin_runs_the_publish_checks_and_records_the_event(admin_client, people, in_review):
+    page = act(admin_client, "publish", in_review)
+    assert f"{in_review.incident.reference}: No reviewer has approved this version (v1) yet." in page.text
+    in_review.refresh_from_db()
+    assert in_review.status == "in_review"
+    assert not events(in_review, "published").exists()
+
+    services.postmortem_review(postmortem=in_review, user=people.reviewer, decision="approve")
+    assert "Published: 1 postmortem(s)." in act(admin_client, "publish", in_review).text
+    in_review.refresh_from_db()
+    assert in_review.status == "published"
+    assert in_review.published_at is not None
+    event = events(in_review, "published").get()
+    assert (event.actor, event.from_status, event.to_status) == (people.admin, "in_review", "published")
+
+
+def test_submitting_in_the_admin_needs_a_reviewer_like_the_page(admin_client, people, draft):
+    draft.reviewers.clear()
+    page = act(admin_client, "submit_for_review", draft)
+    assert "Add at least one reviewer before submitting for review." in page.text
+    assert Postmortem.objects.get(pk=draft.pk).status == "draft"
+
+    draft.reviewers.add(people.reviewer)
+    act(admin_client, "submit_for_review", draft)
+    draft.refresh_from_db()
+    assert (draft.status, draft.submitted_at is not None) == ("in_review", True)
+    assert events(draft, "submitted").get().actor == people.admin
+
+
+def test_an_edit_in_the_admin_is_recorded_like_the_editors(admin_client, people, draft):
+    url = reverse("admin:postmortems_postmortem_change", args=[draft.pk])
+    version = draft.version
+    assert admin_client.post(url, change_form(admin_client, draft)).status_code == 302
+    assert Postmortem.objects.get(pk=draft.pk).version == version  # untouched: nothing written
+    assert not events(draft, "edited").exists()
+
+    response = admin_client.post(url, change_form(admin_client, draft, summary="Checkout failed for an hour."))
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.summary, draft.version) == ("Checkout failed for an hour.", version + 1)
+    assert events(draft, "edited").get().actor == people.admin
+
+
+def test_a_restricted_postmortem_without_teams_is_refused_on_the_admin_form(admin_client, draft):
+    url = reverse("admin:postmortems_postmortem_change", args=[draft.pk])
+    response = admin_client.post(url, change_form(admin_client, draft, visibility="restricted", teams=[]))
+    assert response.status_code == 200
+    assert "Choose the teams that may read a restricted postmortem." in response.text
+    assert Postmortem.objects.get(pk=draft.pk).visibility == "organisation"
+
+
+def test_a_published_postmortem_is_amended_in_its_editor_not_the_admin(admin_client, org_published):
+    page = admin_client.get(reverse("admin:postmortems_postmortem_change", args=[org_published.pk])).text
+    assert 'name="summary"' not in page
