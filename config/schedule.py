@@ -35,6 +35,11 @@ SCHEDULE: dict[str, dict] = {
         "task": "actions.tasks.remind_postmortems_due",
         "crontab": {"minute": "10"},
     },
+    # Read back linked GitHub/Jira issues that webhooks may have missed, and retry lost creates.
+    "Reconcile tracker issues": {
+        "task": "trackers.tasks.reconcile_tracker_issues",
+        "crontab": {"minute": "*/15"},
+    },
     "Flag repeat-class incidents": {
         "task": "incidents.tasks.detect_repeats_nightly",
         "crontab": {"minute": "30", "hour": "2"},

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     # Sign-in with the organisation's OpenID Connect provider (see the OIDC block below). Always
     # installed so its tables exist; its admin pages show only when a provider is configured.
     "accounts",
+    "trackers",  # action items in GitHub Issues and Jira (docs/trackers.md)
 ]
 
 MIDDLEWARE = [
@@ -420,3 +421,11 @@ LOGGING = {
     # Django's own console handler would print each line a second time beside the root's.
     "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
+
+# Issue trackers (trackers/, docs/trackers.md). Tokens and webhook secrets are stored encrypted
+# with this Fernet key (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+# Development derives one from SECRET_KEY; a production server without it refuses to store credentials.
+TRACKER_ENCRYPTION_KEY = env.str("TRACKER_ENCRYPTION_KEY", default="")
+TRACKER_DERIVE_DEV_KEY = DEBUG
+# The reconcile job reads back each linked issue not read for this many seconds.
+TRACKER_RECONCILE_AFTER = env.int("TRACKER_RECONCILE_AFTER", default=3600)

@@ -29,6 +29,7 @@ urlpatterns = [
     path("admin/password_reset/", PasswordResetView.as_view(), name="admin_password_reset"),
     path("admin/", admin.site.urls),
     path("actions/", include("actions.urls")),
+    path("trackers/", include("trackers.urls")),
     path("metrics/", include("incidents.metrics_urls")),
     path("api/", include("config.api_urls")),
     path("incidents/repeats/", include("incidents.repeat_urls")),

@@ -1,0 +1,373 @@
+"""Action items in GitHub Issues and Jira, both directions.
+
+Out: ``tracker_issue_request`` claims an item's issue (one ``TrackerIssue`` row per item)
+and enqueues ``create_issue`` after commit; publishing a postmortem does the same for the
+items of teams that asked for it. ``create_issue`` takes a lease with a conditional UPDATE,
+calls the tracker outside any transaction and records the result; a failure is kept on
+the row and on the connection, raised for the task to retry with backoff, and swept up by
+the reconcile job. Like the email ledger, a worker killed between the tracker's "created"
+and our record can create one issue twice; nothing else repeats.
+
+Back: webhooks and the reconcile job call ``apply_remote_state``, which closes or reopens
+the item through ``actions.services`` (history, rules and rights are theirs) as the
+connection's acting user. A close in the tracker while the item was reopened here is
+recorded in the item's history as a conflict, never applied silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from actions import services as actions
+from actions.models import ActionItem
+from actions.notifications import absolute_url
+
+from .clients import IssueGone, NewIssue, RemoteIssue, TrackerError, client_for, parse_issue_url
+from .models import TrackerConnection, TrackerIssue
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+# A create or sync left by a lost task is picked up by the reconcile job after this.
+SWEEP_GRACE = timedelta(minutes=5)
+
+NO_CONNECTION = "No issue tracker is connected for this item's team (an admin adds one under Trackers)."
+
+
+def connection_for(item: ActionItem) -> TrackerConnection | None:
+    """The item's team's tracker, else that of one of its postmortem's teams."""
+    if item.team_id:
+        connection = TrackerConnection.objects.filter(team_id=item.team_id).first()
+        if connection:
+            return connection
+    return TrackerConnection.objects.filter(team__in=item.postmortem.teams.all()).order_by("pk").first()
+
+
+def _require_edit(item: ActionItem, user) -> None:
+    if not actions.can_edit(item=item, user=user):
+        raise PermissionDenied("Only the owner, the facilitator, the owner's team lead and admins change an item.")
+
+
+@transaction.atomic
+def tracker_issue_request(*, item: ActionItem, user) -> TrackerIssue:
+    """Ask for ``item``'s issue to be created in its team's tracker (after commit, by a task).
+
+    Asking again while it is being created, or after it failed, retries at once.
+    """
+    _require_edit(item, user)
+    connection = connection_for(item)
+    if connection is None:
+        raise ValidationError(NO_CONNECTION)
+    issue, created = TrackerIssue.objects.get_or_create(
+        item=item, defaults={"connection": connection, "requested_by": user}
+    )
+    if issue.state in (TrackerIssue.State.LINKED, TrackerIssue.State.GONE) and not created:
+        raise ValidationError(f"{item.reference} is linked to {issue.key} already.")
+    TrackerIssue.objects.filter(pk=issue.pk).update(retry_at=timezone.now() + SWEEP_GRACE)
+    _enqueue_create([issue.pk])
+    return issue
+
+
+def _enqueue_create(ids: list[int]) -> None:
+    from .tasks import create_tracker_issue
+
+    transaction.on_commit(lambda: [create_tracker_issue.delay(pk) for pk in ids])
+
+
+@transaction.atomic
+def tracker_issue_link(*, item: ActionItem, user, url: str) -> TrackerIssue:
+    """Link ``item`` to an issue that exists already, given its web address."""
+    _require_edit(item, user)
+    connection = connection_for(item)
+    if connection is None:
+        raise ValidationError(NO_CONNECTION)
+    remote = parse_issue_url(connection, url)
+    if remote is None:
+        where = (
+            connection.repository
+            if connection.is_github
+            else f"project {connection.project_key} on {connection.site_url}"
+        )
+        raise ValidationError({"url": f"Paste the address of an issue in {where}."})
+    taken = TrackerIssue.objects.filter(connection=connection, key=remote.key).exclude(item=item).first()
+    if taken:
+        raise ValidationError({"url": f"{remote.key} is linked to {taken.item.reference} already."})
+    issue, _ = TrackerIssue.objects.update_or_create(
+        item=item,
+        defaults={
+            "connection": connection,
+            "requested_by": user,
+            "state": TrackerIssue.State.LINKED,
+            "key": remote.key,
+            "remote_id": remote.remote_id,
+            "url": remote.url,
+            "remote_closed": None,
+            "last_error": "",
+            "retry_at": None,
+        },
+    )
+    _show_on_item(issue, user)
+    _enqueue_sync([issue.pk])
+    return issue
+
+
+def _enqueue_sync(ids: list[int]) -> None:
+    from .tasks import sync_tracker_issue
+
+    transaction.on_commit(lambda: [sync_tracker_issue.delay(pk) for pk in ids])
+
+
+def _show_on_item(issue: TrackerIssue, user) -> None:
+    """Put the issue's address in the item's tracker field, through the item rules, so every
+    page, export and the API show it. Someone who may not change the item leaves it as is."""
+    item = issue.item
+    if item.external_url == issue.url or user is None:
+        return
+    try:
+        actions.action_item_update(item=item, user=user, data={"external_url": issue.url})
+    except (PermissionDenied, ValidationError) as exc:
+        logger.info("Not setting %s's tracker URL: %s", item.reference, exc)
+
+
+def claim_on_publish(postmortem, published_by) -> list[int]:
+    """Claim an issue for each of ``postmortem``'s items whose team's tracker creates on
+    publish; enqueue them after commit. Returns the new rows' ids. Called inside the
+    publish transaction, so the claims and the publication commit together."""
+    items = list(postmortem.action_items.filter(tracker_issue__isnull=True).select_related("team__tracker_connection"))
+    fallback = None
+    rows = []
+    for item in items:
+        connection = getattr(item.team, "tracker_connection", None) if item.team_id else None
+        if connection is None:
+            fallback = (
+                fallback or TrackerConnection.objects.filter(team__in=postmortem.teams.all()).order_by("pk").first()
+            )
+            connection = fallback
+        if connection and connection.create_on_publish:
+            rows.append(
+                TrackerIssue(
+                    item=item, connection=connection, requested_by=published_by, retry_at=timezone.now() + SWEEP_GRACE
+                )
+            )
+    TrackerIssue.objects.bulk_create(rows, ignore_conflicts=True)
+    ids = list(
+        TrackerIssue.objects.filter(item__postmortem=postmortem, state=TrackerIssue.State.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    _enqueue_create(ids)
+    return ids
+
+
+def _take_lease(issue_id: int, states) -> bool:
+    now = timezone.now()
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    taken = TrackerIssue.objects.filter(free, pk=issue_id, state__in=states).update(
+        claimed_until=now + LEASE, attempts=F("attempts") + 1
+    )
+    return taken == 1
+
+
+def _record_failure(issue: TrackerIssue, exc: TrackerError, *, retry_in: timedelta | None, state=None) -> None:
+    now = timezone.now()
+    message = str(exc)[:2000]
+    TrackerIssue.objects.filter(pk=issue.pk).update(
+        state=state or issue.state,
+        last_error=message,
+        last_error_at=now,
+        claimed_until=None,
+        retry_at=now + (retry_in or timedelta(0)) + SWEEP_GRACE,
+    )
+    TrackerConnection.objects.filter(pk=issue.connection_id).update(last_error=message, last_error_at=now)
+    logger.warning("Tracker call for %s failed: %s", issue.item.reference, message)
+
+
+def _record_success(connection_id: int) -> None:
+    TrackerConnection.objects.filter(pk=connection_id).update(last_success_at=timezone.now(), last_error="")
+
+
+def new_issue_for(item: ActionItem) -> NewIssue:
+    """What the issue says: the title, a link back, the postmortem and incident references,
+    the due date and the priority."""
+    incident = item.postmortem.incident
+    lines = [
+        f"Action item {item.reference} from the postmortem of {incident.reference} ({incident.title}).",
+        f"Track it here: {absolute_url(item.get_absolute_url())}",
+        f"Postmortem: {absolute_url(item.postmortem.get_absolute_url())}",
+        f"Priority: {item.get_priority_display()}",
+        f"Due: {item.due_date.isoformat() if item.due_date else 'not set'}",
+        "Closing this issue marks the item done, with the closing comment as its resolution note.",
+    ]
+    return NewIssue(
+        title=f"{item.title} [{item.reference}]", body="\n".join(lines), priority=item.priority, due_date=item.due_date
+    )
+
+
+def create_issue(issue_id: int, *, retry_in: timedelta | None = None) -> bool:
+    """Create the tracker issue of one claimed row if nobody has; True when this call did.
+
+    A tracker failure is recorded (on the row, shown on the item, and on the connection,
+    shown in the admin) and raised for the caller to retry.
+    """
+    if not _take_lease(issue_id, [TrackerIssue.State.PENDING, TrackerIssue.State.FAILED]):
+        return False
+    issue = TrackerIssue.objects.select_related("connection", "item__postmortem__incident", "requested_by").get(
+        pk=issue_id
+    )
+    try:
+        remote = client_for(issue.connection).create(new_issue_for(issue.item))
+    except TrackerError as exc:
+        _record_failure(issue, exc, retry_in=retry_in, state=TrackerIssue.State.FAILED)
+        raise
+    _record_created(issue, remote)
+    return True
+
+
+def _record_created(issue: TrackerIssue, remote: RemoteIssue) -> None:
+    TrackerIssue.objects.filter(pk=issue.pk).update(
+        state=TrackerIssue.State.LINKED,
+        key=remote.key,
+        remote_id=remote.remote_id,
+        url=remote.url,
+        remote_closed=remote.closed,
+        last_error="",
+        claimed_until=None,
+        retry_at=None,
+        synced_at=timezone.now(),
+    )
+    _record_success(issue.connection_id)
+    issue.refresh_from_db()
+    _show_on_item(issue, issue.requested_by or issue.connection.acting_user)
+
+
+def sync_issue(issue_id: int) -> bool:
+    """Read one linked issue's state from its tracker and bring the item in step; True when
+    the item changed. A deleted issue marks the link gone; other failures are recorded and raised."""
+    if not _take_lease(issue_id, [TrackerIssue.State.LINKED]):
+        return False
+    issue = TrackerIssue.objects.select_related("connection", "item").get(pk=issue_id)
+    client = client_for(issue.connection)
+    try:
+        remote = client.get(issue.remote_id)
+    except IssueGone as exc:
+        _record_failure(issue, exc, retry_in=None, state=TrackerIssue.State.GONE)
+        return False
+    except TrackerError as exc:
+        _record_failure(issue, exc, retry_in=None)
+        raise
+    _record_success(issue.connection_id)
+    TrackerIssue.objects.filter(pk=issue.pk).update(
+        remote_closed=remote.closed, synced_at=timezone.now(), claimed_until=None, last_error="", retry_at=None
+    )
+    return apply_remote_state(issue=issue, closed=remote.closed, not_planned=remote.not_planned, client=client)
+
+
+def _actor(issue: TrackerIssue):
+    """Who a change from the tracker is recorded as: the connection's acting user, else whoever linked it."""
+    for user in (issue.connection.acting_user, issue.requested_by):
+        if user is not None and actions.can_edit(item=issue.item, user=user):
+            return user
+    return None
+
+
+def apply_remote_state(
+    *, issue: TrackerIssue, closed: bool, not_planned: bool = False, client=None, explicit: bool = False
+) -> bool:
+    """Bring ``issue``'s item in step with the tracker; True when the item changed.
+
+    ``explicit`` is a webhook's "closed" or "reopened": a fresh decision in the tracker.
+    Without it (the reconcile job) a closed issue whose item was reopened here after the
+    tracker closed it is a conflict: recorded once in the item's history, the item stays open.
+    """
+    item = ActionItem.objects.get(pk=issue.item_id)
+    issue.item = item
+    if closed == (not item.is_open):
+        return False
+    if closed and issue.closed_from_tracker_at and not explicit:
+        return _record_conflict(issue)
+    if not closed and not explicit and not issue.closed_from_tracker_at:
+        return False  # closed here while the issue stays open: our decision stands
+    actor = _actor(issue)
+    if actor is None:
+        _record_failure(issue, TrackerError(_NO_ACTOR), retry_in=None)
+        return False
+    if closed:
+        _close(issue, item, actor, not_planned, client or client_for(issue.connection))
+    else:
+        actions.action_item_reopen(item=item, user=actor, note=f"Reopened in {issue.tracker_name}: {issue.url}")
+        TrackerIssue.objects.filter(pk=issue.pk).update(closed_from_tracker_at=None, conflict_recorded_at=None)
+    return True
+
+
+_NO_ACTOR = (
+    "Nobody may record the tracker's change on this item: set the connection's acting user "
+    "to someone who may change the team's items."
+)
+
+
+def _close(issue: TrackerIssue, item: ActionItem, actor, not_planned: bool, client) -> None:
+    try:
+        comment = client.last_comment(issue.remote_id)
+    except TrackerError:
+        comment = ""  # the close still counts; the note says where to read more
+    note = "\n\n".join(part for part in (comment.strip(), f"Closed in {issue.tracker_name}: {issue.url}") if part)
+    if not_planned:
+        actions.action_item_wont_do(item=item, user=actor, reason=note)
+    else:
+        actions.action_item_complete(item=item, user=actor, resolution_note=note, evidence_url=issue.url)
+    TrackerIssue.objects.filter(pk=issue.pk).update(
+        closed_from_tracker_at=timezone.now(), conflict_recorded_at=None, remote_closed=True
+    )
+
+
+def _record_conflict(issue: TrackerIssue) -> bool:
+    if issue.conflict_recorded_at:
+        return False
+    item = issue.item
+    note = (
+        f"Conflict: {issue.key} is closed in {issue.tracker_name} ({issue.url}), but this item was reopened here "
+        "after that. It stays open; close or reopen one of them to settle it."
+    )
+    actions.action_item_record_changes(item=item, before=item, user=None, note=note)
+    TrackerIssue.objects.filter(pk=issue.pk).update(conflict_recorded_at=timezone.now())
+    return True
+
+
+def due_for_reconcile(*, after_id: int, limit: int, older_than: timedelta) -> list[int]:
+    """The next chunk of linked issues not read for ``older_than``, by id after ``after_id``."""
+    stale = Q(synced_at__isnull=True) | Q(synced_at__lt=timezone.now() - older_than)
+    return list(
+        TrackerIssue.objects.filter(stale, pk__gt=after_id, state=TrackerIssue.State.LINKED)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def take_creates_for_sweep(limit: int) -> list[int]:
+    """Claimed creates whose task is overdue (lost, or retries run out): pushed on and returned."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            TrackerIssue.objects.select_for_update(skip_locked=True)
+            .filter(state__in=[TrackerIssue.State.PENDING, TrackerIssue.State.FAILED])
+            .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        TrackerIssue.objects.filter(pk__in=ids).update(retry_at=now + SWEEP_GRACE)
+    return ids
+
+
+def connection_save_secrets(*, connection: TrackerConnection, token: str = "", webhook_secret: str = "") -> None:
+    """Store new credentials encrypted; a blank value keeps the stored one."""
+    if token:
+        connection.token = token
+    if webhook_secret:
+        connection.webhook_secret = webhook_secret

@@ -1,0 +1,54 @@
+"""The item page's tracker actions: create the issue, or link one that exists."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from actions import selectors
+
+from . import services
+
+
+def _back(request, item):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect(item)
+
+
+def _errors(error: ValidationError) -> str:
+    return " ".join(message for message in error.messages)
+
+
+@login_required
+@require_POST
+def create(request, reference: str):
+    item = selectors.action_item_detail(request.user, reference)
+    try:
+        issue = services.tracker_issue_request(item=item, user=request.user)
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+    else:
+        messages.success(
+            request,
+            f"Creating the {issue.tracker_name} issue for {item.reference}; it shows here once the tracker answers.",
+        )
+    return _back(request, item)
+
+
+@login_required
+@require_POST
+def link(request, reference: str):
+    item = selectors.action_item_detail(request.user, reference)
+    try:
+        issue = services.tracker_issue_link(item=item, user=request.user, url=request.POST.get("url", ""))
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+    else:
+        messages.success(request, f"{item.reference} is linked to {issue.key}.")
+    return _back(request, item)
