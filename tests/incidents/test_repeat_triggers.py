@@ -1,5 +1,6 @@
-"""Repeat detection runs when an incident is declared and when its postmortem is published, in a
-real Celery worker, each suggestion once (one link, one ledger entry); ``run_job repeats`` by hand.
+"""Repeat detection runs when an incident is declared, when its postmortem is published and nightly
+(the beat schedule's task, sent as beat sends it), in a real Celery worker, each suggestion once
+(one link, one ledger entry); ``run_job repeats`` by hand.
 
 The worker is a subprocess started as the Procfile starts it (threads pool) on the configured
 broker (kombu's filesystem transport under this run's VAR_DIR by default, Redis when
@@ -12,14 +13,18 @@ import subprocess
 import sys
 import uuid
 from datetime import timedelta
+from typing import NamedTuple
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from actions.models import Notification
+from config import schedule
+from config.celery import app
 from incidents import tasks
 from incidents.models import FailureClass, Incident, RepeatLink
 from incidents.repeats import DEFAULT_FAILURE_CLASSES
@@ -28,6 +33,11 @@ from tests.factories import ActionItemFactory, IncidentFactory, PostmortemFactor
 from tests.workers import BASE_DIR, database_url, stop, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
+
+
+class Worker(NamedTuple):
+    log: object
+    queue: str
 
 
 @pytest.fixture
@@ -58,7 +68,7 @@ def worker(tmp_path, monkeypatch):
     try:
         wait_for(lambda: f"{name} ready." in log.read_text() or proc.poll() is not None, "the worker", log)
         assert proc.poll() is None, log.read_text()
-        yield log
+        yield Worker(log, queue)
     finally:
         stop(proc)
 
@@ -113,7 +123,7 @@ def test_declaring_a_repeat_shows_looks_like_with_the_items_that_never_shipped(w
     assert response.status_code == 302, response.content.decode()[:2000]
     later = Incident.objects.exclude(pk=earlier.pk).get()
 
-    wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker)
+    wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker.log)
     page = client.get(later.get_absolute_url()).content.decode()
     assert f'Looks like <a href="{earlier.get_absolute_url()}">{earlier.reference}</a>' in page
     assert "Automate certificate renewal with ACME" in page
@@ -139,9 +149,11 @@ def test_publishing_flags_the_repeat_once_and_the_nightly_run_adds_nothing(worke
 
     postmortem_services.postmortem_publish(postmortem=postmortem, user=facilitator)
 
-    wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker)
+    wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the worker to flag the repeat", worker.log)
     wait_for(
-        lambda: Notification.objects.filter(kind=Notification.Kind.REPEAT).exists(), "the facilitator's notice", worker
+        lambda: Notification.objects.filter(kind=Notification.Kind.REPEAT).exists(),
+        "the facilitator's notice",
+        worker.log,
     )
     out = io.StringIO()
     call_command("run_job", "repeats", stdout=out)  # the nightly job, by hand
@@ -149,3 +161,28 @@ def test_publishing_flags_the_repeat_once_and_the_nightly_run_adds_nothing(worke
     assert _links(later) == [(earlier.pk, "suggested")]
     notices = Notification.objects.filter(kind=Notification.Kind.REPEAT)
     assert list(notices.values_list("recipient__username", "subject_key")) == [("fay", later.reference)]
+
+
+def test_the_nightly_schedule_flags_a_repeat_that_nothing_flagged_by_day(worker, earlier):
+    # Changed yesterday, but nothing ran then (say the worker was down): only the night catches it.
+    later = IncidentFactory(title="Partner integrations failing", declared_at=timezone.now() - timedelta(days=1))
+    PostmortemFactory(incident=later, root_cause="The client certificate we present to partners expired.")
+    assert _links(later) == []
+    schedule.install_schedule()
+    nightly = PeriodicTask.objects.select_related("crontab").get(name="Flag repeat-class incidents")
+    assert (nightly.crontab.hour, nightly.crontab.minute) == ("2", "30")
+
+    app.send_task(nightly.task, queue=worker.queue)  # what beat sends at 02:30
+
+    wait_for(lambda: _links(later) == [(earlier.pk, "suggested")], "the nightly run to flag the repeat", worker.log)
+    notices = Notification.objects.filter(kind=Notification.Kind.REPEAT, subject_key=later.reference)
+    wait_for(notices.exists, "the facilitator's notice", worker.log)
+    app.send_task(nightly.task, queue=worker.queue)  # the next night
+    wait_for(lambda: _runs(worker, nightly.task) == 2, "the second night's run", worker.log)
+    assert _links(later) == [(earlier.pk, "suggested")]
+    assert notices.count() == 1
+
+
+def _runs(worker: Worker, task: str) -> int:
+    """How many runs of ``task`` the worker has finished (its log says so)."""
+    return sum(1 for line in worker.log.read_text().splitlines() if f"Task {task}[" in line and "succeeded" in line)
