@@ -230,6 +230,14 @@ def create_issue(issue_id: int, *, retry_in: timedelta | None = None) -> bool:
 
 
 def _record_created(issue: TrackerIssue, remote: RemoteIssue) -> None:
+    if TrackerIssue.objects.filter(connection_id=issue.connection_id, key=remote.key).exclude(pk=issue.pk).exists():
+        _record_failure(
+            issue,
+            TrackerError(f"The tracker answered with {remote.key}, linked to another item."),
+            retry_in=None,
+            state=TrackerIssue.State.FAILED,
+        )
+        return
     TrackerIssue.objects.filter(pk=issue.pk).update(
         state=TrackerIssue.State.LINKED,
         key=remote.key,
