@@ -373,3 +373,22 @@ def test_an_import_pauses_index_upkeep_for_its_own_thread_only():
         imported = PostmortemFactory()
     assert PostmortemSearchDocument.objects.filter(postmortem_id=elsewhere["pk"]).exists()
     assert not PostmortemSearchDocument.objects.filter(postmortem_id=imported.pk).exists()
+
+
+def test_a_rerun_updates_the_action_items_it_finds_again(archive, tmp_path):
+    run(write_jsonl(tmp_path / "a.jsonl", [record()]), "--create-missing")
+    finished = record(
+        action_items__1__status="done",
+        action_items__1__completed_at="2021-05-20T08:00:00Z",
+        action_items__1__resolution_note="Load tests run in CI.",
+        action_items__1__title="Load-test every pool change",
+    )
+    output = run(write_jsonl(tmp_path / "a.jsonl", [finished]), "--create-missing")
+    assert "Action items: 0 were created, 2 updated." in output
+    item = ActionItem.objects.get(external_id="OLD-1-B")
+    assert (item.title, item.status, item.resolution_note) == (
+        "Load-test every pool change",
+        "done",
+        "Load tests run in CI.",
+    )
+    assert item.completed_at == datetime(2021, 5, 20, 8, 0, tzinfo=UTC)
