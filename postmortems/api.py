@@ -74,16 +74,14 @@ class PostmortemViewSet(
     def get_queryset(self):
         user = self.request.user
         people = User.objects.only("pk")
-        return (
-            Postmortem.objects.visible_to(user)
-            .with_full_access(user)
-            .prefetch_related(
-                Prefetch("authors", queryset=people),
-                Prefetch("reviewers", queryset=people),
-                "teams",
-                Prefetch("reviews", queryset=Review.objects.order_by("-created_at", "-id")),
-            )
-            .order_by("-created_at", "-id")
+        postmortems = Postmortem.objects.visible_to(user).with_full_access(user).order_by("-created_at", "-id")
+        if self.action in ("action_items", "destroy"):  # the row alone: its relations are not shown
+            return postmortems
+        return postmortems.prefetch_related(
+            Prefetch("authors", queryset=people),
+            Prefetch("reviewers", queryset=people),
+            "teams",
+            Prefetch("reviews", queryset=Review.objects.order_by("-created_at", "-id")),
         )
 
     def perform_create(self, serializer) -> Postmortem:

@@ -88,3 +88,25 @@ def test_the_incident_detail_makes_a_fixed_number_of_queries(django_assert_max_n
     # row, services, tags, timeline events, severity changes, failure classes
     with django_assert_max_num_queries(6):
         assert client.get(f"/api/v1/incidents/{incident.pk}/").status_code == 200
+
+
+def test_a_postmortems_action_items_cost_a_fixed_number_of_queries():
+    user = UserFactory(username="counter")
+    client = APIClient()
+    client.force_authenticate(user)
+    postmortem = PostmortemFactory(status="published", published_at=timezone.now())
+    url = f"/api/v1/postmortems/{postmortem.pk}/action-items/"
+    ActionItemFactory(postmortem=postmortem)
+    few = count_queries_at(client, url)
+    for n in range(30):
+        ActionItemFactory(postmortem=postmortem, owner=user if n % 2 else UserFactory())
+    # the postmortem (visibility and full access in the query), its items' count, their rows
+    assert few == count_queries_at(client, url) == 3
+    assert client.get(url).json()["count"] == 31
+
+
+def count_queries_at(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, response.content
+    return len(queries)
