@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from postmortems import services
 from postmortems.models import SECTION_NAMES, Postmortem, PostmortemEvent
+from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +117,29 @@ def test_a_restricted_postmortem_without_teams_is_refused_on_the_admin_form(admi
 def test_a_published_postmortem_is_amended_in_its_editor_not_the_admin(admin_client, org_published):
     page = admin_client.get(reverse("admin:postmortems_postmortem_change", args=[org_published.pk])).text
     assert 'name="summary"' not in page
+
+
+def test_a_postmortem_added_in_the_admin_is_started_like_from_the_incident(admin_client, people):
+    incident = IncidentFactory()
+    data = {
+        "incident": incident.pk,
+        "status": "published",  # read-only: ignored
+        "facilitator": people.facilitator.pk,
+        "authors": [people.author.pk],
+        "reviewers": [people.reviewer.pk],
+        "visibility": "organisation",
+        **{name: "" for name in SECTION_NAMES},
+        "summary": "Checkout failed.",
+    }
+    page = admin_client.get(reverse("admin:postmortems_postmortem_add")).text
+    data.update(re.findall(r'<input[^>]*name="([^"]+-(?:TOTAL|INITIAL)_FORMS)"[^>]*value="(\d+)"', page))
+    response = admin_client.post(reverse("admin:postmortems_postmortem_add"), data)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    postmortem = Postmortem.objects.get(incident=incident)
+    assert (postmortem.status, postmortem.facilitator, postmortem.summary) == (
+        "draft",
+        people.facilitator,
+        "Checkout failed.",
+    )
+    assert list(postmortem.authors.all()) == [people.author]
+    assert events(postmortem, "created").get().actor == people.admin
