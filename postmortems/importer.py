@@ -89,7 +89,7 @@ class Report:
             f"{len(self.refused)} refused.",
             f"Action items: {c['item created']} {verb} created, {c['item updated']} updated.",
         ]
-        if not self.dry_run:
+        if "repeat suggested" in c:
             out.append(f"Repeat links suggested among the imported incidents: {c['repeat suggested']}.")
         for kind, plural in (
             ("team", "Teams"),

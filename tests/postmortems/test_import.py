@@ -330,8 +330,10 @@ def test_repeats_among_imported_incidents_are_suggested_once_and_nobody_is_email
 
 
 def test_without_repeats_no_link_is_suggested(archive, tmp_path):
-    run(write_jsonl(tmp_path / "a.jsonl", [record(1), a_year_later(record(2))]), "--create-missing", "--no-repeats")
+    path = write_jsonl(tmp_path / "a.jsonl", [record(1), a_year_later(record(2))])
+    output = run(path, "--create-missing", "--no-repeats")
     assert not RepeatLink.objects.exists()
+    assert "Repeat links" not in output
 
 
 def test_references_follow_on_without_a_gap_even_after_a_refused_record(archive, tmp_path):
