@@ -113,8 +113,8 @@ def test_bar_charts_print_no_zero_and_tell_each_value_on_hover(client, viewer, w
     assert "<rect" not in repeats and '<td class="metrics-bar-value text-end"></td>' in repeats
     severity = page.split('id="table-counts_severity"')[1].split("</figure>")[0]
     # One SEV1 and three SEV2 in March: a quarter and three quarters of the bar, the total printed.
-    assert '<rect x="0.00%" width="25.00%" height="14" class="sev-1"><title>SEV1: 1</title>' in severity
-    assert '<rect x="25.00%" width="75.00%" height="14" class="sev-2"><title>SEV2: 3</title>' in severity
+    assert '<rect x="0.00%" width="25.00%" height="12" class="sev-1"><title>SEV1: 1</title>' in severity
+    assert '<rect x="25.00%" width="75.00%" height="12" class="sev-2"><title>SEV2: 3</title>' in severity
     assert '<td class="metrics-bar-value text-end">4</td>' in severity
 
 
