@@ -105,9 +105,9 @@ class ChangeNeedsReasonMixin:
 
     def clean(self) -> dict:
         cleaned_data = super().clean()
-        new = cleaned_data.get(self.watched)
-        if self.watched not in self.fields:
+        if self.watched not in self.fields:  # read-only here: it cannot change
             return cleaned_data
+        new = cleaned_data.get(self.watched)
         if problem := self.problem(self.stored_value, new, cleaned_data.get(self.reason) or ""):
             self.add_error(self.reason, problem)
         return cleaned_data
