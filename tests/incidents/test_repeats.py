@@ -1,5 +1,6 @@
 """Repeat-class detection: scoring, the job, the decisions, the incident page's list, the command."""
 
+import copy
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -11,13 +12,16 @@ from django.core.management import CommandError, call_command
 from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from actions.models import ActionItem, Notification
 from actions.notifications import deliver
 from incidents import services, tasks
 from incidents.metrics import Filters, incident_metrics
-from incidents.models import FailureClass, RepeatLink
+from incidents.models import FailureClass, Incident, RepeatLink
 from incidents.repeats import IncidentDoc, score_pair, stem, term
+from tests.api.test_webhooks import AM as ALERTMANAGER
+from tests.api.test_webhooks import FIRING
 from tests.factories import (
     T0,
     ActionItemFactory,
@@ -486,3 +490,25 @@ def test_command_reads_stdin(monkeypatch):
 def test_command_missing_file(tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("score_repeat_pairs", str(tmp_path / "nope.jsonl"))
+
+
+@pytest.mark.django_db
+def test_an_incident_an_alert_opens_is_checked_for_repeats_once_it_commits(
+    earlier, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(tasks.detect_repeats, "delay", tasks.detect_repeats)  # the task runs here, not queued
+    settings.ALERT_WEBHOOK_SECRET = "s3cret-webhook"
+    alert = copy.deepcopy(FIRING)
+    for item in alert["alerts"]:
+        item["labels"]["service"] = "payments-api"
+        item["annotations"] = {
+            "summary": "Payments failing: database connection pool exhausted",
+            "description": "The payments-api connection pool is exhausted; slow ledger queries hold connections.",
+        }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = APIClient(HTTP_AUTHORIZATION="Bearer s3cret-webhook").post(ALERTMANAGER, alert, format="json")
+    assert response.status_code == 201
+    opened = Incident.objects.get(pk=response.json()["incident"])
+    assert list(RepeatLink.objects.filter(incident=opened).values_list("earlier", "state")) == [
+        (earlier.pk, "suggested")
+    ]
