@@ -1,0 +1,71 @@
+"""In Chromium at desktop and phone widths: the item page offers "Create GitHub issue", and once
+the issue exists it shows its key as a link; the editor's card shows the key too."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import browser, browser_context_args, page, sign_in  # noqa: F401 (fixtures)
+from tests.browser.seen import WIDTHS, assert_accessible, assert_usable
+from tests.factories import ensure_taxonomies
+from trackers import services, tasks
+from trackers.models import TrackerIssue
+
+from .conftest import make_org
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def shot(tab, name: str) -> None:
+    folder = Path(os.environ.get("SCREENSHOTS_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_owner_creates_the_github_issue_from_the_item_page_and_sees_its_key(
+    page,  # noqa: F811 (the fixture)
+    live_server,
+    sign_in,  # noqa: F811 (the fixture)
+    github_api,
+    monkeypatch,
+    width,
+):
+    ensure_taxonomies()
+    monkeypatch.setattr(tasks.create_tracker_issue, "delay", lambda issue_id: None)  # the test plays the worker
+    page.set_viewport_size(WIDTHS[width])
+    org = make_org(github_api)
+    item = org.item(title="Add a lock timeout to migrations")
+    sign_in(org.owner, next=item.get_absolute_url())
+
+    button = page.get_by_role("button", name="Create GitHub issue")
+    assert_usable(page, "main .tracker-issue button, main .tracker-issue input:not([type=hidden])")
+    assert_accessible(page)
+    shot(page, f"trackers-item-before-{width}")
+    button.click()
+    page.wait_for_selector("text=Creating the GitHub issue")
+
+    services.create_issue(TrackerIssue.objects.get(item=item).pk)
+    page.reload()
+    link = page.get_by_role("link", name="acme/payments#1347")
+    box = link.bounding_box()
+    assert box and box["width"] >= 40 and box["height"] >= 10
+    assert link.get_attribute("href") == "https://github.com/octocat/Hello-World/issues/1347"
+    assert page.get_by_role("button", name="Create GitHub issue").count() == 0
+    assert_accessible(page)
+    shot(page, f"trackers-item-linked-{width}")
+
+    org.postmortem.status, org.postmortem.published_at = "draft", None  # the editor edits drafts
+    org.postmortem.save()
+    page.context.clear_cookies()
+    sign_in(org.facilitator, next=f"/postmortems/{org.postmortem.pk}/edit/")
+    card = page.locator(f'.action-item-row[aria-label="{item.reference}"]')
+    assert card.get_by_role("link", name="acme/payments#1347").is_visible()
+    assert_accessible(page)
+    shot(page, f"trackers-editor-{width}")
+    card.screenshot(
+        path=str(Path(os.environ.get("SCREENSHOTS_DIR", "var/screenshots")) / f"trackers-editor-card-{width}.png")
+    )
