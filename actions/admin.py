@@ -7,12 +7,15 @@ from incidents.forms import ChangeNeedsReasonMixin, reason_field
 from .models import ActionItem, ActionItemChange, ActionItemComment, Notification, NotificationPreference
 from .services import (
     EDITABLE_FIELDS,
+    PREFERENCE_FIELDS,
+    action_item_comment,
     action_item_complete,
     action_item_create,
     action_item_reopen,
     action_item_update,
     action_item_wont_do,
     due_date_move_problem,
+    preferences_update,
 )
 
 
@@ -160,7 +163,18 @@ class ActionItemCommentAdmin(admin.ModelAdmin):
     list_select_related = ["item", "author"]
     search_fields = ["item__reference", "text"]
     date_hierarchy = "created_at"
-    autocomplete_fields = ["item", "author"]
+    autocomplete_fields = ["item"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A comment is its author's words: added here as the admin, never rewritten.
+        return ["item", "author", "text", "created_at"] if obj else ["author", "created_at"]
+
+    def save_model(self, request, obj: ActionItemComment, form, change: bool) -> None:
+        if change:
+            return  # nothing on a saved comment is editable
+        created = action_item_comment(item=obj.item, user=request.user, text=obj.text)
+        obj.pk = created.pk
+        obj.refresh_from_db()
 
 
 @admin.register(NotificationPreference)
@@ -170,3 +184,11 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_filter = ["digest_opt_out", "email_assigned", "email_review", "email_published", "time_zone"]
     search_fields = ["user__username", "user__email", "time_zone"]
     autocomplete_fields = ["user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user"] if obj else []
+
+    def save_model(self, request, obj: NotificationPreference, form, change: bool) -> None:
+        values = {name: form.cleaned_data[name] for name in PREFERENCE_FIELDS if name in form.cleaned_data}
+        saved = preferences_update(user=obj.user, **values)
+        obj.pk = saved.pk

@@ -213,3 +213,22 @@ def test_a_repeat_is_confirmed_in_the_admin_by_the_service(admin_client, admin_u
     link.refresh_from_db()
     assert (link.state, link.decided_by) == ("confirmed", admin_user)
     assert link.decided_at is not None
+
+
+def test_a_comment_added_in_the_admin_is_the_admins_and_stays_as_written(admin_client, admin_user):
+    item = ActionItemFactory()
+    url = reverse("admin:actions_actionitemcomment_add")
+    response = admin_client.post(url, {"item": item.pk, "text": " PR is up "})
+    assert response.status_code == 302, response.context["errors"]
+    comment = ActionItemComment.objects.get()
+    assert (comment.author, comment.text) == (admin_user, "PR is up")
+    page = admin_client.get(reverse("admin:actions_actionitemcomment_change", args=[comment.pk])).text
+    assert 'name="text"' not in page
+
+
+def test_preferences_saved_in_the_admin_go_through_the_service(admin_client, admin_user):
+    url = reverse("admin:actions_notificationpreference_add")
+    data = {"user": admin_user.pk, "time_zone": "Europe/Paris", "email_assigned": "on"}
+    assert admin_client.post(url, data).status_code == 302
+    preference = NotificationPreference.objects.get(user=admin_user)
+    assert (preference.time_zone, preference.email_assigned, preference.email_review) == ("Europe/Paris", True, False)
