@@ -18,7 +18,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from accounts.access import is_active_user, is_admin  # is_admin re-exported until every caller imports accounts.access
+from accounts.access import is_active_user, is_admin, may_edit_postmortem, may_review_postmortem
 
 
 class PostmortemQuerySet(models.QuerySet):
@@ -114,8 +114,8 @@ class PostmortemAccess:
         model = type(postmortem)
         row = model.objects.filter(pk=postmortem.pk)
         self.can_view = row.visible_to(user).exists()
-        self.can_edit = self.can_view and row.editable_by(user).exists()
-        self.can_review = self.can_view and row.reviewable_by(user).exists()
+        self.can_edit = self.can_view and may_edit_postmortem(user, postmortem)
+        self.can_review = self.can_view and may_review_postmortem(user, postmortem)
         self.full_access = self.can_view and row.with_full_access(user).values_list("full_access", flat=True)[0]
 
     @classmethod
