@@ -103,11 +103,15 @@ def may_read_outbox(user) -> bool:
 
 def template_context(request) -> dict:
     """Context processor: ``signed_in`` and ``signed_in_admin`` for templates, so they ask
-    these rules instead of ``user.is_authenticated`` or ``user.is_staff``."""
+    these rules instead of ``user.is_authenticated`` or ``user.is_staff``; and
+    ``may_open_admin_site``, Django's own rule for its admin site (active staff: a superuser
+    without the staff flag is an admin here but is turned away there)."""
+    from django.contrib import admin
     from django.utils.functional import SimpleLazyObject
 
     user = getattr(request, "user", None)
     return {
         "signed_in": SimpleLazyObject(lambda: is_active_user(user)),
         "signed_in_admin": SimpleLazyObject(lambda: is_admin(user)),
+        "may_open_admin_site": SimpleLazyObject(lambda: user is not None and admin.site.has_permission(request)),
     }
