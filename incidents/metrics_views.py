@@ -612,6 +612,9 @@ def metrics_page(request):
             raise Http404("No such table.")
         return _csv_response(table, metrics)
     metrics, previous = compared_metrics(filters, user=request.user)
+    # One query for the teams: the filter's options and the links to the team pages.
+    teams = list(Team.objects.order_by("name"))
+    form.fields["team"].choices = [("", form.fields["team"].empty_label), *((t.slug, t.name) for t in teams)]
     tables = {table.name: table for table in metric_tables(metrics)}
     attach_charts(tables, metrics, metrics.severity_levels)
     shown = request.GET.get("all", "")
@@ -627,7 +630,7 @@ def metrics_page(request):
         "table_list": list(tables.values()),
         "tiles": tiles(metrics, previous),
         "glossary": glossary(metrics),
-        "teams": Team.objects.order_by("name"),
+        "teams": teams,
         "query": query.urlencode(),
     }
     return render(request, "metrics/metrics.html", context)

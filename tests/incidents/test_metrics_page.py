@@ -310,3 +310,47 @@ def test_every_headline_tile_has_a_trend_over_the_default_twelve_months(client, 
     page = client.get("/metrics/").content.decode()
     for key in ("ttd", "tta", "ttm", "ttr", "repeat_rate", "postmortems", "action_items"):
         assert "<polyline" in page.split(f'id="tile-{key}">')[1].split("</li>")[0], f"{key} has no trend"
+
+
+def _year_of_incidents(per_month: int) -> None:
+    """``per_month`` incidents in each month of the last twelve, over six services of three teams,
+    each with a postmortem, two action items and, every other one, a confirmed repeat link."""
+    teams = [TeamFactory(name=f"Team {n}", slug=f"team-{n}") for n in range(3)]
+    services = [ServiceFactory(name=f"svc-{n}", team=teams[n % 3]) for n in range(6)]
+    owner, earlier = UserFactory(), None
+    today = date.today()
+    for month in range(12):
+        day = (today.replace(day=1) - timedelta(days=30 * month)).replace(day=3)
+        for n in range(per_month):
+            start = datetime(day.year, day.month, day.day, 10, n, tzinfo=UTC)
+            incident = IncidentFactory(
+                title=f"m{month}-{n}",
+                started_at=start,
+                detected_at=start + timedelta(minutes=n + 1),
+                acknowledged_at=start + timedelta(minutes=n + 2),
+                declared_at=start + timedelta(minutes=n + 3),
+                mitigated_at=start + timedelta(minutes=n + 30),
+                resolved_at=start + timedelta(minutes=n + 90),
+            )
+            incident.services.add(services[n % 6])
+            pm = PostmortemFactory(incident=incident, status="draft" if n % 2 else "in_review")
+            for status in ("open", "done"):
+                ActionItemFactory(postmortem=pm, owner=owner, team=teams[n % 3], status=status, due_date=day)
+            if earlier and n % 2:
+                RepeatLink.objects.create(incident=incident, earlier=earlier, score=0.9, reason="r", state="confirmed")
+            earlier = incident
+
+
+@pytest.mark.parametrize("per_month", [1, 6])
+def test_metrics_and_team_page_query_counts_do_not_grow_with_months_teams_and_items(
+    client, viewer, per_month, django_assert_max_num_queries
+):
+    # 12 incidents, or 72 with 144 action items and 35 repeat links, over twelve months: the same
+    # queries (named in test_metrics.test_page_query_count_is_pinned and test_team_page_query_count_is_pinned).
+    _year_of_incidents(per_month)
+    with django_assert_max_num_queries(19 if is_postgres() else 16):
+        assert client.get("/metrics/").status_code == 200
+    with django_assert_max_num_queries(20 if is_postgres() else 17):  # and the team filter's team, by slug
+        assert client.get("/metrics/?period=quarter&team=team-1").status_code == 200
+    with django_assert_max_num_queries(21 if is_postgres() else 18):
+        assert client.get("/metrics/teams/team-1/").status_code == 200
