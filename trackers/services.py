@@ -194,10 +194,13 @@ def _record_success(connection_id: int) -> None:
 
 def new_issue_for(item: ActionItem) -> NewIssue:
     """What the issue says: the title, a link back, the postmortem and incident references,
-    the due date and the priority."""
+    the due date and the priority. The tracker's readers are not our readers: a restricted
+    postmortem's incident goes by its reference alone, without its title."""
     incident = item.postmortem.incident
+    restricted = item.postmortem.visibility == item.postmortem.Visibility.RESTRICTED
+    about = incident.reference if restricted else f"{incident.reference} ({incident.title})"
     lines = [
-        f"Action item {item.reference} from the postmortem of {incident.reference} ({incident.title}).",
+        f"Action item {item.reference} from the postmortem of {about}.",
         f"Track it here: {absolute_url(item.get_absolute_url())}",
         f"Postmortem: {absolute_url(item.postmortem.get_absolute_url())}",
         f"Priority: {item.get_priority_display()}",

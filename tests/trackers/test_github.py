@@ -53,6 +53,14 @@ def test_the_issue_carries_title_link_references_due_date_and_priority(org):
     assert (new.priority, new.due_date) == ("p2", item.due_date)
 
 
+def test_a_restricted_postmortems_incident_title_stays_out_of_the_issue(org):
+    org.postmortem.visibility = "restricted"
+    org.postmortem.save()
+    new = services.new_issue_for(org.item())
+    assert org.postmortem.incident.reference in new.body
+    assert org.postmortem.incident.title not in new.body
+
+
 def test_reading_an_issue_back_and_its_comments_are_valid_requests(org):
     item = org.item()
     issue = linked(org, item, 1347)
