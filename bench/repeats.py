@@ -57,13 +57,25 @@ def precision_recall(predicted: dict[str, bool], labels: dict[str, bool]) -> tup
 
 
 def read_set(path: Path) -> list[str]:
-    """The pair lines of a file, or of a folder: its ``pairs_scorer_format.jsonl`` when it has one
-    (beside incident and id-only pair files), else all its ``*.jsonl``."""
+    """The pair lines of a file, or of a folder: its ``pairs_scorer_format.jsonl`` when it has one,
+    else its ``*.jsonl`` files of pairs with both sides written out (not incident lists, nor pairs
+    that give the sides by id)."""
     scorer_format = path / "pairs_scorer_format.jsonl"
     files = [path]
     if path.is_dir():
-        files = [scorer_format] if scorer_format.exists() else sorted(path.glob("*.jsonl"))
+        files = [scorer_format] if scorer_format.exists() else [f for f in sorted(path.glob("*.jsonl")) if _pairs(f)]
+        print(f"{path.name}: reading {', '.join(f.name for f in files) or 'no file of pairs'}")
     return [line for file in files for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _pairs(file: Path) -> bool:
+    with file.open(encoding="utf-8") as lines:
+        first = next((line for line in lines if line.strip()), "")
+    try:
+        pair = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(pair, dict) and "label" in pair and isinstance(pair.get("earlier"), dict)
 
 
 def without_categories(lines: list[str]) -> list[str]:

@@ -864,9 +864,9 @@ def _names_by_incident(through, incidents, name: str) -> dict[int, frozenset[str
     return {pk: frozenset(values) for pk, values in found.items()}
 
 
-# Up to this many incidents, the scores come from a scorer made for the run (its IDF exact, quick to
-# prepare); past it, from the kept ``repeat_index``.
-REUSE_FROM = 1000
+# Up to this many incidents, the scores come from a scorer made for the run (its IDF exact; 200
+# incidents prepare in about a tenth of a second); past it, from the kept ``repeat_index``.
+REUSE_FROM = 200
 # What a commander can read during an incident; the rest would bury the best.
 MAX_SUGGESTIONS = 5
 
