@@ -121,7 +121,7 @@ class ArchiveIndex:
             rows, weights = self._postings(feature)
             for row, other in zip(rows, weights, strict=True):
                 pk = self.row_pk[row]
-                if pk in wanted and self.row_of[pk] == row:
+                if pk in wanted and self.row_of.get(pk) == row:
                     dots[pk] = dots.get(pk, 0.0) + other * weight
         return {pk: dot / (self.norms[self.row_of[pk]] * later.norm) for pk, dot in dots.items() if later.norm}
 
@@ -131,6 +131,8 @@ class ArchiveIndex:
             return {}
         found = {}
         for pk in among:
+            if pk not in self.row_of:  # gone from the database while it was being indexed
+                continue
             classes = self.classes[self.row_of[pk]][0]
             shared = [min(strength, later.classes[slug]) for slug, strength in classes.items() if slug in later.classes]
             if shared:

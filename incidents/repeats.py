@@ -881,10 +881,12 @@ def repeats_of(incident) -> list[tuple[int, PairScore]]:
         scorer = Scorer.for_archive([*docs.values(), later], known)
         verdicts = {pk: scorer.score(doc, later, explain=False) for pk, doc in docs.items()}
     else:
+        docs = None  # only the best are read in full, below
         scorer, verdicts = _indexed_verdicts(incident, later, known)
-    best = sorted((pk for pk, result in verdicts.items() if result.repeat), key=lambda pk: (-verdicts[pk].rank, pk))
-    docs = earlier_docs_among(incident, best[:MAX_SUGGESTIONS])
-    return [(pk, scorer.score(docs[pk], later)) for pk in best[:MAX_SUGGESTIONS]]
+    ranked = sorted((pk for pk, result in verdicts.items() if result.repeat), key=lambda pk: (-verdicts[pk].rank, pk))
+    best = ranked[:MAX_SUGGESTIONS]
+    docs = docs if docs is not None else earlier_docs_among(incident, best)
+    return [(pk, scorer.score(docs[pk], later)) for pk in best if pk in docs]  # none deleted meanwhile
 
 
 def _indexed_verdicts(incident, later: IncidentDoc, known: Taxonomy) -> tuple[Scorer, dict[int, PairScore]]:
