@@ -19,10 +19,11 @@ from .conftest import make_org
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def shot(tab, name: str) -> None:
+def shot(target, name: str, **options) -> None:
+    """Keep a screenshot of ``target`` (a page or an element) as an artefact in var/screenshots/."""
     folder = Path(os.environ.get("SCREENSHOTS_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    target.screenshot(path=str(folder / f"{name}.png"), **options)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -44,7 +45,7 @@ def test_an_owner_creates_the_github_issue_from_the_item_page_and_sees_its_key(
     button = page.get_by_role("button", name="Create GitHub issue")
     assert_usable(page, "main .tracker-issue button, main .tracker-issue input:not([type=hidden])")
     assert_accessible(page)
-    shot(page, f"trackers-item-before-{width}")
+    shot(page, f"trackers-item-before-{width}", full_page=True)
     button.click()
     page.wait_for_selector("text=Creating the GitHub issue")
 
@@ -56,7 +57,7 @@ def test_an_owner_creates_the_github_issue_from_the_item_page_and_sees_its_key(
     assert link.get_attribute("href") == "https://github.com/octocat/Hello-World/issues/1347"
     assert page.get_by_role("button", name="Create GitHub issue").count() == 0
     assert_accessible(page)
-    shot(page, f"trackers-item-linked-{width}")
+    shot(page, f"trackers-item-linked-{width}", full_page=True)
 
     org.postmortem.status, org.postmortem.published_at = "draft", None  # the editor edits drafts
     org.postmortem.save()
@@ -65,7 +66,7 @@ def test_an_owner_creates_the_github_issue_from_the_item_page_and_sees_its_key(
     card = page.locator(f'.action-item-row[aria-label="{item.reference}"]')
     assert card.get_by_role("link", name="acme/payments#1347").is_visible()
     assert_accessible(page)
-    shot(page, f"trackers-editor-{width}")
+    shot(page, f"trackers-editor-{width}", full_page=True)
     card.screenshot(
         path=str(Path(os.environ.get("SCREENSHOTS_DIR", "var/screenshots")) / f"trackers-editor-card-{width}.png")
     )
