@@ -59,7 +59,9 @@ class ActionItemWriteSerializer(ModelSerializer):
         required=False, allow_blank=True, default="", help_text="Why: kept in the item's history."
     )
     completed_at = UTCDateTimeField(
-        required=False, help_text="Admins only, to record history: when a done item was done (else the server sets it)."
+        required=False,
+        allow_null=True,
+        help_text="Admins only, to record history: when a done item was done (else the server sets it).",
     )
 
     class Meta:
@@ -67,13 +69,17 @@ class ActionItemWriteSerializer(ModelSerializer):
         fields = [*EDITABLE_FIELDS, "note", "completed_at"]
 
     def validate(self, attrs: dict) -> dict:
-        if "completed_at" in attrs:
-            request = self.context.get("request")
-            if not is_admin(getattr(request, "user", None)):
-                raise serializers.ValidationError({"completed_at": HISTORICAL_REFUSED})
-            status = attrs.get("status", self.instance.status if self.instance else None)
-            if status != ActionItem.Status.DONE:
-                raise serializers.ValidationError({"completed_at": "Only a done item has a completion time."})
+        if "completed_at" not in attrs:
+            return attrs
+        status = attrs.get("status", self.instance.status if self.instance else None)
+        stored = self.instance.completed_at if self.instance else None
+        if attrs["completed_at"] == stored and (stored is None or status == ActionItem.Status.DONE):
+            del attrs["completed_at"]  # the stored value sent back (a GET, edited, PATCH) sets nothing
+            return attrs
+        if not is_admin(getattr(self.context.get("request"), "user", None)):
+            raise serializers.ValidationError({"completed_at": HISTORICAL_REFUSED})
+        if status != ActionItem.Status.DONE or attrs["completed_at"] is None:
+            raise serializers.ValidationError({"completed_at": "Only a done item has a completion time, and keeps it."})
         return attrs
 
 

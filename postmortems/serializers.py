@@ -134,6 +134,9 @@ class PostmortemWriteSerializer(ModelSerializer):
             errors["version"] = [serializers.Field.default_error_messages["required"]]
         if "action_items" in self.initial_data:  # never silently dropped
             errors["action_items"] = [ACTION_ITEMS_ELSEWHERE]
+        for name in HISTORICAL_FIELDS:  # sending back the stored value (a GET, edited, PUT) sets nothing
+            if name in attrs and self.instance is not None and attrs[name] == getattr(self.instance, name):
+                del attrs[name]
         if not is_admin(getattr(self.context.get("request"), "user", None)):
             errors.update({name: [HISTORICAL_REFUSED] for name in HISTORICAL_FIELDS if name in attrs})
         if errors:

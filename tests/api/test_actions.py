@@ -169,6 +169,11 @@ def test_only_admins_backdate_a_completion(api, people, org_published):
     assert response.json()["completed_at"] == "2025-01-02T03:04:05Z"
     open_again = api(people.admin).patch(detail(item), {"status": "open", "completed_at": "2025-01-02T03:04:05Z"})
     assert open_again.status_code == 400 and "done" in open_again.json()["errors"]["completed_at"][0]
+    cleared = api(people.admin).patch(detail(item), {"completed_at": None}, format="json")
+    assert cleared.status_code == 400 and "completed_at" in cleared.json()["errors"]
+    # The owner sending back what they read sets nothing and is not refused.
+    resent = api(people.owner).patch(detail(item), {"title": "Renamed", "completed_at": "2025-01-02T03:04:05Z"})
+    assert resent.status_code == 200 and resent.json()["completed_at"] == "2025-01-02T03:04:05Z"
 
 
 def test_notifications_are_the_users_own(api, people, org_published):
@@ -194,3 +199,10 @@ def test_notifications_are_the_users_own(api, people, org_published):
     assert "Rita" not in client.get("/api/v1/notifications/").content.decode()
     assert api(people.admin).get("/api/v1/notifications/").json()["count"] == 0
     assert client.post("/api/v1/notifications/", {}).status_code == 405
+
+
+def test_an_open_items_empty_completion_time_can_be_sent_back(api, people, org_published):
+    item = item_of(org_published)
+    read = api(people.owner).get(detail(item)).json()
+    response = api(people.owner).patch(detail(item), {"title": "Reworded", "completed_at": read["completed_at"]})
+    assert response.status_code == 200 and response.json()["completed_at"] is None

@@ -76,3 +76,16 @@ def test_new_items_never_show_internal_text(api, people, org_published):
     assert response.status_code == 201
     assert INTERNAL_TEXT not in response.content.decode()
     assert INTERNAL_TEXT not in api(people.reader).get(items_url(org_published)).content.decode()
+
+
+def test_sending_back_the_stored_times_is_not_setting_them(api, people, org_published):
+    url = f"/api/v1/postmortems/{org_published.pk}/"
+    client = api(people.facilitator)
+    read = client.get(url).json()
+    body = {"version": read["version"], "summary": "Edited by a script"}
+    body |= {name: read[name] for name in ["due_date", "submitted_at", "published_at"]}
+    response = client.patch(url, {**body, "amendment_note": "Typo."})
+    assert response.status_code == 200, response.json()
+    assert response.json()["summary"] == "Edited by a script"
+    assert response.json()["published_at"] == read["published_at"]
+    assert not LogEntry.objects.exists()
