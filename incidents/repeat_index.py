@@ -18,6 +18,7 @@ it is not scored at all.
 
 from __future__ import annotations
 
+import threading
 from array import array
 from collections.abc import Callable, Iterable
 
@@ -43,6 +44,8 @@ DRIFT = 0.1
 CACHE_SECONDS = 30 * 24 * 3600
 
 _PROCESS: dict[str, ArchiveIndex] = {}
+# A worker's threads share the process's index: one at a time syncs it and reads it.
+LOCK = threading.Lock()
 # Reads the incidents of some ids, as the scoring sees them.
 Loader = Callable[[Iterable[int]], dict[int, IncidentDoc]]
 

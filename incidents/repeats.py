@@ -892,18 +892,20 @@ def repeats_of(incident) -> list[tuple[int, PairScore]]:
 def _indexed_verdicts(incident, later: IncidentDoc, known: Taxonomy) -> tuple[Scorer, dict[int, PairScore]]:
     """The scorer and the scores (without reasons) of the earlier incidents that share a word or a
     class with ``later`` (no other can be a repeat), from the kept index."""
-    from .repeat_index import archive_index
+    from .repeat_index import LOCK, archive_index
 
     digests = earlier_digests(incident)
-    index = archive_index(digests, lambda pks: earlier_docs_among(incident, pks), known)
-    prepared = index.scorer.prepare(later)
-    texts = index.cosines(prepared, digests)
-    classes = index.shared_class_strengths(prepared, digests)
-    # Services and category can add to a pair's score, but not past THRESHOLD by themselves.
-    candidates = [pk for pk in texts.keys() | classes.keys() if could_repeat(texts.get(pk, 0.0), classes.get(pk, 0.0))]
+    with LOCK:
+        index = archive_index(digests, lambda pks: earlier_docs_among(incident, pks), known)
+        prepared = index.scorer.prepare(later)
+        texts = index.cosines(prepared, digests)
+        classes = index.shared_class_strengths(prepared, digests)
+        # Services and category can add to a pair's score, but not past THRESHOLD by themselves.
+        shared = texts.keys() | classes.keys()
+        candidates = {pk: index.prepared(pk) for pk in shared if could_repeat(texts.get(pk, 0.0), classes.get(pk, 0.0))}
     outlines = outlines_of(candidates)
     return index.scorer, {
-        pk: combine(outlines[pk], later, texts.get(pk, 0.0), index.prepared(pk), prepared) for pk in candidates
+        pk: combine(outlines[pk], later, texts.get(pk, 0.0), earlier, prepared) for pk, earlier in candidates.items()
     }
 
 
