@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from . import services
 from .forms import TrackerConnectionForm
 from .models import TrackerConnection, TrackerIssue
 
@@ -43,5 +45,24 @@ class TrackerIssueAdmin(admin.ModelAdmin):
     search_fields = ["item__reference", "key"]
     readonly_fields = [f.name for f in TrackerIssue._meta.fields]
 
+    actions = ["retry_now"]
+
     def has_add_permission(self, request) -> bool:
         return False  # issues are created and linked from the item page, the editor and the API
+
+    @admin.action(description="Retry creating the selected issues now")
+    def retry_now(self, request, queryset) -> None:
+        """The item page's "Retry now", through the same service and checks."""
+        retried = 0
+        for issue in queryset.select_related("item"):
+            try:
+                services.tracker_issue_request(item=issue.item, user=request.user)
+            except (PermissionDenied, ValidationError) as error:
+                self.message_user(
+                    request,
+                    f"{issue.item.reference}: {' '.join(error.messages) if hasattr(error, 'messages') else error}",
+                    messages.WARNING,
+                )
+            else:
+                retried += 1
+        self.message_user(request, f"{retried} issue(s) queued again.")

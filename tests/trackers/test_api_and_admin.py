@@ -111,3 +111,20 @@ def test_the_editors_cards_read_their_issues_in_one_query_however_many_items(org
     with django_assert_max_num_queries(2):
         for item in postmortem.action_items.all():
             tracker_issue_for(item)
+
+
+def test_an_admin_retries_a_failing_create_from_the_admin(org, client, monkeypatch, django_capture_on_commit_callbacks):
+    from trackers import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.create_tracker_issue, "delay", queued.append)
+    issue = TrackerIssue.objects.create(
+        item=org.item(), connection=org.connection, state="failed", last_error="503 from the tracker"
+    )
+    client.force_login(org.admin)
+    changelist = reverse("admin:trackers_trackerissue_changelist")
+    assert "503 from the tracker" in client.get(changelist).text
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(changelist, {"action": "retry_now", "_selected_action": [issue.pk]}, follow=True)
+    assert "1 issue(s) queued again." in response.text
+    assert queued == [issue.pk]
