@@ -67,9 +67,14 @@ def tracker_issue_request(*, item: ActionItem, user) -> TrackerIssue:
     issue, created = TrackerIssue.objects.get_or_create(
         item=item, defaults={"connection": connection, "requested_by": user}
     )
-    if issue.state in (TrackerIssue.State.LINKED, TrackerIssue.State.GONE) and not created:
+    if issue.state == TrackerIssue.State.LINKED and not created:
         raise ValidationError(f"{item.reference} is linked to {issue.key} already.")
-    TrackerIssue.objects.filter(pk=issue.pk).update(retry_at=timezone.now() + SWEEP_GRACE)
+    # A deleted issue's item gets a new one; a pending or failing create is tried again now.
+    TrackerIssue.objects.filter(pk=issue.pk).update(
+        state=TrackerIssue.State.PENDING if issue.state == TrackerIssue.State.GONE else issue.state,
+        key="" if issue.state == TrackerIssue.State.GONE else issue.key,
+        retry_at=timezone.now() + SWEEP_GRACE,
+    )
     _enqueue_create([issue.pk])
     return issue
 

@@ -133,7 +133,11 @@ def test_a_deleted_issue_is_marked_gone_and_shown(org, jira, client):
     issue.refresh_from_db()
     assert issue.state == "gone" and "404" in issue.last_error
     client.force_login(item.owner)
-    assert "no longer exists" in client.get(item.get_absolute_url()).text
+    page = client.get(item.get_absolute_url()).text
+    assert "no longer exists" in page and "Create Jira issue" in page
+    services.tracker_issue_request(item=item, user=item.owner)  # a new issue replaces the deleted one
+    issue.refresh_from_db()
+    assert (issue.state, issue.key) == ("pending", "")
 
 
 def test_a_signed_jira_webhook_closes_the_item(org, jira, client, django_capture_on_commit_callbacks):
