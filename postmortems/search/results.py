@@ -41,9 +41,10 @@ NEWEST = [F("published_at").desc(nulls_first=True), F("pk").desc()]
 def _find_insiders(user, match: _Match) -> _Insiders:
     """Which matching rows ``user`` may search (and be quoted) in full, and how that changes
     the matches, in one query: over the documents with internal text that match on all of
-    it (the partial GIN index), it asks ``with_full_access``'s rule of each and, only for
-    the reader's own rows, whether they match on their public text too. The answer enters
-    the search as constant lists, which keeps every match there decided by the indexes."""
+    it (the partial GIN index, never a row-by-row test of their vectors), it asks
+    ``with_full_access``'s rule of each and, only for the reader's own rows, whether they
+    match on their public text too. The answer enters the search as constant lists, which
+    keeps every match there decided by the indexes."""
     condition = Postmortem.objects.full_access_q(user)
     if isinstance(condition, bool):  # admins and anonymous visitors: the same for every row
         return _Insiders(access=condition)
@@ -59,7 +60,8 @@ def _find_insiders(user, match: _Match) -> _Insiders:
         rows = documents.annotate(on_full=for_insider(match.internal_full()))
     else:
         rows = documents.filter(match.internal_full()).annotate(on_full=Value(True))
-    found = list(rows.values_list("pk", "on_full", "on_public"))
+    with _through_indexes(bitmaps=True):
+        found = list(rows.values_list("pk", "on_full", "on_public"))
     full = {pk for pk, on_full, on_public in found if on_public is not None and on_full}
     public = {pk for pk, on_full, on_public in found if on_public}
     return _Insiders(access=sorted(full), add=tuple(sorted(full - public)), remove=tuple(sorted(public - full)))
