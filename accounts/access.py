@@ -26,6 +26,9 @@ CHANGE_ACTION_ITEM_REFUSED = "Only the owner, the facilitator, the owner's team 
 READ_ACTION_ITEM_REFUSED = "You cannot see this action item."
 DECIDE_REPEAT_REFUSED = "Only the postmortem's editors, the incident commander and admins decide repeats."
 READ_OUTBOX_REFUSED = "Only admins read other people's mail."
+ADMIN_ONLY_REFUSED = "Only admins do this."
+DELETE_REFUSED = "Only admins delete incidents and postmortems."
+HISTORICAL_REFUSED = "Only admins set this (to record history); otherwise the server sets it."
 
 
 def require(allowed: bool, refusal: str) -> None:

@@ -12,8 +12,8 @@ from rest_framework.decorators import action
 
 from accounts.access import CHANGE_ACTION_ITEM_REFUSED, may_change_action_item, require
 from config.api_base import ReadWriteCreateMixin, write_schema
-from incidents.api_services import historical_times_set
-from postmortems.api_services import action_item_add, action_item_remove
+from incidents.services import historical_times_set
+from postmortems.services import action_item_add, action_item_remove
 
 from . import services
 from .filters import ActionItemAPIFilter, NotificationFilter

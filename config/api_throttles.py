@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.access import is_active_user
 from incidents.accounts import client_ip
 
 
@@ -23,7 +24,7 @@ class TokenOrUserRateThrottle(_SettingsRateThrottle):
     scope = "api-user"
 
     def get_cache_key(self, request, view) -> str | None:
-        if not request.user or not request.user.is_authenticated:
+        if not is_active_user(request.user):
             return None
         token_pk = getattr(request.auth, "pk", None)
         ident = f"token-{token_pk}" if token_pk else f"user-{request.user.pk}"
@@ -36,7 +37,7 @@ class AnonIPRateThrottle(_SettingsRateThrottle):
     scope = "api-anon"
 
     def get_cache_key(self, request, view) -> str | None:
-        if request.user and request.user.is_authenticated:
+        if is_active_user(request.user):
             return None
         return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
 

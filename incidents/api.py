@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import (
+    DELETE_REFUSED,
     EDIT_INCIDENT_REFUSED,
     EDIT_TIMELINE_REFUSED,
     may_edit_incident,
@@ -31,7 +32,6 @@ from config.api_throttles import WebhookRateThrottle
 
 from . import serializers as s
 from .api_alerts import Alert, AlertGroup, alert_group_receive
-from .api_services import DELETE_REFUSED, audited_delete, reference_data_save
 from .filters import (
     CauseCategoryFilter,
     FailureClassFilter,
@@ -45,7 +45,15 @@ from .filters import (
 from .metrics_api import MetricsAPIView
 from .metrics_views import MetricsFilterForm
 from .models import CauseCategory, FailureClass, Incident, Service, Severity, SeverityChange, Team, TimelineEvent
-from .services import incident_create, incident_update, timeline_event_add, timeline_event_delete, timeline_event_update
+from .services import (
+    audited_delete,
+    incident_create,
+    incident_update,
+    reference_data_save,
+    timeline_event_add,
+    timeline_event_delete,
+    timeline_event_update,
+)
 
 
 class UserViewSet(viewsets.ReadOnlyModelViewSet):
@@ -65,7 +73,7 @@ class ReferenceDataViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Read by anyone signed in; created and changed by admins only (``api_services``), each
+    """Read by anyone signed in; created and changed by admins only (``incidents.services``), each
     write recorded in the admin's history."""
 
     permission_classes = [IsAuthenticated, AdminWritesOrReadOnly]

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,10 +18,7 @@ def decide(request, pk: int, state: str):
     # Neither incident's existence is revealed to someone who may not see both.
     if Incident.objects.visible_to(request.user).filter(pk__in=[link.incident_id, link.earlier_id]).count() < 2:
         raise Http404
-    try:
-        repeat_link_decide(link=link, user=request.user, state=state)
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
+    repeat_link_decide(link=link, user=request.user, state=state)
     verb = "Confirmed" if state == RepeatLink.State.CONFIRMED else "Dismissed"
     messages.success(request, f"{verb}: {link.incident.reference} repeats {link.earlier.reference}.")
     target = request.POST.get("next", "")

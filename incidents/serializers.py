@@ -29,6 +29,7 @@ from .models import (
     Team,
     TimelineEvent,
 )
+from .services import severity_reason_problem
 from .timestamps import validate_timestamp
 
 # Recording an alert takes a few queries; a delivery must finish well inside a request.
@@ -271,10 +272,13 @@ class IncidentWriteSerializer(ModelSerializer):
             candidate.clean()
         except DjangoValidationError as error:
             raise serializers.ValidationError(serializers.as_serializer_error(error)) from error
-        previous = self.instance.severity if self.instance else None
-        changed = previous and "severity" in attrs and attrs["severity"].pk != previous.pk
-        if changed and not (attrs.get("severity_reason") or "").strip():
-            raise serializers.ValidationError({"severity_reason": "Say why the severity changed."})
+        problem = severity_reason_problem(
+            previous=self.instance.severity if self.instance else None,
+            severity=attrs.get("severity"),
+            reason=attrs.get("severity_reason", ""),
+        )
+        if problem:
+            raise serializers.ValidationError({"severity_reason": problem})
         return attrs
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import dateformat, timezone
 
 from accounts import access
@@ -356,3 +358,72 @@ def repeat_link_decide(*, link: RepeatLink, user, state: str) -> RepeatLink:
     link.decided_at = timezone.now()
     link.save(update_fields=["state", "decided_by", "decided_at", "updated_at"])
     return link
+
+
+# Admin writes the API offers beside the admin site: reference data (teams, services, cause
+# categories, failure classes), deleting incidents and postmortems, and setting the historical
+# times the server otherwise sets itself. Each leaves an entry in the admin's history (LogEntry:
+# who, when, what), the record the admin site writes, so /admin/ shows what the API changed.
+# Deleting a postmortem drops its search document through postmortems.search_index's receiver.
+def _log(*, user, obj: models.Model, flag: int, message: str) -> LogEntry:
+    return LogEntry.objects.create(
+        user_id=user.pk,
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        action_flag=flag,
+        change_message=message,
+    )
+
+
+@transaction.atomic
+def reference_data_save(
+    *, instance: models.Model, user, data: dict, refusal: str = access.ADMIN_ONLY_REFUSED
+) -> models.Model:
+    """Create (``instance._state.adding``) or change a team, service, cause category or failure
+    class as an admin: apply ``data`` (many-to-many values as lists), validate the row as the
+    admin form does, save, and record it in the admin history."""
+    access.require(access.is_admin(user), refusal)
+    adding = instance._state.adding
+    many = {name: data.pop(name) for name in list(data) if instance._meta.get_field(name).many_to_many}
+    for name, value in data.items():
+        setattr(instance, name, value)
+    instance.full_clean()
+    instance.save()
+    for name, values in many.items():
+        getattr(instance, name).set(values)
+    changed = sorted([*data, *many])
+    message = "Added through the API." if adding else f"Changed {', '.join(changed) or 'nothing'} through the API."
+    _log(user=user, obj=instance, flag=ADDITION if adding else CHANGE, message=message)
+    return instance
+
+
+@transaction.atomic
+def audited_delete(*, obj: models.Model, user, refusal: str = access.ADMIN_ONLY_REFUSED) -> None:
+    """Delete ``obj`` (and what cascades from it) as an admin, recording who deleted what in
+    the admin history first, while the row still names itself."""
+    access.require(access.is_admin(user), refusal)
+    _log(user=user, obj=obj, flag=DELETION, message="Deleted through the API.")
+    obj.delete()
+
+
+@transaction.atomic
+def historical_times_set(*, obj: models.Model, user, times: dict) -> models.Model:
+    """Set times the server normally sets itself (``published_at``, ``submitted_at`` and
+    ``due_date`` of a postmortem, ``completed_at`` of a done item) as an admin recording history.
+    Validated by the fields' own rules and the table's constraints (a published postmortem keeps
+    a publication time); recorded in the admin history."""
+    if not times:
+        return obj
+    access.require(access.is_admin(user), access.HISTORICAL_REFUSED)
+    for name, value in times.items():
+        setattr(obj, name, value)
+    others = [field.name for field in obj._meta.fields if field.name not in times]
+    obj.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            obj.save(update_fields=list(times))
+    except IntegrityError as exc:
+        raise ValidationError({name: f"This {name} does not fit the row's state." for name in times}) from exc
+    _log(user=user, obj=obj, flag=CHANGE, message=f"Set {', '.join(sorted(times))} through the API.")
+    return obj

@@ -99,7 +99,7 @@ def incident_detail(request, reference: str):
     context = {
         "incident": incident,
         "postmortem": postmortem,
-        # Starting the postmortem is an edit of the incident (postmortems.services.may_start).
+        # Starting the postmortem is an edit of the incident (accounts.access.may_start_postmortem).
         "can_start_postmortem": can_edit
         and incident.status == Incident.Status.RESOLVED
         and not hasattr(incident, "postmortem"),

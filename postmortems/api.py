@@ -10,16 +10,15 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.access import EDIT_POSTMORTEM_REFUSED, require
+from accounts.access import DELETE_REFUSED, EDIT_POSTMORTEM_REFUSED, require
 from actions.api import readable_items
 from actions.serializers import ActionItemNewSerializer, ActionItemSerializer
 from config.api_base import ReadWriteCreateMixin, write_schema
 from config.api_errors import ErrorSerializer
-from incidents.api_services import DELETE_REFUSED, audited_delete, historical_times_set
 from incidents.serializers import User
+from incidents.services import audited_delete, historical_times_set
 
 from . import services
-from .api_services import action_item_add
 from .filters import PostmortemAPIFilter
 from .models import Postmortem, Review
 from .querysets import PostmortemAccess
@@ -134,7 +133,7 @@ class PostmortemViewSet(
         body.is_valid(raise_exception=True)
         fields = dict(body.validated_data)
         note = fields.pop("amendment_note")
-        item = action_item_add(postmortem=postmortem, user=request.user, fields=fields, amendment_note=note)
+        item = services.action_item_add(postmortem=postmortem, user=request.user, fields=fields, amendment_note=note)
         fresh = readable_items(request.user).get(pk=item.pk)
         return Response(ActionItemSerializer(fresh).data, status=201)
 

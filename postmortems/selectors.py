@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from accounts.access import may_publish
+
 from .models import Postmortem, Review
-from .services import current_decisions, may_publish
+from .services import current_decisions
 
 
 def awaiting_review(user, *, limit: int = 10) -> QuerySet[Postmortem]:
@@ -36,4 +38,4 @@ def publish_next(postmortem: Postmortem, user) -> dict | None:
     decisions = set(current_decisions(postmortem).values())
     if Review.Decision.APPROVE not in decisions or Review.Decision.REQUEST_CHANGES in decisions:
         return None
-    return {"facilitator": postmortem.facilitator, "you": may_publish(postmortem, user)}
+    return {"facilitator": postmortem.facilitator, "you": may_publish(user, postmortem)}

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.access import is_admin
-from incidents.api_services import HISTORICAL_REFUSED
+from accounts.access import HISTORICAL_REFUSED, is_admin
 from incidents.models import Incident, Team
 from incidents.serializers import ModelSerializer, UTCDateTimeField, active_users
 

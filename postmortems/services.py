@@ -65,16 +65,6 @@ def _require_edit(postmortem: Postmortem, user) -> None:
     access.require(access.may_edit_postmortem(user, postmortem), access.EDIT_POSTMORTEM_REFUSED)
 
 
-# Temporary aliases, in this argument order, until postmortems/views.py and selectors.py ask
-# accounts.access themselves; the rules live there.
-def may_publish(postmortem: Postmortem, user) -> bool:
-    return access.may_publish(user, postmortem)
-
-
-def may_start(incident: Incident, user) -> bool:
-    return access.may_start_postmortem(user, incident)
-
-
 def _transition(postmortem: Postmortem, *, expected: str, version: int | None = None, **changes) -> None:
     """Move ``postmortem`` out of ``expected`` (at ``version``, if given) with one conditional
     UPDATE, or raise."""
@@ -380,3 +370,36 @@ def postmortem_publish(*, postmortem: Postmortem, user) -> Postmortem:
     # Now the whole write-up exists: look again for earlier incidents of the same class.
     schedule_repeat_detection(postmortem.incident)
     return postmortem
+
+
+# Action items added and removed one at a time (the API, the admin), as the editor does it: one
+# postmortem_update call, so the same rights, history, new-owner email and amendment rule (a
+# published postmortem needs a note saying what changed) apply. The editor sends the version it
+# loaded; a single addition has no edit to lose, so these lock the row and use its version.
+def _update_items(*, postmortem: Postmortem, user, items: list[dict], amendment_note: str) -> Postmortem:
+    locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    return postmortem_update(
+        postmortem=locked,
+        user=user,
+        data={},
+        expected_version=locked.version,
+        action_items=items,
+        amendment_note=amendment_note,
+    )
+
+
+@transaction.atomic
+def action_item_add(*, postmortem: Postmortem, user, fields: Mapping[str, Any], amendment_note: str = "") -> ActionItem:
+    """Add an action item with ``fields`` (any of ``ACTION_ITEM_FIELDS``) to ``postmortem`` as
+    ``user``; return it. Raises PermissionDenied or ValidationError as ``postmortem_update`` does."""
+    item = {"id": None, **{name: fields[name] for name in ACTION_ITEM_FIELDS if name in fields}}
+    _update_items(postmortem=postmortem, user=user, items=[item], amendment_note=amendment_note)
+    # The postmortem's row stays locked until commit, so the newest item is the one just added.
+    return postmortem.action_items.order_by("-pk").first()
+
+
+@transaction.atomic
+def action_item_remove(*, item: ActionItem, user, amendment_note: str = "") -> None:
+    """Delete ``item`` from its postmortem as ``user`` (one of the postmortem's editors)."""
+    items = [{"id": item.pk, "delete": True}]
+    _update_items(postmortem=item.postmortem, user=user, items=items, amendment_note=amendment_note)

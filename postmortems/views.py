@@ -65,7 +65,7 @@ def postmortem_start(request, reference: str):
     if existing:
         messages.info(request, "This incident already has a postmortem.")
         return redirect(existing)
-    if not services.may_start(incident, request.user):
+    if not rules.may_start_postmortem(request.user, incident):
         raise PermissionDenied(rules.START_POSTMORTEM_REFUSED)
     if request.method == "POST":
         try:
@@ -91,7 +91,7 @@ def _detail_context(request, postmortem: Postmortem, access: PostmortemAccess, r
     ]
     events = list(postmortem.events.exclude(kind=PostmortemEvent.Kind.EDITED).select_related("actor"))
     in_review = postmortem.status == Status.IN_REVIEW
-    can_publish = in_review and services.may_publish(postmortem, request.user)
+    can_publish = in_review and rules.may_publish(request.user, postmortem)
     return {
         "postmortem": postmortem,
         "incident": postmortem.incident,

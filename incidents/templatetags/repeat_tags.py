@@ -1,5 +1,6 @@
 from django import template
 
+from accounts.access import may_decide_repeat
 from incidents import repeats
 
 register = template.Library()
@@ -14,7 +15,7 @@ def repeat_links(context, incident):
     return {
         "incident": incident,
         "entries": repeats.repeat_links_for(incident=incident, user=user),
-        "can_decide": repeats.can_decide(user, incident),
+        "can_decide": may_decide_repeat(user, incident),
         "request": request,
         "csrf_token": context.get("csrf_token"),
     }
