@@ -31,8 +31,8 @@ OVERLAPS = """() => {
     }
     return out;
 }"""
-# Labels cut short: text wider than its box, or a box reaching past its chart.
-TRUNCATED = """() => [...document.querySelectorAll('.metrics-bar-label, .metrics-bar-value')]
+# Labels and numbers cut short: text wider than its box, or a box reaching past its chart.
+TRUNCATED = """() => [...document.querySelectorAll('.metrics-bar-label, .metrics-bar td.text-end')]
     .filter(el => el.scrollWidth > el.clientWidth + 1
         || el.getBoundingClientRect().right > el.closest('.metrics-chart').getBoundingClientRect().right + 1)
     .map(el => el.textContent)"""
@@ -99,6 +99,11 @@ def test_chart_labels_never_overlap_or_get_cut(demo, live_server, width):
     assert bars.count() == page.locator(".metrics-bar-svg rect title").count() > 0
     values = [v.strip() for v in page.locator(".metrics-bar-value").all_inner_texts()]
     assert not [v for v in values if v in ("0", "0%", "0s")]
+    # Each chart's numbers sit in its rows, shown: none folded into a closed disclosure.
+    assert page.locator(".metrics-bar td.text-end").count() > 100
+    assert page.locator("details:not([open]) .metrics-chart").count() == 0
+    first = page.locator('section[aria-labelledby="table-counts_severity"] .metrics-bar').first
+    assert first.locator("td.text-end").first.is_visible() and first.locator("td.text-end").first.inner_text()
     # Each severity's bars are the colour of its badge elsewhere on the site.
     badge_vs_bar = page.evaluate("""() => [['text-bg-danger', 'sev-1'], ['text-bg-warning', 'sev-2'],
         ['text-bg-info', 'sev-3'], ['text-bg-secondary', 'sev-other']].map(([badge, bar]) => {
@@ -130,7 +135,9 @@ def test_team_page(demo, live_server, width):
     page.get_by_role("navigation", name="Team pages").get_by_role("link", name=team.name).click()
     assert page.locator("h1").inner_text() == team.name
     assert page.locator(".metrics-tile").count() == 7
-    assert page.locator("#owners").is_visible() and page.locator("#waiting").is_visible()
+    for part in ("#owners", "#waiting", "#waiting-not_started", "#waiting-draft", "#waiting-in_review", "#repeats"):
+        assert page.locator(part).is_visible(), f"the team page has no {part}"
+    assert page.locator(".metrics-spark").count() == page.locator(".metrics-tile").count()  # a trend per tile
     assert page.evaluate(OVERFLOW) <= 1, "the team page is wider than the screen"
     assert_accessible(page)
     _shot(page, f"metrics-team-{team.slug}", width)
