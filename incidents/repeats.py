@@ -59,6 +59,7 @@ from actions.models import ActionItem
 from postmortems.models import Postmortem
 from postmortems.querysets import PostmortemAccess
 
+from . import class_model
 from .models import FailureClass, Incident, RepeatLink
 
 WEIGHTS = {"text": 0.8, "class": 0.6, "services": 0.2, "cause": 0.25}
@@ -73,6 +74,8 @@ CLASS_FIELD_WEIGHTS = {"title": 2.0, "root_cause": 2.0, "summary": 1.0, "contrib
 CLASS_FULL_WEIGHT = 2.0
 # The least strength of a class suggested to people (on the incident page).
 SUGGEST_STRENGTH = 0.3
+# How much a class guessed by the learned model (``class_model``) counts, times its posterior.
+LEARNED_WEIGHT = 1.0
 THRESHOLD = 0.55
 RANK_HALF_LIFE_DAYS = 5 * 365
 BIGRAM_WEIGHT = 1.0
@@ -340,6 +343,11 @@ SCORING_KEY = hashlib.blake2b(
             PHRASES,
             _SYNONYM_GROUPS,
             Idf.MIN_DOCUMENTS,
+            # The learned class weights, and how their guesses count.
+            getattr(class_model.default_model(), "digest", None),
+            LEARNED_WEIGHT,
+            class_model.TEMPERATURE,
+            class_model.MIN_POSTERIOR,
         )
     ).encode(),
     digest_size=8,
@@ -533,7 +541,22 @@ def infer_classes(fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float
             if hits:
                 found[rules.slug] = found.get(rules.slug, 0.0) + hits * CLASS_FIELD_WEIGHTS.get(name, 1.0)
     top = max(found.values(), default=0.0)
-    return {slug: w / top * min(1.0, w / CLASS_FULL_WEIGHT) for slug, w in found.items()}
+    strengths = {slug: w / top * min(1.0, w / CLASS_FULL_WEIGHT) for slug, w in found.items()}
+    return _with_learned(strengths, fields, taxonomy)
+
+
+def _with_learned(strengths: dict[str, float], fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float]:
+    """``strengths`` (the rules') with the learned model's guesses added: a guess counts
+    ``LEARNED_WEIGHT`` times its posterior, a rule hit at least as much as before."""
+    model = class_model.default_model()
+    if model is None:
+        return strengths
+    known = {rules.slug for rules in taxonomy.classes}
+    affirmed = {name: _NEGATED.sub(" ", (text or "").lower()) for name, text in fields.items()}
+    for slug, posterior in model.guesses(affirmed).items():
+        if slug in known:
+            strengths[slug] = max(strengths.get(slug, 0.0), min(1.0, LEARNED_WEIGHT * posterior))
+    return strengths
 
 
 def suggested_classes(fields: dict[str, str], taxonomy: Taxonomy, limit: int = 3) -> list[str]:
