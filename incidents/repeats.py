@@ -11,10 +11,12 @@ they share is the *failure mode* (a certificate expired again, a config push wen
 So the evidence is:
 
 - **failure class** (``FailureClass``): the classes people set on the incident, or, when none is
-  set, those suggested from its text by each class's keyword rules (``infer_classes``): a rule's
-  words must meet in one sentence ("content update" and "at once"), and a word that is denied
-  ("the key had not expired") counts for nothing. A shared class is the strongest evidence; two
-  incidents whose classes were both *set* and differ count half (people said they are different).
+  set, those suggested from its text (``infer_classes``) by each class's keyword rules (a rule's
+  words must meet in one sentence: "content update" and "at once"; a word that is denied, "the key
+  had not expired", counts for nothing) and by term weights learned from labelled incidents
+  (``class_model``: naive Bayes, for wording no rule knows; a guess under its confidence threshold
+  suggests nothing). A shared class is the strongest evidence; two incidents whose classes were
+  both *set* and differ count half (people said they are different).
 - **text**: the cosine similarity of TF-IDF vectors over title and root cause (weighted twice),
   contributing factors and summary. Words first go through an SRE synonym list (cert, TLS and SSL
   meet as "certificate"; db and database; k8s and kubernetes; BGP, prefix and route ...), then a
@@ -35,8 +37,9 @@ preparing thousands of incidents, and scores only those that share a word or a c
 one (no other can reach ``THRESHOLD``): under a second against 10,000 (``bench/repeats.py --speed``).
 
 The weights, the threshold and the keyword rules were tuned on the development sets
-(``bench/data/repeat_pairs.jsonl``, ``repeats_dev/`` and, since session 3, ``repeats_public/``);
-``bench/data/repeats_heldout/`` is held out and scored only by whoever reports it (see the README).
+(``bench/data/repeat_pairs.jsonl``, ``repeats_dev/``, since session 3 ``repeats_public/`` and since
+session 4 ``repeats_heldout/``; the class model learns from the last two's labelled incidents);
+``bench/data/repeats_heldout_3/`` is held out and scored only by whoever reports it (see the README).
 """
 
 from __future__ import annotations
