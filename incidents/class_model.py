@@ -35,7 +35,7 @@ SMOOTHING = 0.1
 # independent evidence, so on a long write-up its posterior is certain of any guess.
 TEMPERATURE = 6.0
 # The least posterior of a learned guess that counts as a suggestion.
-MIN_POSTERIOR = 0.5
+MIN_POSTERIOR = 0.7
 # How much a field's words count (as in the rules: the title and the root cause say the failure mode).
 FIELD_WEIGHTS = {"title": 2.0, "root_cause": 2.0, "summary": 1.0, "contributing_factors": 0.5}
 # Each class's name and rule words count as this many incidents' worth of text.
