@@ -85,6 +85,16 @@ def _incident(incident, *, with_email: bool) -> dict[str, Any]:
             }
             for event in incident.timeline_events.all()
         ],
+        "severity_changes": [
+            {
+                "changed_at": _time(change.changed_at),
+                "from_severity": change.from_severity.name if change.from_severity else None,
+                "to_severity": change.to_severity.name,
+                "changed_by": person(change.changed_by, with_email=with_email),
+                "reason": change.reason,
+            }
+            for change in incident.severity_changes.all()
+        ],
     }
 
 
@@ -170,6 +180,9 @@ def for_export(queryset) -> Any:
         "incident__services__team",
         "incident__tags",
         "incident__timeline_events__author",
+        "incident__severity_changes__from_severity",
+        "incident__severity_changes__to_severity",
+        "incident__severity_changes__changed_by",
         "authors",
         "reviewers",
         "teams",

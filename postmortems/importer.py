@@ -43,6 +43,7 @@ from incidents.models import (
     ReferenceSequence,
     Service,
     Severity,
+    SeverityChange,
     Team,
     TimelineEvent,
 )
@@ -394,11 +395,35 @@ class Importer:
         self._set_tags(incident, [str(tag) for tag in data.get("tags") or []], created=created)
         if not created:
             incident.timeline_events.all().delete()
+            incident.severity_changes.all().delete()
         incident.created_now = created
         TimelineEvent.objects.bulk_create(
             _timeline_event(incident, event, self.person(event.get("author"))) for event in data.get("timeline") or []
         )
+        changes = data.get("severity_changes") or []
+        if not isinstance(changes, list):
+            raise RecordError("severity_changes: must be a list")
+        SeverityChange.objects.bulk_create(
+            _prefixed(f"severity_changes[{index}]", self._severity_change, incident, change)
+            for index, change in enumerate(changes)
+        )
         return incident
+
+    def _severity_change(self, incident: Incident, data: dict[str, Any]) -> SeverityChange:
+        old = data.get("from_severity")
+        _required(data, "changed_at")
+        change = SeverityChange(
+            incident=incident,
+            from_severity=self.severity(old) if old else None,
+            to_severity=self.severity(_required(data, "to_severity")),
+            changed_by=self.person(data.get("changed_by")),
+            changed_at=_time(data, "changed_at"),
+            reason=_required(data, "reason"),
+        )
+        if change.from_severity == change.to_severity:
+            raise RecordError("to_severity: a severity change must change the severity")
+        change.full_clean(exclude=["incident", "from_severity", "to_severity", "changed_by"], validate_constraints=False)
+        return change
 
     # -------------------------------------------------------- postmortem
 
@@ -663,7 +688,7 @@ def _prefixed(prefix: str, func: Callable, *args):
         return func(*args)
     except (RecordError, ValidationError, ValueError, TypeError, KeyError) as exc:
         message = describe(exc)
-        joiner = "." if re.match(r"[\w\[\]]+: ", message) else ": "
+        joiner = "." if re.match(r"[\w\[\].]+: ", message) else ": "
         raise RecordError(f"{prefix}{joiner}{message}") from exc
 
 

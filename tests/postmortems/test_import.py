@@ -171,6 +171,45 @@ def test_a_rerun_updates_instead_of_duplicating(archive, tmp_path):
     assert Incident.objects.get().timeline_events.count() == 2
 
 
+ESCALATED = [
+    {
+        "changed_at": "2021-03-04T10:20:00Z",
+        "from_severity": "SEV3",
+        "to_severity": "SEV2",
+        "changed_by": "ines@example.com",
+        "reason": "A third of checkouts failing, not a few.",
+    }
+]
+
+
+def test_severity_changes_are_kept_with_who_when_and_why_and_a_rerun_replaces_them(archive, tmp_path):
+    run(write_jsonl(tmp_path / "a.jsonl", [record(incident__severity_changes=ESCALATED)]), "--create-missing")
+    change = Incident.objects.get().severity_changes.get()
+    assert (change.from_severity.name, change.to_severity.name) == ("SEV3", "SEV2")
+    assert change.changed_by.email == "ines@example.com"
+    assert change.changed_at == datetime(2021, 3, 4, 10, 20, tzinfo=UTC)
+    assert change.reason == "A third of checkouts failing, not a few."
+    again = [dict(ESCALATED[0], reason="Checkout failing for a third of requests.")]
+    run(write_jsonl(tmp_path / "a.jsonl", [record(incident__severity_changes=again)]), "--create-missing")
+    assert list(Incident.objects.get().severity_changes.values_list("reason", flat=True)) == [
+        "Checkout failing for a third of requests."
+    ]
+
+
+def test_a_severity_change_that_changes_nothing_or_names_no_severity_is_refused(archive, tmp_path):
+    same = [dict(ESCALATED[0], from_severity="SEV2")]
+    unknown = [dict(ESCALATED[0], to_severity="SEV9")]
+    untimed = [dict(ESCALATED[0], changed_at=None)]
+    records = [record(n, incident__severity_changes=changes) for n, changes in ((1, same), (2, unknown), (3, untimed))]
+    path = write_jsonl(tmp_path / "a.jsonl", [*records, record(4, incident__severity_changes=ESCALATED)])
+    output = run(path, "--create-missing")
+    prefix = "incident.severity_changes[0]"
+    assert f"Refused {path}:1: {prefix}.to_severity: a severity change must change the severity" in output
+    assert f"Refused {path}:2: {prefix}.severity: no severity “SEV9”" in output
+    assert f"Refused {path}:3: {prefix}.changed_at: required" in output
+    assert set(Incident.objects.values_list("external_id", flat=True)) == {"OLD-4"}
+
+
 def test_a_bad_record_is_refused_with_its_file_and_line_and_the_rest_go_in(archive, tmp_path):
     bad_time = record(2, incident__detected_at="2021-03-04T09:00:00Z")  # before impact started
     future = record(3, postmortem__published_at="2999-01-01T00:00:00Z")
@@ -224,8 +263,10 @@ def _export(tmp_path: Path, name: str) -> list[dict]:
 @pytest.mark.django_db(transaction=True)
 def test_export_then_import_into_an_empty_database_gives_back_the_same_archive(tmp_path):
     ensure_taxonomies()
-    run(write_jsonl(tmp_path / "a.jsonl", [record(1), record(2, postmortem__status="draft")]), "--create-missing")
+    escalated = record(1, incident__severity_changes=ESCALATED)
+    run(write_jsonl(tmp_path / "a.jsonl", [escalated, record(2, postmortem__status="draft")]), "--create-missing")
     first = _export(tmp_path, "first.jsonl")
+    assert first[0]["incident"]["severity_changes"][0]["reason"] == ESCALATED[0]["reason"]
     call_command("flush", "--no-input")
     ensure_taxonomies()
     run(tmp_path / "first.jsonl", "--create-missing")
