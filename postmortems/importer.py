@@ -90,6 +90,11 @@ class Report:
             f"{len(self.refused)} refused.",
             f"Action items: {c['item created']} {verb} created, {c['item updated']} updated.",
         ]
+        if c["incident created"] + c["incident updated"]:
+            out.append(
+                f"Incidents without a postmortem: {c['incident created']} {verb} created, "
+                f"{c['incident updated']} updated."
+            )
         if "repeat suggested" in c:
             out.append(f"Repeat links suggested among the imported incidents: {c['repeat suggested']}.")
         for kind, plural in (
@@ -351,9 +356,15 @@ class Importer:
         """Create or update the record's incident, postmortem and action items; returns what
         happened (e.g. ``["postmortem created", "item created"]``)."""
         incident_data = _part(record, "incident")
-        postmortem_data = _part(record, "postmortem")
+        postmortem_data = record.get("postmortem")
+        if postmortem_data is not None:
+            postmortem_data = _part(record, "postmortem")
+        elif record.get("action_items"):
+            raise RecordError("action_items: an incident without a postmortem has no action items")
         incident = _prefixed("incident", self._save_incident, incident_data)
         self._incident_id = incident.pk
+        if postmortem_data is None:  # an incident without a postmortem (one it has is left alone)
+            return ["incident created" if incident.created_now else "incident updated"]
         postmortem, created = _prefixed("postmortem", self._save_postmortem, incident, postmortem_data)
         outcome = ["postmortem created" if created else "postmortem updated"]
         items = record.get("action_items") or []
@@ -695,7 +706,7 @@ def _prefixed(prefix: str, func: Callable, *args):
 def _part(record: dict[str, Any], name: str) -> dict[str, Any]:
     value = record.get(name)
     if not isinstance(value, dict):
-        raise RecordError(f"{name}: missing (each record holds an incident and its postmortem)")
+        raise RecordError(f"{name}: missing (each record holds an incident, and its postmortem or null)")
     return value
 
 

@@ -210,6 +210,23 @@ def test_a_severity_change_that_changes_nothing_or_names_no_severity_is_refused(
     assert set(Incident.objects.values_list("external_id", flat=True)) == {"OLD-4"}
 
 
+def test_an_incident_without_a_postmortem_goes_in_alone_and_a_rerun_leaves_its_postmortem_alone(archive, tmp_path):
+    alone = {"format": "postmortem-archive/1", "incident": record(2)["incident"]}
+    with_items = dict(alone, action_items=record(3)["action_items"])
+    path = write_jsonl(tmp_path / "a.jsonl", [record(1), alone, with_items])
+    output = run(path, "--create-missing")
+    assert "Incidents without a postmortem: 1 were created, 0 updated." in output
+    assert f"Refused {path}:3: action_items: an incident without a postmortem has no action items" in output
+    assert Incident.objects.get(external_id="OLD-2").timeline_events.count() == 2
+    assert not Postmortem.objects.filter(incident__external_id="OLD-2").exists()
+    # A record without its postmortem updates the incident and leaves the postmortem it has.
+    bare = {"format": "postmortem-archive/1", "incident": record(1, incident__title="Revised")["incident"]}
+    output = run(write_jsonl(tmp_path / "b.jsonl", [bare, dict(alone, postmortem=None)]), "--create-missing")
+    assert "Incidents without a postmortem: 0 were created, 2 updated." in output
+    assert Postmortem.objects.get(external_id="OLD-1").incident.title == "Revised"
+    assert Incident.objects.count() == 2
+
+
 def test_a_bad_record_is_refused_with_its_file_and_line_and_the_rest_go_in(archive, tmp_path):
     bad_time = record(2, incident__detected_at="2021-03-04T09:00:00Z")  # before impact started
     future = record(3, postmortem__published_at="2999-01-01T00:00:00Z")
