@@ -3,6 +3,7 @@ from django.contrib import admin
 
 from incidents.admin import ReadOnlyAdminMixin, apply_each
 from incidents.forms import ChangeNeedsReasonMixin, reason_field
+from postmortems.services import action_item_add, amendment_problem
 
 from .models import ActionItem, ActionItemChange, ActionItemComment, Notification, NotificationPreference
 from .services import (
@@ -10,7 +11,6 @@ from .services import (
     PREFERENCE_FIELDS,
     action_item_comment,
     action_item_complete,
-    action_item_create,
     action_item_reopen,
     action_item_update,
     action_item_wont_do,
@@ -35,10 +35,22 @@ class ActionItemAdminForm(ChangeNeedsReasonMixin, forms.ModelForm):
         "Why the due date moves", "Required when you move or clear the due date; kept in the item's history."
     )
     watched, reason, problem = "due_date", "due_date_reason", staticmethod(due_date_move_problem)
+    amendment_note = reason_field(
+        "Amendment note", "Required when the postmortem is published: what changed and why, shown on its page."
+    )
 
     class Meta:
         model = ActionItem
         fields = "__all__"  # noqa: DJ007 - the admin narrows the fields with its fieldsets
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        # A new item of a published postmortem amends it, as the editor and the API ask.
+        postmortem = cleaned_data.get("postmortem")
+        note = cleaned_data.get("amendment_note") or ""
+        if self.instance.pk is None and postmortem and (problem := amendment_problem(postmortem, note)):
+            self.add_error("amendment_note", problem)
+        return cleaned_data
 
 
 # (admin action name, description, service): status changes go through the same services as the pages.
@@ -97,6 +109,11 @@ class ActionItemAdmin(admin.ModelAdmin):
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return self.fieldsets
+        return [*self.fieldsets, ("Amendment", {"fields": ["amendment_note"]})]
+
     def get_readonly_fields(self, request, obj=None):
         # An item stays with the postmortem it was added to.
         return [*self.readonly_fields, "postmortem"] if obj else self.readonly_fields
@@ -111,7 +128,13 @@ class ActionItemAdmin(admin.ModelAdmin):
         if change:
             action_item_update(item=obj, user=request.user, data=data, note=form.cleaned_data["due_date_reason"])
             return
-        created = action_item_create(postmortem=form.cleaned_data["postmortem"], user=request.user, **data)
+        # A new item is added as the editor and the API add one: a change to its postmortem.
+        created = action_item_add(
+            postmortem=form.cleaned_data["postmortem"],
+            user=request.user,
+            fields=data,
+            amendment_note=form.cleaned_data["amendment_note"],
+        )
         obj.pk = created.pk
         obj.refresh_from_db()
 

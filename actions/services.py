@@ -146,45 +146,49 @@ def _check_rules(item: ActionItem, before: ActionItem | None, note: str) -> None
         raise ValidationError(errors)
 
 
-@transaction.atomic
-def action_item_create(*, postmortem, user, **fields) -> ActionItem:
-    """Add an action item to ``postmortem`` with ``fields``; its history starts with "created"
-    and its owner is emailed. Raises PermissionDenied unless ``user`` may edit the postmortem,
-    ValidationError (saving nothing) when a field is wrong."""
-    access.require(access.may_edit_postmortem(user, postmortem), access.EDIT_POSTMORTEM_REFUSED)
-    unknown = set(fields) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
-    item = ActionItem(postmortem=postmortem, **fields)
-    _check_rules(item, None, "")
-    item.save()
-    action_item_saved(item=item, before=None, user=user)
-    return item
-
-
-@transaction.atomic
-def action_item_update(*, item: ActionItem, user, data: dict, note: str = "") -> ActionItem:
-    """Change ``item`` as ``user``: apply ``data`` (field -> value), enforce the rules, record the change.
-
-    Raises ``PermissionDenied`` for users who may not change it and ``ValidationError``
-    (keyed by field, or "note") when a rule is broken. ``item`` is updated in place.
-    """
+def _check_fields(data) -> None:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
-    access.require(access.may_change_action_item(user, item), access.CHANGE_ACTION_ITEM_REFUSED)
-    # Compare with the row as stored (locked until commit), not a page's stale copy.
-    before = ActionItem.objects.select_for_update().get(pk=item.pk)
-    current = copy.copy(before)
-    for name, value in data.items():
-        setattr(current, name, value)
-    if not note.strip() and all(getattr(before, f) == getattr(current, f) for f in TRACKED_FIELDS):
-        return item  # nothing changes: nothing is written, no history
+
+
+@transaction.atomic
+def action_item_write(*, user, data, item: ActionItem | None = None, postmortem=None, note: str = "") -> ActionItem:
+    """The one write of an item's fields: a new item of ``postmortem`` (``item`` None) or a
+    change to ``item``, with ``data`` (field -> value, any of ``EDITABLE_FIELDS``).
+
+    The caller has checked ``user``'s right (the editor's comes from editing the postmortem,
+    the item page's from ``may_change_action_item``). Every rule is checked here: the item's own,
+    and a moved due date needs ``note``; a broken one raises ``ValidationError`` and saves
+    nothing. A change that changes nothing writes nothing. The history gets one row ("created",
+    or each changed field with ``note``) and a new owner is emailed. ``item`` is updated in place.
+    """
+    _check_fields(data)
+    if item is None:
+        before, current = None, ActionItem(postmortem=postmortem, **data)
+    else:
+        # Compare with the row as stored (locked until commit), not a page's stale copy.
+        before = ActionItem.objects.select_for_update().get(pk=item.pk)
+        current = copy.copy(before)
+        for name, value in data.items():
+            setattr(current, name, value)
+        if not note.strip() and all(getattr(before, f) == getattr(current, f) for f in TRACKED_FIELDS):
+            return item  # nothing changes: nothing is written, no history
     _check_rules(current, before, note)
     current.save()
     action_item_saved(item=current, before=before, user=user, note=note.strip())
+    if item is None:
+        return current
     item.__dict__.update(current.__dict__)
     return item
+
+
+def action_item_update(*, item: ActionItem, user, data: dict, note: str = "") -> ActionItem:
+    """Change ``item`` as ``user`` (the item page, the API, the admin): ``action_item_write``
+    for those ``may_change_action_item`` admits, else ``PermissionDenied``."""
+    _check_fields(data)
+    access.require(access.may_change_action_item(user, item), access.CHANGE_ACTION_ITEM_REFUSED)
+    return action_item_write(item=item, user=user, data=data, note=note)
 
 
 def action_item_set_status(*, item: ActionItem, user, status: str, note: str = "") -> ActionItem:

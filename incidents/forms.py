@@ -105,7 +105,7 @@ class ChangeNeedsReasonMixin:
 
     def clean(self) -> dict:
         cleaned_data = super().clean()
-        if self.watched not in self.fields:  # read-only here: it cannot change
+        if self.watched not in cleaned_data:  # read-only here, or its own value is wrong
             return cleaned_data
         new = cleaned_data.get(self.watched)
         if problem := self.problem(self.stored_value, new, cleaned_data.get(self.reason) or ""):

@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import F
 
 from actions.models import ActionItem
 from incidents.admin import ReadOnlyAdminMixin, apply_each, format_duration
@@ -10,15 +9,14 @@ from .models import SECTIONS, FeedToken, Postmortem, PostmortemEvent, Postmortem
 from .services import (
     M2M_FIELDS,
     PLAIN_FIELDS,
-    _validate,
+    SETUP_FIELDS,
     postmortem_publish,
+    postmortem_set_up,
     postmortem_start,
     postmortem_submit,
     postmortem_update,
+    validate_postmortem_data,
 )
-
-# Fields only the admin sets, which ``postmortem_update`` does not write.
-SETUP_FIELDS = ["facilitator", "due_date"]
 
 
 class PostmortemAdminForm(forms.ModelForm):
@@ -37,7 +35,7 @@ class PostmortemAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if "visibility" in self.fields:
             try:
-                _validate(cleaned)  # the editor's rules (a restricted postmortem names its teams, ...)
+                validate_postmortem_data(cleaned)  # the editor's rules (a restricted postmortem names its teams, ...)
             except ValidationError as error:
                 self.add_error(None, error)
         return cleaned
@@ -129,9 +127,7 @@ class PostmortemAdmin(admin.ModelAdmin):
         postmortem_update(postmortem=obj, user=request.user, data=data, expected_version=obj.version)
         setup = {name: form.cleaned_data[name] for name in SETUP_FIELDS if name in form.changed_data}
         if setup:
-            # TODO(issue 15): a postmortems.services function for the facilitator and due date.
-            # Every edit raises the version, so an editor holding an older copy is told.
-            Postmortem.objects.filter(pk=obj.pk).update(**setup, version=F("version") + 1)
+            postmortem_set_up(postmortem=obj, user=request.user, values=setup)
         obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change: bool) -> None:

@@ -13,6 +13,7 @@ from django.forms import BaseModelFormSet, modelformset_factory
 
 from actions.models import ActionItem
 from actions.services import due_date_move_problem
+from incidents.forms import ChangeNeedsReasonMixin
 from incidents.models import Team
 from incidents.widgets import IsoDateInput, Textarea
 
@@ -132,7 +133,7 @@ class PostmortemForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
-class ActionItemForm(forms.ModelForm):
+class ActionItemForm(ChangeNeedsReasonMixin, forms.ModelForm):
     owner = UserChoiceField(queryset=active_users(), required=False)
     team = PreloadedChoiceField(queryset=Team.objects.all(), required=False)
     due_date_reason = forms.CharField(
@@ -141,6 +142,7 @@ class ActionItemForm(forms.ModelForm):
         label="Why the due date moves",
         help_text="Needed when you move or clear the due date; kept in the item's history.",
     )
+    watched, reason, problem = "due_date", "due_date_reason", staticmethod(due_date_move_problem)
 
     class Meta:
         model = ActionItem
@@ -173,16 +175,6 @@ class ActionItemForm(forms.ModelForm):
         """Whether the row shows the reason box: the item was saved with a due date (read from
         ``initial``: validating the form writes the posted values onto the instance)."""
         return bool(self.instance.pk and self.initial.get("due_date"))
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk and "due_date" in cleaned:
-            problem = due_date_move_problem(
-                self.initial.get("due_date"), cleaned["due_date"], cleaned.get("due_date_reason") or ""
-            )
-            if problem:
-                self.add_error("due_date_reason", problem)
-        return cleaned
 
 
 class BaseActionItemFormSet(BaseModelFormSet):

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts import access
 from actions.models import ActionItem, Notification
 from actions.notifications import Message, absolute_url, claim_many, notify
-from actions.services import action_item_saved, due_date_move_problem, preferences_for
+from actions.services import EDITABLE_FIELDS, action_item_write, preferences_for
 from incidents.models import Incident
 from incidents.services import schedule_repeat_detection
 
@@ -32,7 +32,10 @@ Kind = PostmortemEvent.Kind
 # Fields ``postmortem_update`` writes with the version check (many-to-many ones apart).
 PLAIN_FIELDS = [*SECTION_NAMES, "users_affected", "revenue_impact", "visibility", "internal_sections"]
 M2M_FIELDS = ["authors", "reviewers", "teams"]
+# The item fields the editor and the API's single addition offer.
 ACTION_ITEM_FIELDS = ["title", "kind", "owner", "team", "due_date", "priority"]
+# Fields only the admin sets (``postmortem_set_up``), which ``postmortem_update`` does not write.
+SETUP_FIELDS = ["facilitator", "due_date"]
 # Publishing needs these sections written.
 REQUIRED_TO_PUBLISH = ["summary", "root_cause"]
 
@@ -99,7 +102,9 @@ def postmortem_start(*, incident: Incident, user) -> Postmortem:
     return postmortem
 
 
-def _validate(data: Mapping[str, Any]) -> None:
+def validate_postmortem_data(data: Mapping[str, Any]) -> None:
+    """Raise ``ValidationError`` when the editor's (or the admin's) values break a rule: a
+    restricted postmortem names its teams; internal sections are sections."""
     errors = {}
     if data.get("visibility") == Postmortem.Visibility.RESTRICTED and not data.get("teams"):
         errors["teams"] = "Choose the teams that may read a restricted postmortem."
@@ -112,8 +117,9 @@ def _validate(data: Mapping[str, Any]) -> None:
 
 def _save_action_items(postmortem: Postmortem, user, items: Iterable[Mapping[str, Any]]) -> None:
     """Create, update or delete action items; ``items`` are dicts with ``id`` (None for a new
-    item), ``delete``, the fields in ``ACTION_ITEM_FIELDS`` and ``note``, the reason a due date
-    moves (moving or clearing one needs it). Every change goes to the history, with the note."""
+    item), ``delete``, item fields (``EDITABLE_FIELDS``) and ``note``, the reason a due date
+    moves. Each item is written by ``actions.services.action_item_write`` (the caller's right to
+    edit the postmortem is the right to change its items); its errors name the item."""
     items = list(items)
     ids = [item["id"] for item in items if item.get("id")]
     existing = {obj.pk: obj for obj in postmortem.action_items.filter(pk__in=ids)}
@@ -125,17 +131,12 @@ def _save_action_items(postmortem: Postmortem, user, items: Iterable[Mapping[str
             if current:
                 current.delete()
             continue
-        item = current or ActionItem(postmortem=postmortem)
-        before = ActionItem(**{f.attname: getattr(item, f.attname) for f in ActionItem._meta.concrete_fields})
-        for field in ACTION_ITEM_FIELDS:
-            if field in data:
-                setattr(item, field, data[field])
-        note = (data.get("note") or "").strip()
-        if current and (problem := due_date_move_problem(before.due_date, item.due_date, note)):
-            raise ValidationError(f"{item.reference} “{item.title}”: {problem}")
-        item.save()
-        # A new item's history says "created" with its values; a new owner is emailed.
-        action_item_saved(item=item, before=before if current else None, user=user, note=note)
+        fields = {name: data[name] for name in EDITABLE_FIELDS if name in data}
+        try:
+            action_item_write(item=current, postmortem=postmortem, user=user, data=fields, note=data.get("note") or "")
+        except ValidationError as error:
+            label = f"{current.reference} “{current.title}”" if current else f"New item “{fields.get('title', '')}”"
+            raise ValidationError([f"{label}: {message}" for message in error.messages]) from error
 
 
 def _request_reviews(postmortem: Postmortem, reviewers, requested_by) -> None:
@@ -219,13 +220,21 @@ def _changes_anything(postmortem: Postmortem, data: Mapping[str, Any], items: li
         current = existing.get(item.get("id"))
         if current is None or item.get("delete"):
             return True
-        for field in ACTION_ITEM_FIELDS:
+        for field in EDITABLE_FIELDS:
             if field not in item:
                 continue
             value = item[field].pk if hasattr(item[field], "_meta") else item[field]
             if getattr(current, ActionItem._meta.get_field(field).attname) != value:
                 return True
     return False
+
+
+def amendment_problem(postmortem: Postmortem, note: str) -> str | None:
+    """What is wrong with changing ``postmortem`` with ``note``: a published one is amended,
+    and says what changed and why (the note is shown on its page)."""
+    if postmortem.status == Status.PUBLISHED and not note.strip():
+        return "Say what you changed and why; the note is shown on the page."
+    return None
 
 
 @transaction.atomic
@@ -250,9 +259,9 @@ def postmortem_update(
     action_items = list(action_items)
     if not _changes_anything(postmortem, data, action_items):
         return postmortem  # a save that changes nothing writes nothing: no version, no history
-    if postmortem.status == Status.PUBLISHED and not amendment_note.strip():
-        raise ValidationError({"amendment_note": "Say what you changed and why; the note is shown on the page."})
-    _validate(data)
+    if problem := amendment_problem(postmortem, amendment_note):
+        raise ValidationError({"amendment_note": problem})
+    validate_postmortem_data(data)
     fields = {name: data[name] for name in PLAIN_FIELDS if name in data}
     updated = Postmortem.objects.filter(pk=postmortem.pk, version=expected_version).update(
         **fields, version=F("version") + 1, updated_at=timezone.now()
@@ -278,6 +287,26 @@ def postmortem_update(
         _record(postmortem, user, Kind.EDITED)
     if postmortem.status == Status.IN_REVIEW:
         _request_reviews(postmortem, postmortem.reviewers.exclude(pk__in=previous_reviewers), user)
+    return postmortem
+
+
+@transaction.atomic
+def postmortem_set_up(*, postmortem: Postmortem, user, values: Mapping[str, Any]) -> Postmortem:
+    """Change who facilitates ``postmortem`` and when it is due (any of ``SETUP_FIELDS``), as an
+    admin: one UPDATE that raises the version (so an editor holding an older copy is told) and
+    an EDITED event naming what changed. Values equal to the stored ones write nothing."""
+    access.require(access.is_admin(user), access.ADMIN_ONLY_REFUSED)
+    unknown = set(values) - set(SETUP_FIELDS)
+    if unknown:
+        raise ValueError(f"Not set up here: {', '.join(sorted(unknown))}")
+    stored = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    changes = {name: value for name, value in values.items() if getattr(stored, name) != value}
+    if not changes:
+        return postmortem
+    Postmortem.objects.filter(pk=postmortem.pk).update(**changes, version=F("version") + 1, updated_at=timezone.now())
+    postmortem.refresh_from_db()
+    labels = {"facilitator": "facilitator", "due_date": "due date"}
+    _record(postmortem, user, Kind.EDITED, note="Changed the " + " and ".join(labels[name] for name in changes) + ".")
     return postmortem
 
 
@@ -390,9 +419,10 @@ def _update_items(*, postmortem: Postmortem, user, items: list[dict], amendment_
 
 @transaction.atomic
 def action_item_add(*, postmortem: Postmortem, user, fields: Mapping[str, Any], amendment_note: str = "") -> ActionItem:
-    """Add an action item with ``fields`` (any of ``ACTION_ITEM_FIELDS``) to ``postmortem`` as
-    ``user``; return it. Raises PermissionDenied or ValidationError as ``postmortem_update`` does."""
-    item = {"id": None, **{name: fields[name] for name in ACTION_ITEM_FIELDS if name in fields}}
+    """Add an action item with ``fields`` (any of ``actions.services.EDITABLE_FIELDS``) to
+    ``postmortem`` as ``user``; return it. Raises PermissionDenied or ValidationError as
+    ``postmortem_update`` does."""
+    item = {"id": None, **{name: fields[name] for name in EDITABLE_FIELDS if name in fields}}
     _update_items(postmortem=postmortem, user=user, items=[item], amendment_note=amendment_note)
     # The postmortem's row stays locked until commit, so the newest item is the one just added.
     return postmortem.action_items.order_by("-pk").first()

@@ -5,6 +5,7 @@ records the same history as the postmortem's page."""
 import re
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from postmortems import services
@@ -143,3 +144,65 @@ def test_a_postmortem_added_in_the_admin_is_started_like_from_the_incident(admin
     )
     assert list(postmortem.authors.all()) == [people.author]
     assert events(postmortem, "created").get().actor == people.admin
+
+
+def test_the_facilitator_and_due_date_changed_in_the_admin_are_recorded(admin_client, people, draft):
+    url = reverse("admin:postmortems_postmortem_change", args=[draft.pk])
+    version = draft.version
+    data = change_form(admin_client, draft, facilitator=people.author.pk, due_date="2026-04-01")
+    assert admin_client.post(url, data).status_code == 302
+    draft.refresh_from_db()
+    assert (draft.facilitator, draft.due_date.isoformat(), draft.version) == (people.author, "2026-04-01", version + 1)
+    event = events(draft, "edited").get()
+    assert (event.actor, event.note) == (people.admin, "Changed the facilitator and due date.")
+
+    # The same values again: nothing is written.
+    services.postmortem_set_up(
+        postmortem=draft, user=people.admin, values={"facilitator": people.author, "due_date": draft.due_date}
+    )
+    assert Postmortem.objects.get(pk=draft.pk).version == version + 1
+    assert events(draft, "edited").count() == 1
+
+
+def test_only_an_admin_changes_the_facilitator(people, draft):
+    with pytest.raises(PermissionDenied):
+        services.postmortem_set_up(postmortem=draft, user=people.facilitator, values={"facilitator": people.author})
+    assert Postmortem.objects.get(pk=draft.pk).facilitator == people.facilitator
+
+
+def _new_item(postmortem: Postmortem, owner, **overrides) -> dict:
+    data = {
+        "postmortem": postmortem.pk,
+        "title": "Alert on expiring failover keys",
+        "kind": "detect",
+        "priority": "p2",
+        "owner": owner.pk,
+        "due_date": "2026-05-01",
+        "changes-TOTAL_FORMS": "0",
+        "changes-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_an_item_added_in_the_admin_to_a_published_postmortem_amends_it(admin_client, people, org_published):
+    url = reverse("admin:actions_actionitem_add")
+    before = org_published.action_items.count()
+    refused = admin_client.post(url, _new_item(org_published, people.member))
+    assert refused.status_code == 200
+    assert "Say what you changed and why; the note is shown on the page." in refused.text
+    assert org_published.action_items.count() == before
+
+    note = "Added the alert the review asked for."
+    assert admin_client.post(url, _new_item(org_published, people.member, amendment_note=note)).status_code == 302
+    item = org_published.action_items.get(title="Alert on expiring failover keys")
+    assert item.changes.get().created
+    event = events(org_published, "amended").get()
+    assert (event.actor, event.note) == (people.admin, note)
+
+
+def test_an_item_added_in_the_admin_to_a_draft_needs_no_note(admin_client, people, draft):
+    response = admin_client.post(reverse("admin:actions_actionitem_add"), _new_item(draft, people.member))
+    assert response.status_code == 302
+    assert draft.action_items.filter(title="Alert on expiring failover keys").exists()
+    assert events(draft, "edited").get().actor == people.admin
