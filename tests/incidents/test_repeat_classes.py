@@ -98,7 +98,6 @@ UNSEEN_WORDING = [
         "it fell over.",
         "retry-storm",
     ),
-    ("On 29 February the billing batch computed a date that does not exist and rejected every invoice.", "time-date"),
     ("Lookups of our own hostnames failed for every customer because the zone was published empty.", "dns"),
     (
         "Our carrier started announcing our address space to its peers and traffic went to the wrong network.",
@@ -134,7 +133,9 @@ def test_the_shipped_weights_are_the_ones_the_command_learns_from_the_developmen
 @pytest.mark.django_db
 def test_the_incident_page_suggests_a_class_told_in_new_words(client):
     user = UserFactory(username="ike", is_staff=True, is_superuser=True)
-    incident = IncidentFactory(title="Hall went dark", summary=UNSEEN_WORDING[1][0], commander=user)
+    incident = IncidentFactory(
+        title="Utility feed dropped; generators silent", summary=UNSEEN_WORDING[1][0], commander=user
+    )
     client.force_login(user)
     page = client.get(incident.get_absolute_url()).content.decode()
     assert "Suggested from the text: Hardware or power failure." in page
