@@ -63,6 +63,8 @@ ITEM_FIELDS = [
     *("source_url", "title", "description", "resolution_note", "external_url", "evidence_url", "kind", "priority"),
     *("status", "due_date", "completed_at", "unchased_due_date", "updated_at"),
 ]
+# What an imported item's history may say changed (people and teams are not ids in an archive).
+HISTORY_FIELDS = [name for name in TRACKED_FIELDS if not name.endswith("_id")]
 
 
 class RecordError(Exception):
@@ -433,7 +435,9 @@ class Importer:
         )
         if change.from_severity == change.to_severity:
             raise RecordError("to_severity: a severity change must change the severity")
-        change.full_clean(exclude=["incident", "from_severity", "to_severity", "changed_by"], validate_constraints=False)
+        change.full_clean(
+            exclude=["incident", "from_severity", "to_severity", "changed_by"], validate_constraints=False
+        )
         return change
 
     # -------------------------------------------------------- postmortem
@@ -576,7 +580,30 @@ class Importer:
         overdue = item.status in OPEN_STATUSES and item.due_date and item.due_date < timezone.localdate()
         item.unchased_due_date = item.due_date if overdue and not self.chase else None
         item.full_clean(exclude=["reference", *ITEM_LINKS], validate_unique=False, validate_constraints=False)
+        history = data.get("history") or []
+        if not isinstance(history, list):
+            raise RecordError("history: must be a list")
+        item.imported_history = [
+            _prefixed(f"history[{n}]", self._item_change, item, change) for n, change in enumerate(history)
+        ]
         return item
+
+    def _item_change(self, item: ActionItem, data: dict[str, Any]) -> ActionItemChange:
+        changes = data.get("changes") or {}
+        unknown = sorted(set(changes) - set(HISTORY_FIELDS)) if isinstance(changes, dict) else ["(not an object)"]
+        if unknown:
+            raise RecordError(f"changes: unknown {', '.join(unknown)}; choose from {', '.join(HISTORY_FIELDS)}")
+        for name, values in changes.items():
+            if not (isinstance(values, list) and len(values) == 2):
+                raise RecordError(f'changes.{name}: give the old and the new value, e.g. ["open", "done"]')
+        _required(data, "changed_at")
+        return ActionItemChange(
+            item=item,
+            changed_by=self.person(data.get("changed_by")),
+            changed_at=_time(data, "changed_at"),
+            changes=changes,
+            note=str(data.get("note") or ""),
+        )
 
     def _insert_items(self, items: list[ActionItem], references: list[Any]) -> None:
         for item, reference in zip(items, references, strict=True):
@@ -587,7 +614,10 @@ class Importer:
         ActionItem.objects.bulk_create(items)
         self._known[ActionItem].update(item.external_id for item in items)
         ActionItemChange.objects.bulk_create(
-            ActionItemChange(item=item, changes=_initial_values(item), created=True, note="Imported.") for item in items
+            change
+            for item in items
+            for change in item.imported_history
+            or [ActionItemChange(item=item, changes=_initial_values(item), created=True, note="Imported.")]
         )
 
     def _keep_reference(self, obj, reference: Any, pattern: str, sequence_of: Callable[[re.Match], str]) -> None:

@@ -227,6 +227,53 @@ def test_an_incident_without_a_postmortem_goes_in_alone_and_a_rerun_leaves_its_p
     assert Incident.objects.count() == 2
 
 
+STARTED_AND_DONE = [
+    {
+        "changed_at": "2021-03-12T09:00:00Z",
+        "changed_by": "raj@example.com",
+        "changes": {"status": ["open", "in_progress"]},
+    },
+    {
+        "changed_at": "2021-03-28T12:00:00Z",
+        "changed_by": "raj@example.com",
+        "changes": {"status": ["in_progress", "done"]},
+        "note": "Shipped.",
+    },
+]
+
+
+def test_an_items_history_is_kept_in_place_of_the_imported_row_and_a_rerun_leaves_it_alone(archive, tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [record(action_items__0__history=STARTED_AND_DONE)])
+    run(path, "--create-missing")
+    done = ActionItem.objects.get(external_id="OLD-1-A")
+    rows = list(done.changes.values_list("changed_at", "changed_by__email", "changes", "note", "created"))
+    assert rows == [
+        (datetime(2021, 3, 12, 9, 0, tzinfo=UTC), "raj@example.com", {"status": ["open", "in_progress"]}, "", False),
+        (
+            datetime(2021, 3, 28, 12, 0, tzinfo=UTC),
+            "raj@example.com",
+            {"status": ["in_progress", "done"]},
+            "Shipped.",
+            False,
+        ),
+    ]
+    # An item without history gets the row saying it was imported.
+    assert ActionItem.objects.get(external_id="OLD-1-B").changes.get().note == "Imported."
+    run(path, "--create-missing")
+    assert done.changes.count() == 2
+
+
+def test_a_history_naming_a_field_it_cannot_hold_is_refused(archive, tmp_path):
+    owner_change = [dict(STARTED_AND_DONE[0], changes={"owner": ["1", "2"]})]
+    half = [dict(STARTED_AND_DONE[0], changes={"status": ["open"]})]
+    records = [record(1, action_items__0__history=owner_change), record(2, action_items__0__history=half)]
+    path = write_jsonl(tmp_path / "a.jsonl", records)
+    refused = import_archive([path], create_missing=True).refused
+    assert refused[0].startswith(f"{path}:1: action_items[0].history[0].changes: unknown owner; choose from title,")
+    assert refused[1].startswith(f"{path}:2: action_items[0].history[0].changes.status: give the old and the new")
+    assert not Incident.objects.exists()
+
+
 def test_a_bad_record_is_refused_with_its_file_and_line_and_the_rest_go_in(archive, tmp_path):
     bad_time = record(2, incident__detected_at="2021-03-04T09:00:00Z")  # before impact started
     future = record(3, postmortem__published_at="2999-01-01T00:00:00Z")
