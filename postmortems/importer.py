@@ -24,7 +24,7 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -41,6 +41,7 @@ from incidents.models import (
     CauseCategory,
     Incident,
     ReferenceSequence,
+    RepeatLink,
     Service,
     Severity,
     SeverityChange,
@@ -420,7 +421,35 @@ class Importer:
             _prefixed(f"severity_changes[{index}]", self._severity_change, incident, change)
             for index, change in enumerate(changes)
         )
+        links = data.get("repeats") or []
+        if not isinstance(links, list):
+            raise RecordError("repeats: must be a list")
+        for index, link in enumerate(links):
+            _prefixed(f"repeats[{index}]", self._repeat_link, incident, link)
         return incident
+
+    def _repeat_link(self, incident: Incident, data: dict[str, Any]) -> None:
+        """Record that ``incident`` repeats an earlier one (found by its external id or reference,
+        so it must be imported first); a link between the two is updated, not duplicated."""
+        key = str(_required(data, "earlier"))
+        earlier = Incident.objects.filter(Q(external_id=key) | Q(reference=key)).exclude(pk=incident.pk).first()
+        if earlier is None:
+            raise RecordError(f"earlier: no incident “{key}” (import the earlier incident first)")
+        link = RepeatLink.objects.filter(incident=incident, earlier=earlier).first() or RepeatLink(
+            incident=incident, earlier=earlier
+        )
+        link.score = _required(data, "score")
+        if not isinstance(link.score, int | float) or not 0 <= link.score <= 1:
+            raise RecordError(f"score: “{link.score}” is not a number from 0 to 1")
+        link.reason = _required(data, "reason")
+        link.state = data.get("state") or RepeatLink.State.SUGGESTED
+        decided = link.state != RepeatLink.State.SUGGESTED
+        link.decided_by = self.person(data.get("decided_by")) if decided else None
+        link.decided_at = _time(data, "decided_at") if decided else None
+        if decided and link.decided_at is None:
+            raise RecordError("decided_at: a confirmed or dismissed link needs the time it was decided")
+        link.full_clean(exclude=["incident", "earlier", "decided_by"], validate_unique=False)
+        link.save()
 
     def _severity_change(self, incident: Incident, data: dict[str, Any]) -> SeverityChange:
         old = data.get("from_severity")

@@ -274,6 +274,45 @@ def test_a_history_naming_a_field_it_cannot_hold_is_refused(archive, tmp_path):
     assert not Incident.objects.exists()
 
 
+def repeating(n: int, **link) -> dict:
+    """Record ``n``, a year later, linked as a repeat of OLD-1."""
+    return a_year_later(
+        record(n, incident__repeats=[{"earlier": "OLD-1", "score": 0.8, "reason": "Same pool.", **link}])
+    )
+
+
+def test_a_repeat_link_is_kept_with_its_decision_and_a_rerun_updates_it(archive, tmp_path):
+    confirmed = {"state": "confirmed", "decided_by": "ines@example.com", "decided_at": "2022-03-10T16:00:00Z"}
+    path = write_jsonl(tmp_path / "a.jsonl", [record(1), repeating(2, **confirmed)])
+    run(path, "--create-missing", "--no-repeats")
+    link = RepeatLink.objects.get()
+    assert (link.incident.external_id, link.earlier.external_id) == ("OLD-2", "OLD-1")
+    assert (link.state, link.score, link.reason, link.decided_by.email) == (
+        "confirmed",
+        0.8,
+        "Same pool.",
+        "ines@example.com",
+    )
+    assert link.decided_at == datetime(2022, 3, 10, 16, 0, tzinfo=UTC)
+    # Found again by its pair: updated, not duplicated; the summary's repeat finding leaves it be.
+    run(write_jsonl(tmp_path / "a.jsonl", [repeating(2, **confirmed, reason="Same pool size.")]), "--create-missing")
+    assert RepeatLink.objects.get().reason == "Same pool size."
+
+
+def test_a_repeat_of_an_unknown_incident_or_out_of_range_is_refused(archive, tmp_path):
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [record(1), repeating(2, earlier="OLD-9"), repeating(3, score=1.5), repeating(4, state="confirmed")],
+    )
+    refused = import_archive([path], create_missing=True, repeats=False).refused
+    assert refused == [
+        f"{path}:2: incident.repeats[0].earlier: no incident “OLD-9” (import the earlier incident first)",
+        f"{path}:3: incident.repeats[0].score: “1.5” is not a number from 0 to 1",
+        f"{path}:4: incident.repeats[0].decided_at: a confirmed or dismissed link needs the time it was decided",
+    ]
+    assert not RepeatLink.objects.exists()
+
+
 def test_a_bad_record_is_refused_with_its_file_and_line_and_the_rest_go_in(archive, tmp_path):
     bad_time = record(2, incident__detected_at="2021-03-04T09:00:00Z")  # before impact started
     future = record(3, postmortem__published_at="2999-01-01T00:00:00Z")
