@@ -7,11 +7,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import viewsets
 from rest_framework.decorators import action
 
 from accounts.access import CHANGE_ACTION_ITEM_REFUSED, may_change_action_item, require
-from config.api_base import ReadWriteCreateMixin, write_schema
+from config.api_base import ReadWriteViewSet, write_schema
 from incidents.services import historical_times_set
 from postmortems.services import action_item_add, action_item_remove
 
@@ -54,14 +54,7 @@ DELETE_NOTE = OpenApiParameter(
         responses={204: OpenApiResponse(description="Deleted.")},
     ),
 )
-class ActionItemViewSet(
-    ReadWriteCreateMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.ListModelMixin,
-    viewsets.GenericViewSet,
-):
+class ActionItemViewSet(ReadWriteViewSet):
     """Action items you may read (their postmortem is visible to you, or you may change them).
     The postmortem's facilitator, authors and admins add and delete items (as in its editor);
     the owner, the facilitator, the owner's team lead and admins change them."""

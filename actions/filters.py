@@ -14,31 +14,20 @@ from incidents.filters import (
     StyledFilterSet,
     TagsFilter,
     filter_by_tags,
+    service_choice,
+    severity_choice,
+    team_choice,
 )
-from incidents.models import CauseCategory, Service, Severity, Team
+from incidents.models import CauseCategory
 
 from .models import ActionItem, Notification
 from .querysets import OPEN_STATUSES
 
 
 class ActionItemFilter(StyledFilterSet):
-    team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("name"), to_field_name="slug", empty_label="Any team"
-    )
-    service = django_filters.ModelChoiceFilter(
-        field_name="postmortem__incident__services",
-        queryset=Service.objects.order_by("name"),
-        to_field_name="slug",
-        empty_label="Any service",
-        label="Service",
-    )
-    severity = django_filters.ModelChoiceFilter(
-        field_name="postmortem__incident__severity",
-        queryset=Severity.objects.order_by("level"),
-        to_field_name="name",
-        empty_label="Any severity",
-        label="Incident severity",
-    )
+    team = team_choice()
+    service = service_choice("postmortem__incident__services")
+    severity = severity_choice(field_name="postmortem__incident__severity", label="Incident severity")
     kind = django_filters.ChoiceFilter(choices=ActionItem.Kind.choices, empty_label="Any kind")
     status = django_filters.ChoiceFilter(choices=ActionItem.Status.choices, empty_label="Any status")
     owner = django_filters.CharFilter(field_name="owner__username", label="Owner (username)", max_length=150)

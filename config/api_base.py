@@ -6,7 +6,7 @@ permission. Each app's ``api.py`` builds its viewsets from these; the throttles 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.response import Response
 
 from accounts.access import is_admin
@@ -51,6 +51,17 @@ class ReadWriteCreateMixin(ReadWriteMixin):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self.read_response(self.perform_create(serializer), status.HTTP_201_CREATED)
+
+
+class ReadWriteViewSet(
+    ReadWriteCreateMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A resource read, created, changed and deleted through the API (writes as ReadWriteMixin)."""
 
 
 DELETE_RESPONSES = {

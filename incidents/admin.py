@@ -182,6 +182,16 @@ class IncidentAdminForm(ChangeNeedsReasonMixin, forms.ModelForm):
         return fields
 
 
+def _duration_display(attribute: str, description: str):
+    """A read-only admin field showing the incident's ``attribute`` (a duration) for people."""
+
+    @admin.display(description=description)
+    def display(modeladmin, obj: Incident) -> str:
+        return format_duration(getattr(obj, attribute))
+
+    return display
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     form = IncidentAdminForm
@@ -277,21 +287,10 @@ class IncidentAdmin(admin.ModelAdmin):
         for event in formset.deleted_objects:
             timeline_event_delete(event, by=request.user)
 
-    @admin.display(description="Time to detect")
-    def ttd_display(self, obj: Incident) -> str:
-        return format_duration(obj.time_to_detect)
-
-    @admin.display(description="Time to acknowledge")
-    def tta_display(self, obj: Incident) -> str:
-        return format_duration(obj.time_to_acknowledge)
-
-    @admin.display(description="Time to mitigate")
-    def ttm_display(self, obj: Incident) -> str:
-        return format_duration(obj.time_to_mitigate)
-
-    @admin.display(description="Time to resolve")
-    def ttr_display(self, obj: Incident) -> str:
-        return format_duration(obj.time_to_resolve)
+    ttd_display = _duration_display("time_to_detect", "Time to detect")
+    tta_display = _duration_display("time_to_acknowledge", "Time to acknowledge")
+    ttm_display = _duration_display("time_to_mitigate", "Time to mitigate")
+    ttr_display = _duration_display("time_to_resolve", "Time to resolve")
 
 
 @admin.register(SeverityChange)

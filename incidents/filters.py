@@ -92,6 +92,32 @@ class LabelledOrderingFilter(django_filters.OrderingFilter):
         return choices
 
 
+def team_choice(**options) -> django_filters.ModelChoiceFilter:
+    """A team chosen by its slug, "Any team" when none (the lists' team filter)."""
+    return django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"), to_field_name="slug", empty_label="Any team", **options
+    )
+
+
+def service_choice(field_name: str, **options) -> django_filters.ModelChoiceFilter:
+    """A service chosen by its slug, "Any service" when none."""
+    return django_filters.ModelChoiceFilter(
+        field_name=field_name,
+        queryset=Service.objects.order_by("name"),
+        to_field_name="slug",
+        empty_label="Any service",
+        label="Service",
+        **options,
+    )
+
+
+def severity_choice(**options) -> django_filters.ModelChoiceFilter:
+    """A severity chosen by its name, "Any severity" when none."""
+    return django_filters.ModelChoiceFilter(
+        queryset=Severity.objects.order_by("level"), to_field_name="name", empty_label="Any severity", **options
+    )
+
+
 class StyledFilterSet(BoundedFilterSet):
     """A FilterSet whose form controls carry Bootstrap's small classes (every list page's filters)."""
 
@@ -113,24 +139,10 @@ class StyledFilterSet(BoundedFilterSet):
 
 class IncidentFilter(StyledFilterSet):
     q = django_filters.CharFilter(method="search", label="Search", max_length=200)
-    severity = django_filters.ModelChoiceFilter(
-        queryset=Severity.objects.order_by("level"), to_field_name="name", empty_label="Any severity"
-    )
+    severity = severity_choice()
     status = django_filters.ChoiceFilter(choices=Incident.Status.choices, empty_label="Any status")
-    service = django_filters.ModelChoiceFilter(
-        field_name="services",
-        queryset=Service.objects.order_by("name"),
-        to_field_name="slug",
-        empty_label="Any service",
-        label="Service",
-    )
-    team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("name"),
-        to_field_name="slug",
-        method="by_team",
-        empty_label="Any team",
-        label="Team",
-    )
+    service = service_choice("services")
+    team = team_choice(method="by_team", label="Team")
     declared_after = django_filters.DateFilter(
         field_name="declared_at",
         lookup_expr="date__gte",

@@ -6,14 +6,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.access import DELETE_REFUSED, EDIT_POSTMORTEM_REFUSED, require
 from actions.api import readable_items
 from actions.serializers import ActionItemNewSerializer, ActionItemSerializer
-from config.api_base import ReadWriteCreateMixin, write_schema
+from config.api_base import ReadWriteViewSet, write_schema
 from config.api_errors import ErrorSerializer
 from incidents.serializers import User
 from incidents.services import audited_delete, historical_times_set
@@ -49,14 +48,7 @@ TRANSITION_ERRORS = {
         "the admin's history records who deleted it and when.",
     ),
 )
-class PostmortemViewSet(
-    ReadWriteCreateMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.ListModelMixin,
-    viewsets.GenericViewSet,
-):
+class PostmortemViewSet(ReadWriteViewSet):
     """Postmortems you may read; internal sections you may not read are null and listed in
     ``redacted_sections``. The facilitator and authors edit, reviewers review, the facilitator
     publishes: the same rules, and the same checks, as the pages."""

@@ -15,8 +15,10 @@ from incidents.filters import (
     StyledFilterSet,
     TagsFilter,
     filter_by_tags,
+    severity_choice,
+    team_choice,
 )
-from incidents.models import CauseCategory, Incident, RepeatLink, Service, Severity, Team
+from incidents.models import CauseCategory, Incident, RepeatLink, Service, Severity
 from incidents.widgets import IsoDateInput
 
 from .models import Postmortem
@@ -24,19 +26,8 @@ from .models import Postmortem
 
 class PostmortemFilter(StyledFilterSet):
     status = django_filters.ChoiceFilter(choices=Postmortem.Status.choices, empty_label="Any status")
-    severity = django_filters.ModelChoiceFilter(
-        field_name="incident__severity",
-        queryset=Severity.objects.order_by("level"),
-        to_field_name="name",
-        empty_label="Any severity",
-    )
-    team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("name"),
-        to_field_name="slug",
-        empty_label="Any team",
-        method="by_team",
-        label="Team",
-    )
+    severity = severity_choice(field_name="incident__severity")
+    team = team_choice(method="by_team", label="Team")
     mine = django_filters.BooleanFilter(
         method="by_participant", label="Only mine", widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
     )
@@ -138,13 +129,7 @@ class PostmortemArchiveFilter(StyledFilterSet):
         distinct=False,
         label="Services",
     )
-    team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("name"),
-        to_field_name="slug",
-        empty_label="Any team",
-        method="by_team",
-        label="Team",
-    )
+    team = team_choice(method="by_team", label="Team")
     cause = django_filters.ModelMultipleChoiceFilter(
         field_name="incident__cause_category__slug",
         queryset=CauseCategory.objects.order_by("name"),
