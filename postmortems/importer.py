@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -236,12 +237,19 @@ def import_archive(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     repeats: bool = True,
+    shift_from: datetime | None = None,
 ) -> Report:
     """Import every record of ``paths``, each in its own transaction; then, once, give the
     imported rows the archive's times, look for repeats among them (``repeats``; suggestions
     recorded, no email) and rebuild the search index. See the module docstring for what an
-    import does and does not set off."""
+    import does and does not set off.
+
+    With ``shift_from``, the archive is moved to the present as if it had been written then:
+    every time by now − ``shift_from``, every date by whole days (today − its day), so what was
+    due or overdue on that day is so today."""
     importer = Importer(create_missing=create_missing, chase=chase, dry_run=dry_run)
+    if shift_from is not None:
+        importer.shift = Shift.since(shift_from)
     started = timezone.now()
     with search_index.paused(), _commits_unsynced():
         try:
@@ -304,6 +312,50 @@ def _detect_repeats(incident_ids: list[int]) -> int:
     return found
 
 
+@dataclass(frozen=True)
+class Shift:
+    """How far to move an archive's times (``*_at``) and dates (``*_date``) into the present."""
+
+    by: timedelta
+    days: int
+
+    @classmethod
+    def since(cls, anchor: datetime) -> Shift:
+        now = timezone.now()
+        return cls(by=now - anchor, days=(timezone.localdate(now) - timezone.localdate(anchor)).days)
+
+    def record(self, value: Any, key: str = "") -> Any:
+        """``value`` with its times and dates moved; one that does not parse is left for the
+        import to refuse by name."""
+        if isinstance(value, dict):
+            return {name: self.record(item, name) for name, item in value.items()}
+        if isinstance(value, list):
+            return [self.record(item, key) for item in value]
+        if not isinstance(value, str):
+            return value
+        if key.endswith("_at") and (moment := _parsed_time(value)):
+            return (moment + self.by).isoformat()
+        if key.endswith("_date") and (day := _parsed_date(value)):
+            return (day + timedelta(days=self.days)).isoformat()
+        return value
+
+
+def _parsed_date(value: str) -> date | None:
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None
+
+
+def _parsed_time(value: str) -> datetime | None:
+    """``value`` as an aware time (one without an offset is in the site's zone), else None."""
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return None
+    return timezone.make_aware(parsed) if parsed and timezone.is_naive(parsed) else parsed
+
+
 class _DryRun(Exception):
     """Raised at the end of a dry run's record to roll it back."""
 
@@ -321,6 +373,7 @@ class Importer:
         # whose ids are not among them is new, and needs no lookup.
         self._known = {model: set(_external_ids(model)) for model in (Incident, Postmortem, ActionItem)}
         self.imported: list[int] = []  # the incidents imported, for the work done once at the end
+        self.shift: Shift | None = None
         self.numbers = _Numbers()
 
     def run(self, source: Source) -> bool:
@@ -333,7 +386,7 @@ class Importer:
         numbers = self.numbers.saved()
         try:
             with transaction.atomic():
-                outcome = self.import_record(source.record)
+                outcome = self.import_record(self.shift.record(source.record) if self.shift else source.record)
                 if self.report.dry_run:
                     raise _DryRun
         except _DryRun:
@@ -780,11 +833,9 @@ def _time(data: dict[str, Any], name: str):
     value = data.get(name)
     if value in (None, ""):
         return None
-    parsed = parse_datetime(str(value)) if isinstance(value, str) else None
+    parsed = _parsed_time(value) if isinstance(value, str) else None
     if parsed is None:
         raise RecordError(f"{name}: “{value}” is not a time like 2024-03-05T14:30:00Z")
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
     return parsed
 
 
@@ -792,10 +843,7 @@ def _date(data: dict[str, Any], name: str):
     value = data.get(name)
     if value in (None, ""):
         return None
-    try:
-        parsed = parse_date(str(value))
-    except ValueError:
-        parsed = None
+    parsed = _parsed_date(str(value))
     if parsed is None:
         raise RecordError(f"{name}: “{value}” is not a date like 2024-03-05")
     return parsed

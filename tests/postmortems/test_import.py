@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -311,6 +312,24 @@ def test_a_repeat_of_an_unknown_incident_or_out_of_range_is_refused(archive, tmp
         f"{path}:4: incident.repeats[0].decided_at: a confirmed or dismissed link needs the time it was decided",
     ]
     assert not RepeatLink.objects.exists()
+
+
+@pytest.mark.parametrize("now", [datetime(2026, 3, 2, 0, 30, tzinfo=UTC), datetime(2026, 3, 2, 23, 30, tzinfo=UTC)])
+def test_a_shifted_import_moves_times_and_dates_so_the_archive_day_is_today(archive, tmp_path, now):
+    anchor = datetime(2021, 5, 30, 12, 0, tzinfo=UTC)  # the open item was due 2 days later
+    bad = record(2, incident__resolved_at="not yet")
+    with time_machine.travel(now, tick=False):
+        report = import_archive(
+            [write_jsonl(tmp_path / "a.jsonl", [record(1), bad])], create_missing=True, shift_from=anchor
+        )
+    assert report.refused == [
+        f"{tmp_path / 'a.jsonl'}:2: incident.resolved_at: “not yet” is not a time like 2024-03-05T14:30:00Z"
+    ]
+    incident = Incident.objects.get()
+    assert incident.started_at == datetime(2021, 3, 4, 9, 58, tzinfo=UTC) + (now - anchor)
+    assert incident.timeline_events.first().occurred_at == datetime(2021, 3, 4, 10, 2, tzinfo=UTC) + (now - anchor)
+    assert str(ActionItem.objects.get(external_id="OLD-1-B").due_date) == "2026-03-04"
+    assert str(incident.postmortem.due_date) == "2025-12-12"  # 2021-03-11: 80 days before the anchor's day
 
 
 def test_a_bad_record_is_refused_with_its_file_and_line_and_the_rest_go_in(archive, tmp_path):
