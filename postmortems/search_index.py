@@ -293,11 +293,11 @@ def label_saving(sender, instance, raw=False, **kwargs) -> None:
 
 @_unless_paused
 def label_saved(sender, instance, **kwargs) -> None:
-    """A renamed label: once committed, the postmortems carrying it are reindexed, in chunks."""
+    """A renamed label: once committed, the postmortems carrying it are reindexed by the worker."""
     if getattr(instance, "_search_renamed", False):
         instance._search_renamed = False
         carriers = _carriers(instance)
-        transaction.on_commit(lambda: reindex_in_chunks(carriers), robust=True)
+        transaction.on_commit(lambda: _reindex_later(carriers.values_list("pk", flat=True).distinct()), robust=True)
 
 
 @_unless_paused
@@ -305,7 +305,20 @@ def label_deleting(sender, instance, **kwargs) -> None:
     """A deleted label: its carriers, known only before the delete, are reindexed after commit."""
     pks = list(_carriers(instance).values_list("pk", flat=True).distinct())
     if pks:
-        transaction.on_commit(lambda: reindex_in_chunks(Postmortem.objects.filter(pk__in=pks)), robust=True)
+        transaction.on_commit(lambda: _reindex_later(pks), robust=True)
+
+
+# A label can be carried by thousands of postmortems (20 s of reindexing at 100,000): a rename
+# in the admin or the API must not wait for that, so the worker does it, this many per task.
+REINDEX_TASK_SIZE = 500
+
+
+def _reindex_later(pks) -> None:
+    from .tasks import reindex_postmortems
+
+    pks = sorted(pks)
+    for start in range(0, len(pks), REINDEX_TASK_SIZE):
+        reindex_postmortems.delay(pks[start : start + REINDEX_TASK_SIZE])
 
 
 def reindex_in_chunks(postmortems: QuerySet[Postmortem], *, chunk_size: int = 500) -> int:

@@ -4,7 +4,10 @@ use to see the test's data, waiting on it, and stopping it."""
 import os
 import signal
 import subprocess
+import sys
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,3 +64,34 @@ def stop(proc: subprocess.Popen) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+@contextmanager
+def worker_on_own_queue(log: Path, *, var_dir: Path, broker_url: str, env: dict | None = None):
+    """Start a worker as the Procfile does (threads pool) on a queue of its own, wait until it is
+    ready, yield the queue's name, and stop it. ``env`` adds to the worker's environment."""
+    suffix = uuid.uuid4().hex[:12]
+    name, queue = f"test-{suffix}@localhost", f"test-{suffix}"
+    worker_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "tests-only-not-a-secret",
+        "DEBUG": "false",
+        "VAR_DIR": str(var_dir),
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        **(env or {}),
+    }
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--pool=threads"]
+    cmd += ["--concurrency=2", "-n", name, "-Q", queue, "--without-mingle", "--without-gossip", "--without-heartbeat"]
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=BASE_DIR, env=worker_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_for(lambda: f"{name} ready." in log.read_text() or proc.poll() is not None, "the worker", log)
+        assert proc.poll() is None, log.read_text()
+        yield queue
+    finally:
+        stop(proc)

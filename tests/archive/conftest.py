@@ -45,3 +45,14 @@ def as_user(client, people):
         return client
 
     return login
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in the test's own process as they are sent (the worker's part of a
+    rename's reindexing); a real worker runs them in tests/archive/test_index_worker.py."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

@@ -99,7 +99,7 @@ def test_rebuild_search_index_restores_a_lost_index(make_pm, reader):
 
 
 def test_renaming_a_service_team_cause_or_failure_class_reindexes_its_postmortems(
-    make_pm, reader, django_capture_on_commit_callbacks
+    make_pm, reader, django_capture_on_commit_callbacks, eager_tasks
 ):
     from incidents.models import FailureClass
     from tests.factories import IncidentFactory, ServiceFactory, TeamFactory, cause
@@ -141,7 +141,9 @@ def test_saving_a_label_without_renaming_it_reindexes_nothing(make_pm, django_ca
     assert callbacks == []
 
 
-def test_a_deleted_failure_class_leaves_its_postmortems_documents(make_pm, reader, django_capture_on_commit_callbacks):
+def test_a_deleted_failure_class_leaves_its_postmortems_documents(
+    make_pm, reader, django_capture_on_commit_callbacks, eager_tasks
+):
     from incidents.models import FailureClass
     from tests.factories import IncidentFactory
 

@@ -8,10 +8,6 @@ CELERY_BROKER_URL says so), on a queue of its own, and opens the test database.
 """
 
 import io
-import os
-import subprocess
-import sys
-import uuid
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -30,7 +26,7 @@ from incidents.models import FailureClass, Incident, RepeatLink
 from incidents.repeats import DEFAULT_FAILURE_CLASSES
 from postmortems import services as postmortem_services
 from tests.factories import ActionItemFactory, IncidentFactory, PostmortemFactory, ServiceFactory, UserFactory, severity
-from tests.workers import BASE_DIR, database_url, stop, wait_for
+from tests.workers import wait_for, worker_on_own_queue
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -44,33 +40,12 @@ class Worker(NamedTuple):
 def worker(tmp_path, monkeypatch):
     """A worker on a queue of its own; the app's ``detect_repeats.delay`` sends there (the broker is
     the one this test process is configured with, so other runs' workers never take the task)."""
-    suffix = uuid.uuid4().hex[:12]
-    name, queue, log = f"test-{suffix}@localhost", f"test-{suffix}", tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "tests-only-not-a-secret",
-        "DEBUG": "false",
-        "VAR_DIR": str(settings.VAR_DIR),
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "EMAIL_URL": "consolemail://",
-    }
-    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--pool=threads"]
-    cmd += ["--concurrency=2", "-n", name, "-Q", queue, "--without-mingle", "--without-gossip", "--without-heartbeat"]
-    real_apply = tasks.detect_repeats.apply_async
-    monkeypatch.setattr(tasks.detect_repeats, "delay", lambda *args: real_apply(args, queue=queue))
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        wait_for(lambda: f"{name} ready." in log.read_text() or proc.poll() is not None, "the worker", log)
-        assert proc.poll() is None, log.read_text()
+    log = tmp_path / "worker.log"
+    env = {"EMAIL_URL": "consolemail://"}
+    with worker_on_own_queue(log, var_dir=settings.VAR_DIR, broker_url=settings.CELERY_BROKER_URL, env=env) as queue:
+        real_apply = tasks.detect_repeats.apply_async
+        monkeypatch.setattr(tasks.detect_repeats, "delay", lambda *args: real_apply(args, queue=queue))
         yield Worker(log, queue)
-    finally:
-        stop(proc)
 
 
 EXPIRED = "The TLS certificate of the login service expired; it was renewed by hand every year."
