@@ -613,21 +613,26 @@ def action_item_figures(qs: QuerySet, today: date, period: str = "month") -> tup
     """Completion, on-time completion and overdue items (count and age) of these incidents' action
     items; over the whole range and per period of their incidents (for the tiles' trends), in one
     query grouped by period."""
-    items = ActionItem.objects.filter(postmortem__incident__in=qs.values("pk"))
-    done = Q(status=ActionItem.Status.DONE)
-    overdue = Q(status__in=OPEN_STATUSES, due_date__lt=today)
-    days_overdue = DaysBetween(F("due_date"), Value(today, output_field=DateField()))
+    # From the incidents' side, joined out to their items: the incidents are read once, where a filter
+    # on ``postmortem__incident__in`` reads them twice (once for the filter, once for the period).
+    item = "postmortem__action_items__"
+    done = Q(**{f"{item}status": ActionItem.Status.DONE})
+    overdue = Q(**{f"{item}status__in": OPEN_STATUSES, f"{item}due_date__lt": today})
+    days_overdue = DaysBetween(F(f"{item}due_date"), Value(today, output_field=DateField()))
     rows = list(
-        items.annotate(p=_period_expr(period, "postmortem__incident__declared_at"))
+        qs.filter(**{f"{item}isnull": False})
+        .annotate(p=_period_expr(period))
         .values("p")
         .annotate(
-            total=Count("pk"),
-            done=Count("pk", filter=done),
-            wont_do=Count("pk", filter=Q(status=ActionItem.Status.WONT_DO)),
-            open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
-            done_with_due_date=Count("pk", filter=done & Q(due_date__isnull=False)),
-            done_on_time=Count("pk", filter=done & Q(completed_at__date__lte=F("due_date"))),
-            overdue=Count("pk", filter=overdue),
+            total=Count(f"{item}pk"),
+            done=Count(f"{item}pk", filter=done),
+            wont_do=Count(f"{item}pk", filter=Q(**{f"{item}status": ActionItem.Status.WONT_DO})),
+            open=Count(f"{item}pk", filter=Q(**{f"{item}status__in": OPEN_STATUSES})),
+            done_with_due_date=Count(f"{item}pk", filter=done & Q(**{f"{item}due_date__isnull": False})),
+            done_on_time=Count(
+                f"{item}pk", filter=done & Q(**{f"{item}completed_at__date__lte": F(f"{item}due_date")})
+            ),
+            overdue=Count(f"{item}pk", filter=overdue),
             overdue_mean_days=Avg(days_overdue, filter=overdue),
             overdue_max_days=Max(days_overdue, filter=overdue),
         )
@@ -676,8 +681,8 @@ def compared_metrics(
 ) -> tuple[Metrics, Metrics | None]:
     """``incident_metrics`` for ``filters`` and, with ``compare``, for the period of the same length
     just before (``previous_filters``; ``None`` for an open range). The labels are read once: the
-    earlier period adds the durations, counts, postmortems and action items (four queries, and three
-    more when some incident in it is hidden from ``user``)."""
+    earlier period adds its durations overall and its counts (two queries, and one more when some
+    incident in it is hidden from ``user``): the tiles compare nothing else."""
     today = today or timezone.localdate()
     earlier = previous_filters(filters, today) if compare else None
     if connection.vendor != "postgresql":
@@ -724,22 +729,26 @@ def _incident_metrics(filters: Filters, today: date, user, all_labels: tuple, ov
     labels, visible = (severities, services, causes), _visible_ids(user)
     groups = duration_groups(qs, filters.period, overall_only)
     counts = period_counts(qs, filters.period, severities, causes, visible)
-    metrics = _assemble(filters, today, qs, groups, counts, labels)
+    metrics = _assemble(filters, today, qs, groups, counts, labels, overall_only)
     if counts.hidden is not None:
         hidden_qs = qs.exclude(pk__in=visible)
         hidden_groups = duration_groups(hidden_qs, filters.period, overall_only)
-        suppress(metrics, _assemble(filters, today, hidden_qs, hidden_groups, counts.hidden, labels))
+        suppress(metrics, _assemble(filters, today, hidden_qs, hidden_groups, counts.hidden, labels, overall_only))
     metrics.severity_levels = levels
     return metrics
 
 
-def _assemble(filters: Filters, today: date, qs: QuerySet, groups, counts: PeriodCounts, labels) -> Metrics:
+def _assemble(
+    filters: Filters, today: date, qs: QuerySet, groups, counts: PeriodCounts, labels, overall_only: bool = False
+) -> Metrics:
+    """The figures as ``Metrics``; with ``overall_only`` (the earlier period, which only gives the
+    tiles their changes), without postmortems and action items: no tile compares them."""
     severities, services, causes = labels
     total = sum(r["incidents"] for r in counts.repeats)
     repeats = sum(r["repeats"] for r in counts.repeats)
     overall = groups["overall"].get(None)
-    postmortems, postmortems_by_period = postmortem_completion(qs, today, filters.period)
-    action_items, action_items_by_period = action_item_figures(qs, today, filters.period)
+    postmortems, postmortems_by_period = ({}, {}) if overall_only else postmortem_completion(qs, today, filters.period)
+    action_items, action_items_by_period = ({}, {}) if overall_only else action_item_figures(qs, today, filters.period)
     return Metrics(
         filters=filters,
         today=today,
@@ -843,6 +852,8 @@ ACTION_ITEM_DERIVED = {
 
 
 def _suppress_figures(figures: dict, hidden: dict, cells: _Cells, derived: dict) -> None:
+    if not figures:  # not computed (the earlier period's)
+        return
     for key, value in figures.items():
         if key not in derived:
             figures[key] = cells.count(value, hidden.get(key) or 0)

@@ -200,9 +200,9 @@ def test_team_page_query_count_is_pinned(client, world, django_assert_num_querie
     team, lead = _team_world(world)
     client.force_login(lead)
     # session, user, team and its lead; labels: severities, services, causes; durations, counts, postmortems and
-    # action items for the range and again for the period before it; action items by owner;
+    # action items for the range; durations overall and counts for the period before it; action items by owner;
     # postmortems waiting and not started; repeat-class incidents. PostgreSQL adds set_config and the savepoint.
-    with django_assert_num_queries(21 if is_postgres() else 18):
+    with django_assert_num_queries(19 if is_postgres() else 16):
         response = client.get(f"/metrics/teams/{team.slug}/?start=2026-03-01&end=2026-03-31")
     assert response.status_code == 200
 
@@ -348,9 +348,9 @@ def test_metrics_and_team_page_query_counts_do_not_grow_with_months_teams_and_it
     # 12 incidents, or 72 with 144 action items and 35 repeat links, over twelve months: the same
     # queries (named in test_metrics.test_page_query_count_is_pinned and test_team_page_query_count_is_pinned).
     _year_of_incidents(per_month)
-    with django_assert_max_num_queries(19 if is_postgres() else 16):
+    with django_assert_max_num_queries(17 if is_postgres() else 14):
         assert client.get("/metrics/").status_code == 200
-    with django_assert_max_num_queries(20 if is_postgres() else 17):  # and the team filter's team, by slug
+    with django_assert_max_num_queries(18 if is_postgres() else 15):  # and the team filter's team, by slug
         assert client.get("/metrics/?period=quarter&team=team-1").status_code == 200
-    with django_assert_max_num_queries(21 if is_postgres() else 18):
+    with django_assert_max_num_queries(19 if is_postgres() else 16):
         assert client.get("/metrics/teams/team-1/").status_code == 200
