@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import django_filters
-from django.db.models import Q
 from django.utils import timezone
 
 from incidents.filters import (
@@ -14,6 +13,7 @@ from incidents.filters import (
     StyledFilterSet,
     TagsFilter,
     filter_by_tags,
+    search_in,
     service_choice,
     severity_choice,
     team_choice,
@@ -108,8 +108,7 @@ class ActionItemAPIFilter(ImportedFromFilterMixin, ActionItemFilter):
             *ImportedFromFilterMixin.FIELDS,
         ]
 
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(reference__icontains=value) | Q(title__icontains=value))
+    search = search_in("reference", "title")
 
     def by_tags(self, queryset, name, value):
         return filter_by_tags(queryset, "postmortem__incident", value)

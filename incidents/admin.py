@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from .forms import ChangeNeedsReasonMixin, reason_field, severity_problem
 from .models import (
+    INCIDENT_EDITABLE_FIELDS,
+    ROLE_FIELDS,
     ApiToken,
     CauseCategory,
     FailureClass,
@@ -248,21 +250,9 @@ class IncidentAdmin(admin.ModelAdmin):
             },
         ),
         ("Classification", {"fields": ["cause_category", "failure_classes", "trigger", "customer_facing"]}),
-        (
-            "Lifecycle",
-            {
-                "fields": [
-                    "started_at",
-                    "detected_at",
-                    "acknowledged_at",
-                    "declared_at",
-                    "mitigated_at",
-                    "resolved_at",
-                ]
-            },
-        ),
+        ("Lifecycle", {"fields": [name for name in INCIDENT_EDITABLE_FIELDS if name.endswith("_at")]}),
         ("Durations", {"fields": ["ttd_display", "tta_display", "ttm_display", "ttr_display"]}),
-        ("Roles", {"fields": ["commander", "operations_lead", "communications_lead", "scribe", "created_by"]}),
+        ("Roles", {"fields": [*ROLE_FIELDS, "created_by"]}),
         ("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 

@@ -92,6 +92,18 @@ class LabelledOrderingFilter(django_filters.OrderingFilter):
         return choices
 
 
+def search_in(*fields: str):
+    """A FilterSet method: rows where any of ``fields`` contains the words typed."""
+
+    def search(self, queryset, name, value):
+        condition = Q()
+        for field in fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+    return search
+
+
 def team_choice(**options) -> django_filters.ModelChoiceFilter:
     """A team chosen by its slug, "Any team" when none (the lists' team filter)."""
     return django_filters.ModelChoiceFilter(
@@ -165,9 +177,7 @@ class IncidentFilter(StyledFilterSet):
         """A team's incidents: one of the incident's services is the team's (each incident once)."""
         return queryset.filter(pk__in=Incident.objects.filter(services__team=team).values("pk"))
 
-    def search(self, queryset, name, value):
-        """Reference or title contains the words typed."""
-        return queryset.filter(Q(reference__icontains=value) | Q(title__icontains=value))
+    search = search_in("reference", "title")
 
 
 class StableOrderingFilter(LabelledOrderingFilter):
@@ -277,16 +287,6 @@ class IncidentAPIFilter(ImportedFromFilterMixin, IncidentFilter):
         return queryset.exclude(status=Incident.Status.RESOLVED) if value else queryset.filter(status="resolved")
 
 
-def _search(*fields: str):
-    def search(self, queryset, name, value):
-        condition = Q()
-        for field in fields:
-            condition |= Q(**{f"{field}__icontains": value})
-        return queryset.filter(condition)
-
-    return search
-
-
 class TeamFilter(BoundedFilterSet):
     q = django_filters.CharFilter(method="search", label="Name contains", max_length=200)
     member = django_filters.CharFilter(field_name="members__username", label="Has member (username)")
@@ -296,7 +296,7 @@ class TeamFilter(BoundedFilterSet):
         model = Team
         fields = ["q", "member"]
 
-    search = _search("name", "slug")
+    search = search_in("name", "slug")
 
 
 class ServiceFilter(BoundedFilterSet):
@@ -308,7 +308,7 @@ class ServiceFilter(BoundedFilterSet):
         model = Service
         fields = ["q", "team"]
 
-    search = _search("name", "slug", "description")
+    search = search_in("name", "slug", "description")
 
 
 class SeverityFilter(BoundedFilterSet):
@@ -320,7 +320,7 @@ class SeverityFilter(BoundedFilterSet):
         model = Severity
         fields = ["q", "requires_postmortem"]
 
-    search = _search("name", "label")
+    search = search_in("name", "label")
 
 
 class CauseCategoryFilter(BoundedFilterSet):
@@ -331,7 +331,7 @@ class CauseCategoryFilter(BoundedFilterSet):
         model = CauseCategory
         fields = ["q"]
 
-    search = _search("name", "slug", "description")
+    search = search_in("name", "slug", "description")
 
 
 class FailureClassFilter(BoundedFilterSet):
@@ -342,7 +342,7 @@ class FailureClassFilter(BoundedFilterSet):
         model = FailureClass
         fields = ["q"]
 
-    search = _search("name", "slug", "description")
+    search = search_in("name", "slug", "description")
 
 
 class TimelineEventFilter(BoundedFilterSet):
@@ -357,7 +357,7 @@ class TimelineEventFilter(BoundedFilterSet):
         model = TimelineEvent
         fields = ["q", "incident", "kind", "occurred_after", "occurred_before"]
 
-    search = _search("text")
+    search = search_in("text")
 
 
 class UserFilter(BoundedFilterSet):
@@ -371,4 +371,4 @@ class UserFilter(BoundedFilterSet):
         model = get_user_model()
         fields = ["q", "team"]
 
-    search = _search("username", "first_name", "last_name")
+    search = search_in("username", "first_name", "last_name")

@@ -15,6 +15,7 @@ from incidents.filters import (
     StyledFilterSet,
     TagsFilter,
     filter_by_tags,
+    search_in,
     severity_choice,
     team_choice,
 )
@@ -91,8 +92,7 @@ class PostmortemAPIFilter(ImportedFromFilterMixin, PostmortemFilter):
             *ImportedFromFilterMixin.FIELDS,
         ]
 
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(incident__reference__icontains=value) | Q(incident__title__icontains=value))
+    search = search_in("incident__reference", "incident__title")
 
     @extend_schema_field(OpenApiTypes.STR)
     def by_team(self, queryset, name, team):
