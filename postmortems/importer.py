@@ -662,12 +662,14 @@ class Importer:
         overdue = item.status in OPEN_STATUSES and item.due_date and item.due_date < timezone.localdate()
         item.unchased_due_date = item.due_date if overdue and not self.chase else None
         item.full_clean(exclude=["reference", *ITEM_LINKS], validate_unique=False, validate_constraints=False)
-        history = data.get("history") or []
-        if not isinstance(history, list):
+        history = data.get("history")
+        if history is not None and not isinstance(history, list):
             raise RecordError("history: must be a list")
-        item.imported_history = [
-            _prefixed(f"history[{n}]", self._item_change, item, change) for n, change in enumerate(history)
-        ]
+        item.imported_history = (
+            None
+            if history is None
+            else [_prefixed(f"history[{n}]", self._item_change, item, change) for n, change in enumerate(history)]
+        )
         return item
 
     def _item_change(self, item: ActionItem, data: dict[str, Any]) -> ActionItemChange:
@@ -698,8 +700,11 @@ class Importer:
         ActionItemChange.objects.bulk_create(
             change
             for item in items
-            for change in item.imported_history
-            or [ActionItemChange(item=item, changes=_initial_values(item), created=True, note="Imported.")]
+            for change in (
+                [ActionItemChange(item=item, changes=_initial_values(item), created=True, note="Imported.")]
+                if item.imported_history is None
+                else item.imported_history
+            )
         )
 
     def _keep_reference(self, obj, reference: Any, pattern: str, sequence_of: Callable[[re.Match], str]) -> None:

@@ -258,8 +258,10 @@ def test_an_items_history_is_kept_in_place_of_the_imported_row_and_a_rerun_leave
             False,
         ),
     ]
-    # An item without history gets the row saying it was imported.
+    # An item without history gets the row saying it was imported; one with an empty one, none.
     assert ActionItem.objects.get(external_id="OLD-1-B").changes.get().note == "Imported."
+    run(write_jsonl(tmp_path / "b.jsonl", [record(2, action_items__0__history=[])]), "--create-missing")
+    assert not ActionItem.objects.get(external_id="OLD-2-A").changes.exists()
     run(path, "--create-missing")
     assert done.changes.count() == 2
 
