@@ -6,28 +6,21 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.demo import DEFAULT_SEED, DemoDataError, build_demo
+from incidents.demo import DemoDataError, build_demo
 
 
 class Command(BaseCommand):
     help = (
-        "Create a demo organisation: teams, people, services, a year of incidents with timelines, "
-        "postmortems in every state, action items and repeat-incident links. Safe to run again: "
+        "Create a demo organisation: teams, people, services, and a year of incidents with timelines, "
+        "postmortems in every state, action items and repeat-incident links, imported from incidents/demo_data/ "
+        "and moved to today. Safe to run again: "
         "existing demo data is left alone and only the demo logins (demo / demo, and one persona per role) are reset."
     )
 
-    def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "--seed",
-            type=int,
-            default=DEFAULT_SEED,
-            help=f"Random seed for role rotas and timings (default {DEFAULT_SEED}).",
-        )
-
-    def handle(self, *args, seed: int, **options) -> None:
+    def handle(self, *args, **options) -> None:
         started = time.monotonic()
         try:
-            result = build_demo(seed=seed)
+            result = build_demo()
         except DemoDataError as exc:
             raise CommandError(str(exc)) from exc
         elapsed = time.monotonic() - started
