@@ -5,13 +5,18 @@ The data are files in ``demo_data/``: ``organisation.json`` (teams, people, serv
 ``incidents.jsonl`` (incidents, timelines, postmortems, reviews, action items with their history,
 severity changes and repeat links, in the archive format of docs/import.md). The organisation is
 created here; the incidents go in through the archive importer, moved from the day the files
-were written (``anchor``) to today, so overdue items stay overdue whatever the day of the run.
+were written (``anchor``) to today, so overdue items stay overdue whatever the day of the run,
+and renumbered (references in texts too) to follow on from those already taken in the years the
+incidents move to.
 The import runs in archive mode: no email, no review request, no reminder.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -26,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 from actions.models import ActionItem, ActionItemChange
 from incidents.models import (
     Incident,
+    ReferenceSequence,
     RepeatLink,
     Service,
     Severity,
@@ -33,7 +39,7 @@ from incidents.models import (
     Team,
     TimelineEvent,
 )
-from postmortems.importer import import_archive
+from postmortems.importer import Shift, import_archive
 from postmortems.models import Postmortem, Review
 
 DEMO_USERNAME = "demo"
@@ -42,6 +48,7 @@ EMAIL_DOMAIN = "acme.example"
 DATA = Path(__file__).resolve().parent / "demo_data"
 ORGANISATION = DATA / "organisation.json"
 INCIDENTS = DATA / "incidents.jsonl"
+REFERENCE = re.compile(r"\b(?:INC-\d{4}-\d{4,}|AI-\d{4,})\b")
 
 
 class DemoDataError(RuntimeError):
@@ -129,10 +136,32 @@ def import_incidents() -> None:
             "Run `manage.py migrate` first (a data migration seeds them)."
         )
     anchor = parse_datetime(organisation()["anchor"])
-    # chase: the demo's overdue items are chased like any others; repeats: the links are in the file.
-    report = import_archive([INCIDENTS], shift_from=anchor, chase=True, repeats=False)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / INCIDENTS.name
+        path.write_text(_renumbered(INCIDENTS.read_text(encoding="utf-8"), Shift.since(anchor)), encoding="utf-8")
+        # chase: the demo's overdue items are chased like any others; repeats: the links are in the file.
+        report = import_archive([path], shift_from=anchor, chase=True, repeats=False)
     if report.refused:
         raise DemoDataError("The demo data were refused: " + "; ".join(report.refused))
+
+
+def _renumbered(text: str, shift: Shift) -> str:
+    """The demo file with its references (``INC-2025-0007``, ``AI-0012``), wherever they appear,
+    given the numbers they get today: incidents numbered within the year they move to, both
+    following on from the numbers already taken."""
+    renamed: dict[str, str] = {}
+    taken = dict(ReferenceSequence.objects.values_list("name", "last_value"))
+    numbers: Counter[str] = Counter()
+    for line in text.splitlines():
+        record = json.loads(line)
+        incident = record["incident"]
+        sequence = f"INC-{(parse_datetime(incident['declared_at']) + shift.by).year}"
+        numbers[sequence] += 1
+        renamed[incident["reference"]] = f"{sequence}-{taken.get(sequence, 0) + numbers[sequence]:04d}"
+        for item in record.get("action_items") or []:
+            numbers["AI"] += 1
+            renamed[item["reference"]] = f"AI-{taken.get('AI', 0) + numbers['AI']:04d}"
+    return REFERENCE.sub(lambda match: renamed.get(match[0], match[0]), text)
 
 
 def ensure_demo_login() -> AbstractBaseUser:

@@ -110,3 +110,17 @@ def test_one_persona_per_role_can_sign_in_and_has_work_waiting(client):
     assert waiting.exclude(reviews__reviewer=users["reviewer"], reviews__decision="approve").exists()
     assert ActionItem.objects.open().filter(owner=users["item owner"]).exists()
     assert Team.objects.filter(lead=users["team lead"]).exists()
+
+
+def test_references_follow_the_moved_years_and_the_texts_name_them():
+    seed()
+
+    for incident in Incident.objects.all():
+        assert incident.reference.startswith(f"INC-{incident.declared_at.year}-")
+    for item in ActionItem.objects.select_related("postmortem__incident"):
+        assert item.description.startswith(f"From the postmortem of {item.postmortem.incident.reference} ")
+    links = RepeatLink.objects.select_related("earlier")
+    assert all(f"{link.earlier.reference} was " in link.reason for link in links)
+    references = set(ActionItem.objects.values_list("reference", flat=True))
+    named = {word.strip('"(),.;') for link in links for word in link.reason.split() if word.startswith("AI-")}
+    assert named and named <= references
