@@ -1009,7 +1009,9 @@ def _timeline_event(incident: Incident, data: dict[str, Any], author) -> Timelin
 def _record_import_events(pm: Postmortem, source: str) -> None:
     """The postmortem's history says it was imported (and, if it was, when it was published)."""
     note = f"Imported from {source}."
-    events = [PostmortemEvent(postmortem=pm, kind=PostmortemEvent.Kind.CREATED, to_status=pm.status, note=note)]
+    started = PostmortemEvent(postmortem=pm, kind=PostmortemEvent.Kind.CREATED, to_status=pm.status, note=note)
+    started.created_at = pm.incident.declared_at  # when the postmortem is taken to have begun (_backdate)
+    events = [started]
     if pm.published_at:
         events.append(
             PostmortemEvent(

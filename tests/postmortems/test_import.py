@@ -134,6 +134,11 @@ def test_an_import_keeps_the_history_and_sets_off_no_email_or_reminder(
     assert pm.incident.source_url == "https://wiki.example.com/pm/1"
     assert [e.text for e in pm.incident.timeline_events.all()] == ["Latency alert fired.", "Pool size rolled back."]
     assert pm.reviews.get().created_at == datetime(2021, 3, 10, 9, 0, tzinfo=UTC)
+    # Its history reads in order: begun when the incident was declared, then published.
+    assert list(pm.events.values_list("kind", "created_at", "note")) == [
+        ("created", datetime(2021, 3, 4, 10, 5, tzinfo=UTC), "Imported from OLD-1."),
+        ("published", datetime(2021, 3, 10, 16, 20, tzinfo=UTC), ""),
+    ]
     done = ActionItem.objects.get(external_id="OLD-1-A")
     assert done.completed_at == datetime(2021, 3, 28, 12, 0, tzinfo=UTC)
     assert done.status == "done"
