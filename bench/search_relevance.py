@@ -5,6 +5,7 @@ that found nothing, overall and per kind of query.
 
     .venv/bin/python bench/search_relevance.py                 # SQLite (var/bench/)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/search_relevance.py
+    BENCH_DATABASE=name ...    # the database (or SQLite file) to create and drop (bench_relevance)
 
 The set was written before the search was tuned and is kept fixed: do not edit it to make
 the figures better.
@@ -13,6 +14,7 @@ the figures better.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -124,7 +126,7 @@ def report(rows: list[dict], vendor: str) -> None:
 def main() -> int:
     from bench.common import prepare_database, setup_django
 
-    where, drop = prepare_database("bench_relevance", keep=False)
+    where, drop = prepare_database(os.environ.get("BENCH_DATABASE", "bench_relevance"), keep=False)
     setup_django()
     from django.core.management import call_command
     from django.db import connection, connections

@@ -82,6 +82,11 @@ class _Match:
         """Documents with internal text matching on all their text."""
         raise NotImplementedError
 
+    def internal_candidates(self) -> tuple[Q, Q] | None:
+        """``internal_full`` split in two: a necessary condition that one index answers on its
+        own, and the rest, cheap to test row by row (``None``: keep ``internal_full`` whole)."""
+        return None
+
     def rank(self, access: bool | list[int], prefix: str = "") -> Expression:
         raise NotImplementedError
 

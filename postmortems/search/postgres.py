@@ -154,6 +154,16 @@ class _PostgresMatch(_Match):
         pairs = _TsMatch(F("full_pairs_vector"), self.pairs)
         return Q(SearchVectorExact(_full_vector(), self.words_query), pairs, has_internal=True)
 
+    def internal_candidates(self) -> tuple[Q, Q] | None:
+        # With phrases, the planner answers ``internal_full`` from the pairs' index alone and
+        # then reads every candidate's full vector (a tenth of a second for a common pair); the
+        # full vector's own index gives the candidates without reading one, and only the
+        # reader's rows then have their (small) pairs vector read.
+        if self.pairs is None:
+            return None
+        words = Q(SearchVectorExact(_full_vector(), self.words_query), has_internal=True)
+        return words, Q(_TsMatch(F("full_pairs_vector"), self.pairs))
+
     def first_rank(self, access: bool | list[int]) -> Expression:
         return self._ts_rank(F("head_vector"))
 
@@ -165,33 +175,24 @@ class _PostgresMatch(_Match):
 
 
 @contextmanager
-def _through_indexes(*, bitmaps: bool = False):
-    """On PostgreSQL, plan the enclosed queries without sequential scans (``bitmaps``: nor
-    plain index scans, so a vector condition is answered by its GIN index).
+def _through_indexes():
+    """On PostgreSQL, plan the enclosed queries without sequential scans.
 
     The planner does not count the cost of reading a long, out-of-line vector: on the
     narrow documents table, a scan testing every row's vector looks cheaper than the GIN
-    index for a common word, and takes ten times as long; so does walking a small partial
-    btree index and testing each of its rows' vectors. The settings are this session's (a
-    rollback undoes them too) and their previous values are restored on the way out."""
+    index for a common word, and takes ten times as long. The setting is this session's (a
+    rollback undoes it too) and its previous value is restored on the way out: one
+    statement each way."""
     if connection.vendor != "postgresql":
         yield
         return
-    names = ["enable_seqscan", "enable_indexscan"] if bitmaps else ["enable_seqscan"]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT array_agg(current_setting(name)), array_agg(set_config(name, 'off', false))"
-            " FROM unnest(%s::text[]) AS name",
-            [names],
-        )
+        cursor.execute("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', false)")
         (previous, _) = cursor.fetchone()
         try:
             yield
         finally:
-            cursor.execute(
-                "SELECT set_config(name, value, false) FROM unnest(%s::text[], %s::text[]) AS s(name, value)",
-                [names, previous],
-            )
+            cursor.execute("SELECT set_config('enable_seqscan', %s, false)", [previous])
 
 
 def _postgres_snippets(ids_by_access: dict[bool, list[int]], parsed: ParsedQuery) -> dict[int, str]:

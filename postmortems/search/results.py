@@ -40,30 +40,34 @@ NEWEST = [F("published_at").desc(nulls_first=True), F("pk").desc()]
 
 def _find_insiders(user, match: _Match) -> _Insiders:
     """Which matching rows ``user`` may search (and be quoted) in full, and how that changes
-    the matches, in one query: over the documents with internal text that match on all of
-    it (the partial GIN index, never a row-by-row test of their vectors), it asks
-    ``with_full_access``'s rule of each and, only for the reader's own rows, whether they
-    match on their public text too. The answer enters the search as constant lists, which
-    keeps every match there decided by the indexes."""
+    the matches, in one query: over the reader's own documents with internal text that match
+    on all of it (found through a GIN index, never a row-by-row test of every document's
+    vectors), whether each also matches on its public text. The answer enters the search as
+    constant lists, which keeps every match there decided by the indexes."""
     condition = Postmortem.objects.full_access_q(user)
     if isinstance(condition, bool):  # admins and anonymous visitors: the same for every row
         return _Insiders(access=condition)
 
-    def for_insider(question: Q) -> Case:
-        # NULL for rows outside the reader's: their vectors are never read.
-        answer = ExpressionWrapper(question, output_field=BooleanField())
-        return Case(When(condition, then=answer), default=None, output_field=BooleanField())
+    def answer(question: Q) -> ExpressionWrapper:
+        return ExpressionWrapper(question, output_field=BooleanField())
 
-    documents = PostmortemSearchDocument.objects.order_by().annotate(on_public=for_insider(match.public()))
+    # The reader's rows only, as a CASE (which the planner keeps a filter, after the index):
+    # the vectors named in the select list are read for those rows alone.
+    readers = Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+    documents = PostmortemSearchDocument.objects.order_by().filter(readers)
+    documents = documents.annotate(on_public=answer(match.public()))
     if match.parsed.excluded:  # the internal text may hold an excluded word: ask both ways
         documents = documents.filter(match.internal_full() | Q(match.public(), has_internal=True))
-        rows = documents.annotate(on_full=for_insider(match.internal_full()))
+        rows = documents.annotate(on_full=answer(match.internal_full()))
+    elif (split := match.internal_candidates()) is not None:
+        candidates, rest = split
+        rows = documents.filter(candidates).annotate(on_full=answer(rest))
     else:
         rows = documents.filter(match.internal_full()).annotate(on_full=Value(True))
-    with _through_indexes(bitmaps=True):
+    with _through_indexes():
         found = list(rows.values_list("pk", "on_full", "on_public"))
-    full = {pk for pk, on_full, on_public in found if on_public is not None and on_full}
-    public = {pk for pk, on_full, on_public in found if on_public}
+    full = {pk for pk, on_full, _ in found if on_full}
+    public = {pk for pk, _, on_public in found if on_public}
     return _Insiders(access=sorted(full), add=tuple(sorted(full - public)), remove=tuple(sorted(public - full)))
 
 
