@@ -5,11 +5,7 @@ with the reply a real server gives. The database test runs a real Celery worker 
 tests/actions/test_worker.py starts it) and makes PostgreSQL refuse its connections.
 """
 
-import os
-import subprocess
-import sys
 import threading
-import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +19,7 @@ from django.db import connection
 from actions import notifications, tasks
 from actions.models import Notification
 from config import schedule
-from tests.workers import BASE_DIR, broker, database_url, stop, wait_for
+from tests.workers import broker, wait_for, worker_on_own_queue
 
 from .smtp import free_port
 
@@ -213,34 +209,13 @@ def test_an_installed_ten_minute_sweep_moves_to_every_minute():
 
 @contextmanager
 def _worker(tmp_path, email_port: int):
-    suffix = uuid.uuid4().hex[:12]
-    name, queue, log = f"faults-{suffix}@localhost", f"faults-{suffix}", tmp_path / "worker.log"
     broker_url, transport_options = broker(tmp_path / "var")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "tests-only-not-a-secret",
-        "DEBUG": "false",
-        "VAR_DIR": str(tmp_path / "var"),
-        "DATABASE_URL": database_url(),
-        "EMAIL_URL": f"smtp://127.0.0.1:{email_port}",
-        "CELERY_BROKER_URL": broker_url,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-    }
-    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--pool=threads"]
-    cmd += ["--concurrency=2", "-n", name, "-Q", queue, "--without-mingle", "--without-gossip", "--without-heartbeat"]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        wait_for(lambda: f"{name} ready." in log.read_text() or proc.poll() is not None, "the worker", log)
-        assert proc.poll() is None, log.read_text()
+    log = tmp_path / "worker.log"
+    env = {"EMAIL_URL": f"smtp://127.0.0.1:{email_port}"}
+    with worker_on_own_queue(log, var_dir=tmp_path / "var", broker_url=broker_url, env=env) as queue:
         sender = Celery("test-sender", broker=broker_url, set_as_current=False)
         sender.conf.broker_transport_options = transport_options
         yield lambda task, *args: sender.send_task(task, args=args, queue=queue), log
-    finally:
-        stop(proc)
 
 
 def _refuse_connections(refuse: bool) -> None:
