@@ -37,6 +37,7 @@ def readable_items(user):
         ActionItem.objects.visible_to(user)
         .with_access(user)
         .annotate(incident_pk=F("postmortem__incident_id"))
+        .select_related("tracker_issue")  # the read serializer's ``tracker``, in the same query
         .order_by("due_date", "id")
     )
 

@@ -9,6 +9,7 @@ from incidents.models import Team
 from incidents.serializers import ModelSerializer, UTCDateTimeField, active_users
 from postmortems.models import Postmortem
 from postmortems.services import ACTION_ITEM_FIELDS
+from trackers.serializers import TrackerLinkSerializer
 
 from .models import ActionItem, Notification
 from .services import EDITABLE_FIELDS
@@ -18,6 +19,12 @@ class ActionItemSerializer(ModelSerializer):
     incident = serializers.IntegerField(source="incident_pk", read_only=True)
     is_overdue = serializers.BooleanField(read_only=True)
     can_edit = serializers.BooleanField(read_only=True, help_text="Whether you may change it.")
+    tracker = TrackerLinkSerializer(
+        source="tracker_issue",
+        read_only=True,
+        allow_null=True,
+        help_text="Its GitHub or Jira issue (key, link, state), or null; more at its /tracker/ endpoint.",
+    )
 
     class Meta:
         model = ActionItem
@@ -30,6 +37,7 @@ class ActionItemSerializer(ModelSerializer):
             "completed_at",
             "is_overdue",
             "can_edit",
+            "tracker",
             "external_id",
             "source_url",
             "created_at",

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import access
 from incidents.models import Team
+from trackers.selectors import with_tracker_issue
 
 from . import selectors, services
 from .filters import ActionItemFilter, NotificationFilter
@@ -20,7 +21,7 @@ OUTBOX_PAGE_SIZE = 20
 
 
 def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return Paginator(with_tracker_issue(queryset), PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _back(request, default: str) -> str:

@@ -6,6 +6,7 @@ from django.utils import timezone
 from actions.models import ActionItem
 from postmortems.models import Postmortem
 from postmortems.selectors import awaiting_review
+from trackers.selectors import with_tracker_issue
 
 from .models import Incident
 
@@ -16,9 +17,7 @@ def home_for(user, *, limit: int = 10) -> dict:
     see. A fixed number of queries, whatever the number of rows."""
     today = timezone.localdate()
     items = (
-        ActionItem.objects.open()
-        .filter(owner=user)
-        .for_list()
+        with_tracker_issue(ActionItem.objects.open().filter(owner=user).for_list())
         .annotate(
             overdue_first=Case(When(due_date__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField())
         )

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access as rules
 from incidents.models import Incident
+from trackers.selectors import with_tracker_issue
 
 from . import services
 from .filters import PostmortemFilter
@@ -98,7 +99,7 @@ def _detail_context(request, postmortem: Postmortem, access: PostmortemAccess, r
         "access": access,
         "sections": sections,
         "teams": teams,
-        "action_items": postmortem.action_items.select_related("owner", "team").order_by("id"),
+        "action_items": with_tracker_issue(postmortem.action_items.select_related("owner", "team")).order_by("id"),
         "reviews": postmortem.reviews.select_related("reviewer"),
         "reviewers": postmortem.reviewers.all(),
         "authors": postmortem.authors.all(),

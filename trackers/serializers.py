@@ -13,6 +13,18 @@ class TrackerIssueSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TrackerLinkSerializer(serializers.ModelSerializer):
+    """An item's issue as its own representation shows it: the key, the link and the state."""
+
+    # Plain text, not a second enum of the same choices (the schema would name them apart).
+    state = serializers.CharField(read_only=True, help_text="pending, linked, failed or gone.")
+
+    class Meta:
+        model = TrackerIssue
+        fields = ["key", "url", "state"]
+        read_only_fields = fields
+
+
 class TrackerIssueWriteSerializer(serializers.Serializer):
     url = serializers.URLField(
         required=False, allow_blank=True, help_text="An existing issue to link; leave out to create a new issue."

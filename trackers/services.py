@@ -42,11 +42,31 @@ NO_CONNECTION = "No issue tracker is connected for this item's team (an admin ad
 
 def connection_for(item: ActionItem) -> TrackerConnection | None:
     """The item's team's tracker, else that of one of its postmortem's teams."""
-    if item.team_id:
-        connection = TrackerConnection.objects.filter(team_id=item.team_id).first()
-        if connection:
-            return connection
-    return TrackerConnection.objects.filter(team__in=item.postmortem.teams.all()).order_by("pk").first()
+    return connections_for(item.postmortem, [item])[item.pk]
+
+
+def connections_for(postmortem, items: list[ActionItem]) -> dict[int, TrackerConnection | None]:
+    """The tracker each of ``postmortem``'s ``items`` goes to, by item id: its team's, else that of
+    the postmortem's first connected team. Two queries at most, whatever the number of items."""
+    team_ids = {item.team_id for item in items if item.team_id}
+    by_team = {c.team_id: c for c in TrackerConnection.objects.filter(team_id__in=team_ids)} if team_ids else {}
+    fallback = None
+    if any(item.team_id not in by_team for item in items):
+        fallback = TrackerConnection.objects.filter(team__in=postmortem.teams.all()).order_by("pk").first()
+    return {item.pk: by_team.get(item.team_id, fallback) for item in items}
+
+
+def creatable_in_editor(postmortem, user) -> dict[ActionItem, TrackerConnection]:
+    """For the postmortem editor's "Create … issue" buttons: the postmortem's items ``user`` may
+    change (the rule of ``accounts.access.may_change_action_item``, asked once for all of them)
+    that have no issue yet and whose team has a tracker, each with that tracker."""
+    items = list(
+        ActionItem.objects.filter(postmortem=postmortem, tracker_issue__isnull=True)
+        .editable_by(user)
+        .only("pk", "reference", "team_id", "postmortem_id")
+    )
+    connections = connections_for(postmortem, items) if items else {}
+    return {item: connections[item.pk] for item in items if connections[item.pk]}
 
 
 def _require_edit(item: ActionItem, user) -> None:
@@ -144,16 +164,11 @@ def claim_on_publish(postmortem, published_by) -> list[int]:
     """Claim an issue for each of ``postmortem``'s items whose team's tracker creates on
     publish; enqueue them after commit. Returns the new rows' ids. Called inside the
     publish transaction, so the claims and the publication commit together."""
-    items = list(postmortem.action_items.filter(tracker_issue__isnull=True).select_related("team__tracker_connection"))
-    fallback = None
+    items = list(postmortem.action_items.filter(tracker_issue__isnull=True))
+    connections = connections_for(postmortem, items) if items else {}
     rows = []
     for item in items:
-        connection = getattr(item.team, "tracker_connection", None) if item.team_id else None
-        if connection is None:
-            fallback = (
-                fallback or TrackerConnection.objects.filter(team__in=postmortem.teams.all()).order_by("pk").first()
-            )
-            connection = fallback
+        connection = connections[item.pk]
         if connection and connection.create_on_publish:
             rows.append(
                 TrackerIssue(

@@ -70,3 +70,47 @@ def test_an_owner_creates_the_github_issue_from_the_item_page_and_sees_its_key(
     card.screenshot(
         path=str(Path(os.environ.get("SCREENSHOTS_DIR", "var/screenshots")) / f"trackers-editor-card-{width}.png")
     )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_facilitator_creates_the_issue_from_the_editor_and_unsaved_edits_hold_the_button_back(
+    page,  # noqa: F811 (the fixture)
+    live_server,
+    sign_in,  # noqa: F811 (the fixture)
+    monkeypatch,
+    width,
+):
+    ensure_taxonomies()
+    monkeypatch.setattr(tasks.create_tracker_issue, "delay", lambda issue_id: None)  # no tracker call here
+    page.set_viewport_size(WIDTHS[width])
+    org = make_org()
+    org.postmortem.status, org.postmortem.published_at = "draft", None  # the editor edits drafts
+    org.postmortem.save()
+    item = org.item(title="Add a lock timeout to migrations")
+    editor = f"/postmortems/{org.postmortem.pk}/edit/"
+    sign_in(org.facilitator, next=editor)
+    card = page.locator(f'.action-item-row[aria-label="{item.reference}"]')
+    button = card.get_by_role("button", name="Create GitHub issue")
+    assert button.is_enabled()
+    assert not card.get_by_text("Save your changes first").is_visible()
+    assert_usable(page, f'.action-item-row[aria-label="{item.reference}"] button.tracker-create')
+    assert_accessible(page)
+    card.scroll_into_view_if_needed()
+    shot(card, f"trackers-editor-create-card-{width}")
+    shot(page, f"trackers-editor-create-{width}", full_page=True)
+
+    page.fill("#id_summary", "A summary typed and not saved yet")  # an unsaved change holds the button back
+    assert button.is_disabled()
+    assert card.get_by_text("Save your changes first").is_visible()
+    assert_accessible(page)
+    shot(card, f"trackers-editor-create-held-{width}")
+
+    page.reload()  # the typed text is dropped by the reload, not by the button
+    page.locator(f'.action-item-row[aria-label="{item.reference}"]').get_by_role(
+        "button", name="Create GitHub issue"
+    ).click()
+    page.wait_for_selector(f"text=Creating the GitHub issue for {item.reference}")
+    assert page.url == f"{live_server.url}{editor}"
+    assert card.get_by_text("GitHub issue: being created").is_visible()
+    assert TrackerIssue.objects.get(item=item).requested_by == org.facilitator
+    assert_accessible(page)
