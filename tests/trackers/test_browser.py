@@ -114,3 +114,25 @@ def test_the_facilitator_creates_the_issue_from_the_editor_and_unsaved_edits_hol
     assert card.get_by_text("GitHub issue: being created").is_visible()
     assert TrackerIssue.objects.get(item=item).requested_by == org.facilitator
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_owners_item_list_shows_the_issue_key_as_a_link(
+    page,  # noqa: F811 (the fixture)
+    live_server,
+    sign_in,  # noqa: F811 (the fixture)
+    width,
+):
+    from .conftest import linked
+
+    ensure_taxonomies()
+    page.set_viewport_size(WIDTHS[width])
+    org = make_org()
+    linked(org, org.item(title="Add a lock timeout to migrations"), number=1347)
+    org.item(title="Page the database team on replication lag")
+    sign_in(org.owner, next="/actions/")
+    link = page.get_by_role("link", name="acme/payments#1347 (GitHub issue)")
+    assert link.is_visible()
+    assert link.get_attribute("href") == "https://github.com/acme/payments/issues/1347"
+    assert_accessible(page)
+    shot(page, f"trackers-my-items-{width}", full_page=True)
