@@ -119,11 +119,6 @@ def action_item_saved(*, item: ActionItem, before: ActionItem | None, user, note
     return change
 
 
-def can_edit(*, item: ActionItem, user) -> bool:
-    """Whether ``user`` may change ``item`` (the rule is ``accounts.access.may_change_action_item``)."""
-    return access.may_change_action_item(user, item)
-
-
 def due_date_move_problem(before, after, note: str) -> str | None:
     """What is wrong with moving a due date from ``before`` to ``after`` with ``note``: moving
     or clearing a set due date needs a reason, wherever it happens (item page, editor, API)."""

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts import access
 from actions import services as actions
 from actions.models import ActionItem
 from actions.notifications import absolute_url
@@ -70,8 +71,7 @@ def creatable_in_editor(postmortem, user) -> dict[ActionItem, TrackerConnection]
 
 
 def _require_edit(item: ActionItem, user) -> None:
-    if not actions.can_edit(item=item, user=user):
-        raise PermissionDenied("Only the owner, the facilitator, the owner's team lead and admins change an item.")
+    access.require(access.may_change_action_item(user, item), access.CHANGE_ACTION_ITEM_REFUSED)
 
 
 @transaction.atomic
@@ -302,7 +302,7 @@ def sync_issue(issue_id: int) -> bool:
 def _actor(issue: TrackerIssue):
     """Who a change from the tracker is recorded as: the connection's acting user, else whoever linked it."""
     for user in (issue.connection.acting_user, issue.requested_by):
-        if user is not None and actions.can_edit(item=issue.item, user=user):
+        if user is not None and access.may_change_action_item(user, issue.item):
             return user
     return None
 

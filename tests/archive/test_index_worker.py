@@ -21,7 +21,11 @@ def test_a_renamed_service_is_found_by_its_new_name_once_the_worker_has_reindexe
     for _ in range(3):
         incident = IncidentFactory()
         incident.services.add(service)
-        carriers.append(PostmortemFactory(incident=incident, status="published", published_at=timezone.now(), summary="Slow writes."))
+        carriers.append(
+            PostmortemFactory(
+                incident=incident, status="published", published_at=timezone.now(), summary="Slow writes."
+            )
+        )
     PostmortemFactory(status="published", published_at=timezone.now(), summary="Unrelated.")
 
     def found(query):
