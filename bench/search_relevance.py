@@ -6,6 +6,7 @@ that found nothing, overall and per kind of query.
     .venv/bin/python bench/search_relevance.py                 # SQLite (var/bench/)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python bench/search_relevance.py
     BENCH_DATABASE=name ...    # the database (or SQLite file) to create and drop (bench_relevance)
+    .venv/bin/python bench/search_relevance.py --data bench/data/search_queries_heldout   # another set
 
 The set was written before the search was tuned and is kept fixed: do not edit it to make
 the figures better.
@@ -27,11 +28,11 @@ DATA = ROOT / "bench" / "data" / "search_queries"
 KINDS = ["keyword", "natural", "abbreviation", "synonym", "operator"]
 
 
-def load_set() -> tuple[list[dict], list[dict]]:
-    """The labelled postmortems and queries."""
+def load_set(data: Path = DATA) -> tuple[list[dict], list[dict]]:
+    """The labelled postmortems and queries in the folder ``data``."""
 
     def read(name: str) -> list[dict]:
-        return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+        return [json.loads(line) for line in (data / name).read_text().splitlines() if line.strip()]
 
     return read("postmortems.jsonl"), read("queries.jsonl")
 
@@ -124,7 +125,15 @@ def report(rows: list[dict], vendor: str) -> None:
 
 
 def main() -> int:
+    import argparse
+
     from bench.common import prepare_database, setup_django
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="folder holding postmortems.jsonl and queries.jsonl (%(default)s)"
+    )
+    args = parser.parse_args()
 
     where, drop = prepare_database(os.environ.get("BENCH_DATABASE", "bench_relevance"), keep=False)
     setup_django()
@@ -133,7 +142,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     try:
-        postmortems, queries = load_set()
+        postmortems, queries = load_set(args.data)
         user, ids = seed_set(postmortems)
         report(evaluate(user, ids, queries), f"{connection.vendor} ({where})")
     finally:
