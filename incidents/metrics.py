@@ -40,8 +40,9 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    Window,
 )
-from django.db.models.functions import TruncMonth, TruncQuarter
+from django.db.models.functions import RowNumber, TruncMonth, TruncQuarter
 from django.utils import timezone
 
 from actions.models import ActionItem
@@ -117,6 +118,8 @@ DEFINITIONS = {
 }
 
 SUPPRESS_BELOW = 3
+# The team page lists this many postmortems waiting per state (most overdue first) and counts the rest.
+WAITING_LIMIT = 20
 
 
 class Suppressed:
@@ -912,27 +915,45 @@ def team_action_items_by_owner(team: Team, user, today: date) -> list[dict]:
     )
 
 
-def team_postmortems_waiting(team: Team, user) -> dict[str, list]:
+@dataclass
+class Waiting:
+    """The first few of a list of waiting incidents, and how many there are in all."""
+
+    total: int = 0
+    incidents: list[Incident] = field(default_factory=list)
+
+
+def team_postmortems_waiting(team: Team, user, limit: int = WAITING_LIMIT) -> dict[str, Waiting]:
     """``team``'s incidents ``user`` may see whose postmortem waits: not started (required, resolved,
-    none yet), being written (draft) or in review (awaiting review and publication); two queries.
-    Incident visibility decides, as for the incident pages: a lead sees the team's drafts listed even
-    where only their writers may open them."""
+    none yet; oldest resolved first), being written (draft) or in review (awaiting review and
+    publication; most overdue first). Each list stops at ``limit`` and counts them all, in the same
+    query (window functions); two queries. Incident visibility decides, as for the incident pages: a
+    lead sees the team's drafts listed even where only their writers may open them."""
     from postmortems.models import Postmortem
 
     incidents = Incident.objects.visible_to(user).filter(pk__in=team_incidents(team).values("pk"))
-    waiting = {"not_started": [], "draft": [], "in_review": []}
+    waiting = {"not_started": Waiting(), "draft": Waiting(), "in_review": Waiting()}
+    by_status = [F("status")]
     postmortems = (
         Postmortem.objects.filter(incident__in=incidents.values("pk"), status__in=["draft", "in_review"])
+        .annotate(
+            rank=Window(RowNumber(), partition_by=by_status, order_by=[F("due_date").asc(nulls_last=True), "pk"]),
+            total=Window(Count("pk"), partition_by=by_status),
+        )
+        .filter(rank__lte=limit)
         .select_related("incident__severity")
-        .order_by("due_date", "pk")
+        .order_by("status", "rank")
     )
     for postmortem in postmortems:
-        waiting[postmortem.status].append(postmortem.incident)
-    waiting["not_started"] = list(
+        waiting[postmortem.status].total = postmortem.total
+        waiting[postmortem.status].incidents.append(postmortem.incident)
+    not_started = list(
         incidents.filter(severity__requires_postmortem=True, resolved_at__isnull=False, postmortem__isnull=True)
+        .annotate(total=Window(Count("pk")))
         .select_related("severity")
-        .order_by("resolved_at")
+        .order_by("resolved_at", "pk")[:limit]
     )
+    waiting["not_started"] = Waiting(not_started[0].total if not_started else 0, not_started)
     return waiting
 
 

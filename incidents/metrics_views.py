@@ -16,7 +16,9 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from .metrics import (
     DURATION_METRICS,
@@ -636,6 +638,24 @@ def metrics_page(request):
     return render(request, "metrics/metrics.html", context)
 
 
+WAITING_HEADINGS = {
+    "not_started": "Not started",
+    "draft": "Being written (draft)",
+    "in_review": "Awaiting review and publication",
+}
+
+
+def _waiting_sections(team: Team, waiting: dict) -> list[dict]:
+    """The team page's postmortems-waiting lists; drafts and reviews link to the postmortem list
+    filtered to the team and that status (incidents have no "postmortem not started" filter)."""
+    sections = []
+    for key, heading in WAITING_HEADINGS.items():
+        query = urlencode({"team": team.slug, "status": key})
+        all_url = "" if key == "not_started" else f"{reverse('postmortems:list')}?{query}"
+        sections.append({"key": key, "heading": heading, "all_url": all_url, **vars(waiting[key])})
+    return sections
+
+
 @login_required
 def team_page(request, slug: str):
     """One team's figures over the last twelve months, its open action items by owner, its postmortems
@@ -644,21 +664,13 @@ def team_page(request, slug: str):
     form = MetricsFilterForm(request.GET)
     filters = replace(form.to_filters() if form.is_valid() else default_filters(), team=team)
     metrics, previous = compared_metrics(filters, user=request.user)
-    waiting = team_postmortems_waiting(team, request.user)
     context = {
         "team": team,
         "metrics": metrics,
         "tiles": tiles(metrics, previous),
         "glossary": glossary(metrics),
         "owners": team_action_items_by_owner(team, request.user, metrics.today),
-        "waiting": [
-            (key, heading, waiting[key])
-            for key, heading in (
-                ("not_started", "Not started"),
-                ("draft", "Being written (draft)"),
-                ("in_review", "Awaiting review and publication"),
-            )
-        ],
+        "waiting": _waiting_sections(team, team_postmortems_waiting(team, request.user)),
         "repeats": team_repeat_incidents(team, request.user),
         "query": f"team={team.slug}",
     }
