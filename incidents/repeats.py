@@ -851,16 +851,21 @@ _TEXT = ("title", "summary", "postmortem__summary", "postmortem__root_cause", "p
 
 
 def earlier_digests(incident) -> dict[int, str]:
-    """A digest of what the preparation of each earlier incident reads (its text, digested by the
+    """``digests_of`` the incidents that began before ``incident``."""
+    return digests_of(_earlier(incident))
+
+
+def digests_of(incidents) -> dict[int, str]:
+    """A digest of what the preparation of each of ``incidents`` reads (its text, digested by the
     database, and its classes), by id. Two queries; the text stays in the database."""
     separated = [
         part for name in _TEXT for part in (Coalesce(name, Value(""), output_field=TextField()), Value("\x1f"))
     ]
-    earlier = _earlier(incident).annotate(text_digest=MD5(Concat(*separated, output_field=TextField())))
-    classes = _names_by_incident(Incident.failure_classes.through.objects, earlier, "failureclass__slug")
+    digested = incidents.annotate(text_digest=MD5(Concat(*separated, output_field=TextField())))
+    classes = _names_by_incident(Incident.failure_classes.through.objects, digested, "failureclass__slug")
     return {
         pk: f"{text_digest} {' '.join(sorted(classes.get(pk, ())))}"
-        for pk, text_digest in earlier.values_list("pk", "text_digest")
+        for pk, text_digest in digested.values_list("pk", "text_digest")
     }
 
 
