@@ -58,7 +58,8 @@ def _display(value) -> str | None:
     return None if value is None else str(value)
 
 
-@transaction.atomic
+# No savepoint of its own: a failure rolls back to the caller's (one per item the editor saves).
+@transaction.atomic(savepoint=False)
 def action_item_record_changes(
     *, item: ActionItem, before: ActionItem, user, fields=TRACKED_FIELDS, note: str = ""
 ) -> ActionItemChange | None:
@@ -106,7 +107,7 @@ def action_item_notify_assigned(*, item: ActionItem, assigned_by, change: Action
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def action_item_saved(*, item: ActionItem, before: ActionItem | None, user, note: str = "") -> ActionItemChange | None:
     """After ``user`` saved ``item``: record its history ("created" when ``before`` is None,
     else each changed field) and, when its owner changed, email the new owner (after commit)."""
@@ -129,12 +130,16 @@ def due_date_move_problem(before, after, note: str) -> str | None:
 
 def _check_rules(item: ActionItem, before: ActionItem | None, note: str) -> None:
     """Raise one ValidationError with every broken rule: the item's own (``ActionItem.clean``
-    and its fields) and, for a change, the due date's move (which needs ``note``)."""
+    and its fields) and, for a change, the due date's move (which needs ``note``). An owner or
+    team left as it was is not looked up again (a query per item when the editor saves many)."""
     errors: dict[str, list[str]] = {}
     if before is not None and (problem := due_date_move_problem(before.due_date, item.due_date, note)):
         errors["note"] = [problem]
+    unchanged = [
+        name for name in ("owner", "team") if before and getattr(before, f"{name}_id") == getattr(item, f"{name}_id")
+    ]
     try:
-        item.full_clean(exclude=["postmortem"], validate_unique=False, validate_constraints=False)
+        item.full_clean(exclude=["postmortem", *unchanged], validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         errors.update(error.message_dict)
     if errors:
@@ -148,7 +153,9 @@ def _check_fields(data) -> None:
 
 
 @transaction.atomic
-def action_item_write(*, user, data, item: ActionItem | None = None, postmortem=None, note: str = "") -> ActionItem:
+def action_item_write(
+    *, user, data, item: ActionItem | None = None, postmortem=None, note: str = "", locked: bool = False
+) -> ActionItem:
     """The one write of an item's fields: a new item of ``postmortem`` (``item`` None) or a
     change to ``item``, with ``data`` (field -> value, any of ``EDITABLE_FIELDS``).
 
@@ -157,13 +164,15 @@ def action_item_write(*, user, data, item: ActionItem | None = None, postmortem=
     and a moved due date needs ``note``; a broken one raises ``ValidationError`` and saves
     nothing. A change that changes nothing writes nothing. The history gets one row ("created",
     or each changed field with ``note``) and a new owner is emailed. ``item`` is updated in place.
+    ``locked`` says ``item`` is the row as stored, read ``select_for_update`` in this transaction
+    by the caller (the editor locks all its items in one query).
     """
     _check_fields(data)
     if item is None:
         before, current = None, ActionItem(postmortem=postmortem, **data)
     else:
         # Compare with the row as stored (locked until commit), not a page's stale copy.
-        before = ActionItem.objects.select_for_update().get(pk=item.pk)
+        before = copy.copy(item) if locked else ActionItem.objects.select_for_update().get(pk=item.pk)
         current = copy.copy(before)
         for name, value in data.items():
             setattr(current, name, value)

@@ -122,7 +122,8 @@ def _save_action_items(postmortem: Postmortem, user, items: Iterable[Mapping[str
     edit the postmortem is the right to change its items); its errors name the item."""
     items = list(items)
     ids = [item["id"] for item in items if item.get("id")]
-    existing = {obj.pk: obj for obj in postmortem.action_items.filter(pk__in=ids)}
+    # Locked in one query, as action_item_write would lock each.
+    existing = {obj.pk: obj for obj in postmortem.action_items.select_for_update().filter(pk__in=ids)}
     if len(existing) != len(set(ids)):
         raise ValidationError("An action item in the form no longer belongs to this postmortem.")
     for data in items:
@@ -133,7 +134,9 @@ def _save_action_items(postmortem: Postmortem, user, items: Iterable[Mapping[str
             continue
         fields = {name: data[name] for name in EDITABLE_FIELDS if name in data}
         try:
-            action_item_write(item=current, postmortem=postmortem, user=user, data=fields, note=data.get("note") or "")
+            action_item_write(
+                item=current, postmortem=postmortem, user=user, data=fields, note=data.get("note") or "", locked=True
+            )
         except ValidationError as error:
             label = f"{current.reference} “{current.title}”" if current else f"New item “{fields.get('title', '')}”"
             raise ValidationError([f"{label}: {message}" for message in error.messages]) from error
