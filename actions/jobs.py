@@ -69,6 +69,7 @@ ITEM_FIELDS = (
     "owner_id",
     "team_id",
     "team__name",
+    "team__slug",
     "team__lead_id",
     "postmortem_id",
     "postmortem__facilitator_id",
@@ -170,14 +171,23 @@ def visible_to_everyone(postmortem_ids: set[int]) -> set[int]:
     return set(Postmortem.objects.visible_to(_nobody()).filter(pk__in=postmortem_ids).values_list("pk", flat=True))
 
 
-class ItemLinks:
-    """Absolute item links without a URL resolver call per item."""
+class PageLinks:
+    """Absolute links to one kind of page (``viewname`` taking one argument, e.g. an item's
+    reference or a team's slug) without a URL resolver call per row."""
+
+    def __init__(self, viewname: str, placeholder: str):
+        self.before, _, self.after = absolute_url(reverse(viewname, args=[placeholder])).rpartition(placeholder)
+
+    def __call__(self, key: str) -> str:
+        return f"{self.before}{key}{self.after}" if key else ""
+
+
+class ItemLinks(PageLinks):
+    """Links to item pages, and to the team pages of the teams the emails name."""
 
     def __init__(self):
-        self.template = absolute_url(reverse("actions:detail", args=["AI-0"]))
-
-    def __call__(self, reference: str) -> str:
-        return self.template.replace("AI-0", reference, 1)
+        super().__init__("actions:detail", "AI-0")
+        self.team = PageLinks("metrics:team", "team-0")
 
 
 def _postmortem_url(postmortem_id: int) -> str:
@@ -205,6 +215,7 @@ def _item_context(row: dict, today: date, show_incident: bool, links: ItemLinks,
         "priority": ActionItem.Priority(row["priority"]).label,
         "status": ActionItem.Status(row["status"]).label,
         "team": row.get("team__name") or "",
+        "team_url": links.team(row.get("team__slug") or ""),
         "url": links(row["reference"]),
         "incident": (
             {"reference": row["postmortem__incident__reference"], "title": row["postmortem__incident__title"]}
@@ -429,13 +440,13 @@ def _owner_digest_context(user, items: list[dict], today: date, visible: set, li
     }
 
 
-def _summary_counts(items, today: date, group_by: str):
+def _summary_counts(items, today: date, *group_by: str):
     """Open, overdue (by age) and due-soon counts per ``group_by``, aggregated in the database."""
     soon = today + timedelta(days=settings.ACTION_DUE_SOON_DAYS)
     week, month = today - timedelta(days=7), today - timedelta(days=28)
     return (
         items.order_by()
-        .values(group_by)
+        .values(*group_by)
         .annotate(
             open=Count("pk"),
             overdue=Count("pk", filter=Q(due_date__lt=today)),
@@ -489,6 +500,7 @@ def _claim_team_digests(teams: list[Team], today: date, enqueue: bool) -> int:
             context = {
                 "recipient_name": _name(user) if user else team.name,
                 "team": team.name,
+                "team_page_url": links.team(team.slug),
                 "team_url": absolute_url(reverse("actions:team", args=[team.slug])),
                 "week": iso_week(today),
                 "counts": counts[team.pk],
@@ -538,7 +550,9 @@ def _team_recipients(team: Team) -> list[tuple[object | None, str]]:
 
 def _org_digest(today: date, enqueue: bool) -> int:
     items, links = ActionItem.objects.open(), ItemLinks()
-    teams = list(_summary_counts(items, today, "team__name").order_by("team__name"))
+    teams = list(_summary_counts(items, today, "team__name", "team__slug").order_by("team__name"))
+    for row in teams:
+        row["team_url"] = links.team(row["team__slug"] or "")
     totals = {key: sum(row[key] for row in teams) for key in ("open", "overdue", "due_soon")}
     rows = list(items.overdue(today).order_by("due_date", "pk").values(*ITEM_FIELDS)[:ORG_LIST_LIMIT])
     # The organisation's address reaches people who may read no restricted or unpublished
@@ -546,12 +560,7 @@ def _org_digest(today: date, enqueue: bool) -> int:
     # every email's incident line (``visible_to_everyone``).
     public = visible_to_everyone({row["postmortem_id"] for row in rows})
     oldest = [
-        {
-            **_item_context(
-                row, today, row["postmortem_id"] in public, links, show_title=row["postmortem_id"] in public
-            ),
-            "team": row["team__name"] or "",
-        }
+        _item_context(row, today, row["postmortem_id"] in public, links, show_title=row["postmortem_id"] in public)
         for row in rows
     ]
     context = {
