@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from django.core.cache import cache
 
@@ -147,6 +147,11 @@ class ArchiveIndex:
         row = self.row_of[pk]
         classes, explicit = self.classes[row]
         return _Prepared({}, self.norms[row], classes, explicit)
+
+    def postings(self) -> Iterator[tuple[str, array, array]]:
+        """Every feature with its rows and their weights (superseded rows too: see ``row_of``)."""
+        for feature in self._packed_features.keys() | self._added.keys():
+            yield feature, *self._postings(feature)
 
     def _postings(self, feature: str) -> tuple[array, array]:
         rows, weights = self._added.get(feature, (array("i"), array("f")))

@@ -35,8 +35,7 @@ from taggit.models import Tag
 from actions.models import ActionItem, ActionItemChange
 from actions.querysets import OPEN_STATUSES
 from actions.services import TRACKED_FIELDS
-from incidents import repeats
-from incidents import services as incident_services
+from incidents import repeat_batch
 from incidents.models import (
     ROLE_FIELDS,
     CauseCategory,
@@ -301,15 +300,7 @@ def _detect_repeats(incident_ids: list[int]) -> int:
     """Repeat detection for the imported incidents, once, in archive mode: each pair found is
     recorded as a suggestion (or refreshed; a decision is left alone) and nobody is emailed.
     Returns how many pairs were found."""
-    found = 0
-    for batch in _batches(incident_ids):
-        for incident in Incident.objects.filter(pk__in=batch).order_by("pk"):
-            pairs = repeats.repeats_of(incident)
-            earlier = Incident.objects.in_bulk([pk for pk, _ in pairs])
-            for pk, result in pairs:
-                incident_services._suggest(incident, earlier[pk], result)
-            found += len(pairs)
-    return found
+    return repeat_batch.suggest_repeats(incident_ids)
 
 
 @dataclass(frozen=True)
