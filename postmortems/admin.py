@@ -2,10 +2,11 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from accounts import access
 from actions.models import ActionItem
 from incidents.admin import ReadOnlyAdminMixin, apply_each, format_duration
 
-from .models import SECTIONS, FeedToken, Postmortem, PostmortemEvent, PostmortemSearchDocument, Review
+from .models import SECTIONS, FeedToken, Postmortem, PostmortemEvent, PostmortemSearchDocument, Review, SearchSynonym
 from .services import (
     M2M_FIELDS,
     PLAIN_FIELDS,
@@ -201,3 +202,33 @@ class FeedTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    """The archive search's synonym groups, for admins only. A change applies from the next
+    search on: the groups are read at query time, so nothing is reindexed."""
+
+    list_display = ["terms", "note", "updated_at"]
+    search_fields = ["terms", "note"]
+    fields = ["terms", "note"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "terms":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 80})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def has_module_permission(self, request) -> bool:
+        return access.is_admin(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return access.is_admin(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return access.is_admin(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return access.is_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return access.is_admin(request.user)

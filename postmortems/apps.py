@@ -8,6 +8,15 @@ class PostmortemsConfig(AppConfig):
 
     def ready(self) -> None:
         self.connect_search_index()
+        self.connect_synonyms()
+
+    def connect_synonyms(self) -> None:
+        """The search reads the synonym groups from the cache: a saved or deleted group drops them."""
+        from . import synonyms
+        from .models import SearchSynonym
+
+        for signal, name in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(synonyms.forget, sender=SearchSynonym, dispatch_uid=f"postmortems.synonyms.{name}")
 
     def connect_search_index(self) -> None:
         """Search-index upkeep, the one side effect our style allows in signals: a change to

@@ -15,6 +15,7 @@ from django.utils import timezone
 from incidents.models import Incident, Team, TimeStampedModel
 from incidents.timestamps import validate_planned_date, validate_timestamp
 
+from . import synonyms
 from .markdown import validate_markdown_length
 from .querysets import PostmortemQuerySet
 
@@ -294,3 +295,42 @@ class FeedToken(TimeStampedModel):
     def regenerate(self) -> None:
         self.token = new_feed_token()
         self.save(update_fields=["token", "updated_at"])
+
+
+class SearchSynonym(TimeStampedModel):
+    """A group of words and short phrases that mean the same in incident reports: the archive
+    search finds each by the others, at query time (``postmortems.synonyms``), so an edit
+    needs no reindex. Admins edit the groups in the admin."""
+
+    terms = models.CharField(
+        max_length=synonyms.MAX_GROUP_LENGTH,
+        help_text="Words or short phrases that mean the same, separated by commas: lb, load balancer, load balancers.",
+    )
+    note = models.CharField(max_length=200, blank=True, help_text="Optional: why these belong together.")
+
+    class Meta:
+        ordering = ["terms"]
+        verbose_name = "search synonym group"
+
+    def __str__(self) -> str:
+        return self.terms
+
+    def clean(self) -> None:
+        """The terms written the one way (lower case, ", " between them), each a word or a
+        short phrase, in no other group."""
+        terms = synonyms.split_terms(self.terms)
+        errors = synonyms.term_errors(terms)
+        if not errors:
+            errors = self._terms_in_other_groups(terms)
+        if errors:
+            raise ValidationError({"terms": errors})
+        self.terms = ", ".join(terms)
+
+    def _terms_in_other_groups(self, terms: list[str]) -> list[str]:
+        others = SearchSynonym.objects.exclude(pk=self.pk).values_list("terms", flat=True)
+        group_of = {term: group for group in others for term in synonyms.split_terms(group)}
+        return [
+            f"“{term}” is already in the group “{group_of[term]}”: add the other words there, or take it out first."
+            for term in terms
+            if term in group_of
+        ]

@@ -26,7 +26,7 @@ from .page import (
     similar_query,
 )
 from .postgres import PG_WEIGHTS, phrase_pairs
-from .query import MAX_QUERY_LENGTH, MAX_TERMS, STOP_WORDS, SYNONYMS, ParsedQuery, Term, parse_query
+from .query import MAX_QUERY_LENGTH, MAX_TERMS, STOP_WORDS, ParsedQuery, Term, parse_query
 from .results import SearchResults, search_postmortems
 from .sqlite import FTS_WEIGHTS, fts_expression
 
@@ -38,7 +38,6 @@ __all__ = [
     "PAGE_SIZE",
     "PG_WEIGHTS",
     "STOP_WORDS",
-    "SYNONYMS",
     "ParsedQuery",
     "SearchResults",
     "Term",

@@ -15,6 +15,8 @@ from functools import reduce
 
 from django.db.models import Case, Expression, FloatField, Value, When
 
+from ..synonyms import MAX_TERM_WORDS, synonym_table
+
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 32
 
@@ -32,30 +34,6 @@ STOP_WORDS = frozenset(
     they this those through to too under until up very was we were what when where which while who
     whom why will with you your yours yourself yourselves""".split()  # noqa: SIM905 - a list to read
 )
-# Words that mean the same in incident reports, applied at query time (no reindex needed):
-# a word of one line finds the others. Multi-word entries are matched as phrases.
-SYNONYMS = [
-    "cert certs certificate certificates tls ssl",
-    "db dbs database databases",
-    "k8s kube kubernetes",
-    "config configs configuration conf",
-    "outage outages down unavailable offline",
-    "deleted delete deletion removed remove dropped",
-    "dc datacenter datacentre|data center|data centre",
-]
-
-
-def _synonym_table() -> dict[str, tuple[str, ...]]:
-    table = {}
-    for line in SYNONYMS:
-        head, _, phrases = line.partition("|")
-        words = head.split() + [p for p in phrases.split("|") if p]
-        for word in head.split():
-            table[word] = tuple(words)
-    return table
-
-
-SYNONYM_TABLE = _synonym_table()
 # The last word, when this long or longer, also finds the words it begins (``certi`` finds
 # ``certificates``).
 PREFIX_MIN = 3
@@ -169,8 +147,10 @@ def parse_query(text: str) -> ParsedQuery:
     if sum(map(len, required)) + len(excluded) > MAX_TERMS:
         notices.append(f"Only the first {MAX_TERMS} words of your search were used.")
         required, excluded = _first_terms(required, excluded)
+    table = synonym_table()
+    extras = _phrase_synonyms(required, table)
     kept = _without_stop_words(required)
-    groups = tuple(_widen(group, last=n == len(kept) - 1) for n, group in enumerate(kept))
+    groups = tuple(_widen(required[n], table, extras[n], last=n == kept[-1]) for n in kept)
     return ParsedQuery(groups, tuple(excluded), tuple(notices))
 
 
@@ -184,29 +164,61 @@ def _is_stop_word(group: list[Term]) -> bool:
     return all(not t.phrase and t.text.lower() in STOP_WORDS for t in group)
 
 
-def _without_stop_words(required: list[list[Term]]) -> list[list[Term]]:
-    """The groups that are not only stop words (all of them if nothing else is left)."""
-    kept = [group for group in required if not _is_stop_word(group)]
-    return kept or required
+def _without_stop_words(required: list[list[Term]]) -> list[int]:
+    """The positions of the groups that are not only stop words (all of them if nothing else is left)."""
+    kept = [n for n, group in enumerate(required) if not _is_stop_word(group)]
+    return kept or list(range(len(required)))
 
 
-def _widen(group: list[Term], *, last: bool = False) -> tuple[Term, ...]:
-    """A group with each plain word's synonyms; in the query's ``last`` group, the words as
-    typed, when long enough, also as prefixes (the word being typed: ``expired cert``)."""
+def _phrase_synonyms(required: list[list[Term]], table: dict[str, tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """For each group, the synonyms of the phrase it is a word of: words typed one after the
+    other (without quotes) that make a phrase of ``table``, the longest first. Each of those
+    groups gets them, which makes (``load`` and ``balancer``) or ``lb`` of ``load balancer``."""
+    words = [g[0].text.lower() if len(g) == 1 and not g[0].phrase else None for g in required]
+    extras: list[tuple[str, ...]] = [()] * len(required)
+    n = 0
+    while n < len(words):
+        size = _phrase_size(words[n : n + MAX_TERM_WORDS], table)
+        if size > 1:
+            extras[n : n + size] = [table[" ".join(words[n : n + size])]] * size
+        n += size
+    return extras
+
+
+def _phrase_size(words: list[str | None], table: dict[str, tuple[str, ...]]) -> int:
+    """How many of ``words`` (``None``: not a lone word) make the longest phrase of ``table``
+    they begin with (1: none does)."""
+    for size in range(len(words), 1, -1):
+        if None not in words[:size] and " ".join(words[:size]) in table:
+            return size
+    return 1
+
+
+def _widen(
+    group: list[Term], table: dict[str, tuple[str, ...]], extra: tuple[str, ...] = (), *, last: bool = False
+) -> tuple[Term, ...]:
+    """A group with the synonyms of each of its words and phrases, and ``extra`` ones; in the
+    query's ``last`` group, the words as typed, when long enough, also as prefixes (the word
+    being typed: ``expired cert``)."""
     widened: dict[Term, None] = {}
     for term in group:
-        if term.phrase or not _PLAIN_WORD.fullmatch(term.text):
-            widened.setdefault(term, None)
-            continue
-        for word in (term.text, *SYNONYM_TABLE.get(term.text.lower(), ())):
-            if " " in word:
-                widened.setdefault(Term(word, phrase=True), None)
-            elif word.lower() not in STOP_WORDS:
-                prefix = last and word == term.text and len(word) >= PREFIX_MIN
-                widened.setdefault(Term(word, prefix=prefix), None)
-            elif word == term.text:
-                widened.setdefault(term, None)
+        typed = term.text.lower()
+        prefix = last and bool(_PLAIN_WORD.fullmatch(typed)) and len(typed) >= PREFIX_MIN and typed not in STOP_WORDS
+        widened.setdefault(Term(term.text, prefix=True) if prefix else term, None)
+        for word in table.get(typed, ()):
+            if word != typed:
+                _add_synonym(widened, word)
+    for word in extra:
+        _add_synonym(widened, word)
     return tuple(widened)
+
+
+def _add_synonym(widened: dict[Term, None], word: str) -> None:
+    """A synonym as a phrase or a word; a stop word finds nothing, and is left out."""
+    if " " in word:
+        widened.setdefault(Term(word, phrase=True), None)
+    elif word not in STOP_WORDS:
+        widened.setdefault(Term(word), None)
 
 
 def _first_terms(required: list[list[Term]], excluded: list[Term]) -> tuple[list[list[Term]], list[Term]]:
