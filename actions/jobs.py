@@ -550,7 +550,9 @@ def _team_recipients(team: Team) -> list[tuple[object | None, str]]:
 
 def _org_digest(today: date, enqueue: bool) -> int:
     items, links = ActionItem.objects.open(), ItemLinks()
-    teams = list(_summary_counts(items, today, "team__name", "team__slug").order_by("team__name"))
+    # Items of no team come last, on every database.
+    by_team = _summary_counts(items, today, "team__name", "team__slug").order_by(F("team__name").asc(nulls_last=True))
+    teams = list(by_team)
     for row in teams:
         row["team_url"] = links.team(row["team__slug"] or "")
     totals = {key: sum(row[key] for row in teams) for key in ("open", "overdue", "due_soon")}
