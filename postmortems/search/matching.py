@@ -11,7 +11,7 @@ from django.db.models import BooleanField, Case, Expression, F, FloatField, Q, Q
 from .query import ParsedQuery
 
 
-class _AnyOf(Expression):
+class AnyOf(Expression):
     """``field IN (ids)`` with the ids as one array parameter (PostgreSQL) or JSON text
     (SQLite), so a reader's thousands of ids cost one parameter rather than one each."""
 
@@ -39,7 +39,7 @@ class _AnyOf(Expression):
 
 
 def _pk_in(ids) -> Q:
-    return Q(_AnyOf(F("pk"), ids))
+    return Q(AnyOf(F("pk"), ids))
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,9 @@ from .sqlite import _SqliteMatch
 # first ``RESCORE_WINDOW`` of them are then re-ranked on all the text their reader may
 # search, the way search engines rescore their top hits; matches beyond the window keep the
 # first pass's order. A search with fewer matches than the window is ranked on all its text
-# exactly. The page itself is always fetched through ``Postmortem.objects.visible_to``, so a
-# document whose copied fields lag behind its postmortem can never show what it should not.
+# exactly. The page itself is always fetched through the visibility rule on the postmortems'
+# own fields, so a document whose copied fields lag behind its postmortem can never show what
+# it should not. The rule is asked once per search (``SearchResults.visible``).
 
 # Matches re-ranked on all their text: ten pages of results.
 RESCORE_WINDOW = 200
@@ -141,13 +142,20 @@ class SearchResults:
         """The documents of the visible postmortems the filters let through (built once)."""
         return self._candidates_qs.all()
 
-    def _build_candidates(self) -> QuerySet:
-        documents = PostmortemSearchDocument.objects.order_by()
+    @cached_property
+    def visible(self) -> Q | None:
+        """Who may read what, for every statement of this search: asked once, the reader's
+        readable rows beyond the organisation-wide published ones coming as a list."""
         if not is_active_user(self.user):
-            return documents.none()
-        visible = Postmortem.objects.visibility_q(self.user, pk="pk")
-        if visible is not None:
-            documents = documents.filter(visible)
+            return Q(pk__in=[])
+        return Postmortem.objects.visibility_q(self.user, listed=True)
+
+    def _readable(self, rows: QuerySet) -> QuerySet:
+        """``rows`` (search documents or postmortems) that the reader may read."""
+        return rows if self.visible is None else rows.filter(self.visible)
+
+    def _build_candidates(self) -> QuerySet:
+        documents = self._readable(PostmortemSearchDocument.objects.order_by())
         if self.documents is not None:
             documents = documents.filter(self.documents)
         if self.queryset.query.has_filters():
@@ -257,10 +265,11 @@ class SearchResults:
         return list(documents.order_by(F("rank").desc(), *NEWEST).values_list("pk", "rank"))
 
     def _rows(self, ranked_ids: list[tuple[int, float | None]]) -> list[Postmortem]:
-        """The postmortems of ``ranked_ids``, in that order, fetched through ``visible_to``
-        (a document whose copied fields lag behind its postmortem shows nothing it should
-        not), with ``rank``, ``full_access`` and ``public_summary``."""
-        rows = self.queryset.visible_to(self.user).filter(pk__in=[pk for pk, _ in ranked_ids])
+        """The postmortems of ``ranked_ids``, in that order, fetched through the visibility
+        rule on the postmortems' own fields (a document whose copied fields lag behind its
+        postmortem shows nothing it should not), with ``rank``, ``full_access`` and
+        ``public_summary``."""
+        rows = self._readable(self.queryset).filter(pk__in=[pk for pk, _ in ranked_ids])
         rows = rows.select_related(*self._related[0]).prefetch_related(*self._related[1])
         rows = rows.annotate(public_summary=F("search_document__summary"))
         if self._match is None:
@@ -331,6 +340,7 @@ def search_postmortems(
     for least in sorted({words - max(1, words // 3), 1}, reverse=True):
         relaxed = parsed.relaxed(least, rarity)
         relaxed = SearchResults(user, relaxed, queryset=queryset, documents=documents, order=order)
+        relaxed.visible = results.visible  # the same reader: their visibility is not asked again
         relaxed.pinned = results._first_pass()[1]
         if relaxed.count() > results.count():
             relaxed.every_word = results.count()
