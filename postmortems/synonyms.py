@@ -11,6 +11,7 @@ The migration that creates the table seeds it with those defaults.
 from __future__ import annotations
 
 import re
+import uuid
 
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
@@ -138,7 +139,12 @@ MAX_TERM_LENGTH = 40
 MAX_GROUP_LENGTH = 500
 
 _WORD = re.compile(r"[^\W_]")
+# The table with a stamp of that copy, and the stamp alone: each process keeps the copy it read
+# while the cache holds its stamp.
 CACHE_KEY = "search:synonyms"
+STAMP_KEY = "search:synonyms:stamp"
+KEYS = [CACHE_KEY, STAMP_KEY]
+_PROCESS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {}
 # A change made past the signals (a bulk ``update()`` in a shell) shows within the hour.
 CACHE_SECONDS = 3600
 
@@ -169,7 +175,7 @@ def term_errors(terms: list[str]) -> list[str]:
         elif not all(_WORD.search(word) for word in words):
             errors.append(f"“{term}” needs letters or digits in each of its words.")
         elif all(word in STOP_WORDS for word in words):
-            errors.append(f"“{term}” is only words search ignores (such as “the” and “of”).")
+            errors.append(f"“{term}” holds only words that search ignores (such as “of” and “the”).")
     return errors
 
 
@@ -184,23 +190,35 @@ def build_table(groups: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def synonym_table() -> dict[str, tuple[str, ...]]:
-    """The synonyms a search applies, by lower-cased term: from the cache, else from the
-    database (one query, then cached), else ``DEFAULT_SYNONYMS``."""
-    table = cache.get(CACHE_KEY)
-    if table is None:
-        from .models import SearchSynonym
+    """The synonyms a search applies, by lower-cased term: this process's copy while the
+    cache's stamp is the one it read (a warm search reads only the stamp, not the table),
+    else the cache's, else the database's (one query, then cached), else ``DEFAULT_SYNONYMS``."""
+    stamp = cache.get(STAMP_KEY)
+    copy = _PROCESS.get("copy")
+    if stamp is None or copy is None or copy[0] != stamp:
+        copy = cache.get(CACHE_KEY)
+        if copy is None:
+            table = _from_database()
+            if table is None:  # not migrated yet: the defaults, and the table next time
+                return build_table(DEFAULT_SYNONYMS)
+            copy = (uuid.uuid4().hex, table)
+        cache.set_many({CACHE_KEY: copy, STAMP_KEY: copy[0]}, CACHE_SECONDS)
+        _PROCESS["copy"] = copy
+    return copy[1]
 
-        try:
-            groups = list(SearchSynonym.objects.values_list("terms", flat=True))
-        except DatabaseError:  # not migrated yet: the defaults, and try the table next time
-            return build_table(DEFAULT_SYNONYMS)
-        table = build_table(groups or DEFAULT_SYNONYMS)
-        cache.set(CACHE_KEY, table, CACHE_SECONDS)
-    return table
+
+def _from_database() -> dict[str, tuple[str, ...]] | None:
+    from .models import SearchSynonym
+
+    try:
+        groups = list(SearchSynonym.objects.values_list("terms", flat=True))
+    except DatabaseError:
+        return None
+    return build_table(groups or DEFAULT_SYNONYMS)
 
 
 def forget(**kwargs) -> None:
     """Drop the cached table (a signal receiver: a group was saved or deleted). Again after
     commit, in case a search reloaded the old rows meanwhile."""
-    cache.delete(CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+    cache.delete_many(KEYS)
+    transaction.on_commit(lambda: cache.delete_many(KEYS))

@@ -58,7 +58,7 @@ def test_a_changed_group_applies_to_the_next_search(make_pm, as_user, people):
     [
         ("hydra", "Give at least 2 words or phrases, separated by commas."),
         ("hydra, , HYDRA", "Give at least 2 words or phrases, separated by commas."),
-        ("hydra, the", "“the” is only words search ignores"),
+        ("hydra, the", "“the” holds only words that search ignores"),
         ("hydra, the ledger service that pays", "“the ledger service that pays” is too long"),
         ("hydra, --", "“--” needs letters or digits in each of its words."),
         (", ".join(f"word{n}" for n in range(17)), "Give at most 16 words or phrases in one group (this has 17)."),
