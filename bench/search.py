@@ -9,7 +9,7 @@ page + snippets, as the archive page runs it) and of the whole archive page sele
 ratio to hand-written SQL returning the same page; the same queries on SQLite FTS5 at the
 same size. The database (``bench_search`` on postgres://postgres@127.0.0.1:5432, or
 ``--database``) is created and dropped by the script; ``--keep`` keeps it, and ``--reuse``
-measures a kept one again (``--no-build``: without rebuilding its index).
+measures a kept one again and keeps it (``--no-build``: without rebuilding its index).
 """
 
 from __future__ import annotations
@@ -635,7 +635,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--database", default=DB_NAME, help=f"The bench database's name (default {DB_NAME}).")
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
-    parser.add_argument("--reuse", action="store_true", help="Reuse a kept, seeded database.")
+    parser.add_argument("--reuse", action="store_true", help="Reuse a kept, seeded database (and keep it).")
     parser.add_argument("--no-build", action="store_true", help="With --reuse: keep its index too, only measure.")
     parser.add_argument("--postgres-only", action="store_true", help="Skip the SQLite FTS5 comparison.")
     args = parser.parse_args()
@@ -680,7 +680,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if not (args.keep or args.reuse):  # a reused database is measured again, never dropped
             drop()
 
 
