@@ -182,17 +182,21 @@ def _through_indexes():
     narrow documents table, a scan testing every row's vector looks cheaper than the GIN
     index for a common word, and takes ten times as long. The setting is this session's (a
     rollback undoes it too) and its previous value is restored on the way out: one
-    statement each way."""
-    if connection.vendor != "postgresql":
+    statement each way, none for a block inside another (the outer one restores it)."""
+    if connection.vendor != "postgresql" or getattr(connection, "seqscan_off", False):
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', false)")
-        (previous, _) = cursor.fetchone()
-        try:
-            yield
-        finally:
-            cursor.execute("SELECT set_config('enable_seqscan', %s, false)", [previous])
+    connection.seqscan_off = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', false)")
+            (previous, _) = cursor.fetchone()
+            try:
+                yield
+            finally:
+                cursor.execute("SELECT set_config('enable_seqscan', %s, false)", [previous])
+    finally:
+        connection.seqscan_off = False
 
 
 def _postgres_snippets(ids_by_access: dict[bool, list[int]], parsed: ParsedQuery) -> dict[int, str]:
