@@ -19,8 +19,10 @@ emailed (archive mode). Memory holds the index, the profiles and one chunk of in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models.functions import Coalesce
 
@@ -97,6 +99,8 @@ class _Profile:
 
     prepared: _Prepared
     groups: dict[tuple, _Group] = field(default_factory=dict)
+    # When its first incident began: a profile none of whose incidents is earlier is skipped.
+    first_start: datetime | None = None
 
 
 class Batch:
@@ -116,6 +120,7 @@ class Batch:
                     found = self.postings.setdefault(feature, ([], []))
                     found[0].append(profile)
                     found[1].append(weight)
+        self.could_repeat = _CouldRepeat()
         self.by_class: dict[str, list[int]] = {}
         for number, profile in enumerate(self.profiles):
             for slug in profile.prepared.classes:
@@ -155,6 +160,8 @@ class Batch:
             # What ``combine`` reads of the earlier incident besides its prepared text.
             group_key = (outline.services, outline.cause_category, outline.started_at)
             self.profiles[number].groups.setdefault(group_key, _Group(outline)).pks.append(pk)
+        for profile in self.profiles:
+            profile.first_start = min((key[2] for key in profile.groups), default=None)
         return first_rows
 
     # -- scoring ------------------------------------------------------------------------------------
@@ -186,10 +193,12 @@ class Batch:
         texts, classes = self._cosines(later), self._class_strengths(later)
         ranked: list[tuple[float, int]] = []
         for number in texts.keys() | classes.keys():
-            text, strength = texts.get(number, 0.0), classes.get(number, 0.0)
-            if not repeats.could_repeat(text, strength):
-                continue
             profile = self.profiles[number]
+            if profile.first_start is None or profile.first_start >= doc.started_at:
+                continue  # none of its incidents is earlier
+            text = texts.get(number, 0.0)
+            if not self.could_repeat(text, classes.get(number, 0.0)):
+                continue
             for group in profile.groups.values():
                 if group.outline.started_at >= doc.started_at:  # not earlier
                     continue
@@ -217,6 +226,41 @@ class Batch:
                 min(strength, later.classes[slug]) for slug, strength in classes.items() if slug in later.classes
             )
         return found
+
+
+class _CouldRepeat:
+    """``repeats.could_repeat`` for many pairs. It grows with the text cosine (each signal only
+    adds evidence), so for each class strength one search finds the cosines below which it is
+    false and above which it is true; only a cosine between the two (a float or two apart) asks
+    it again."""
+
+    def __init__(self) -> None:
+        self._bounds: dict[float, tuple[float, float]] = {}
+
+    def __call__(self, text: float, strength: float) -> bool:
+        bounds = self._bounds.get(strength)
+        if bounds is None:
+            bounds = self._bounds[strength] = self._search(strength)
+        false_to, true_from = bounds
+        if text <= false_to:
+            return False
+        if text >= true_from:
+            return True
+        return repeats.could_repeat(text, strength)
+
+    @staticmethod
+    def _search(strength: float) -> tuple[float, float]:
+        if repeats.could_repeat(0.0, strength):
+            return -math.inf, 0.0
+        if not repeats.could_repeat(1.0, strength):
+            return 1.0, math.inf
+        false_to, true_from = 0.0, 1.0
+        while (middle := (false_to + true_from) / 2) not in (false_to, true_from):
+            if repeats.could_repeat(middle, strength):
+                true_from = middle
+            else:
+                false_to = middle
+        return false_to, true_from
 
 
 def _record(found: list[Found]) -> None:
