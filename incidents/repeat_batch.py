@@ -20,9 +20,11 @@ emailed (archive mode). Memory holds the index, the profiles and one chunk of in
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 from django.db.models.functions import Coalesce
 
@@ -99,7 +101,7 @@ class _Profile:
 
     prepared: _Prepared
     groups: dict[tuple, _Group] = field(default_factory=dict)
-    # When its first incident began: a profile none of whose incidents is earlier is skipped.
+    # When its first incident began.
     first_start: datetime | None = None
 
 
@@ -110,21 +112,28 @@ class Batch:
         self.idf, self.taxonomy = index.scorer.idf, index.scorer.taxonomy
         self.profiles: list[_Profile] = []
         live = {index.row_of[pk]: pk for pk in pks if pk in index.row_of}
-        profile_of_row = self._profiles(index, live)
-        # The inverted index over profiles: feature -> profiles and their weights; class -> profiles.
-        self.postings: dict[str, tuple[list[int], list[float]]] = {}
+        first_rows = self._profiles(index, live)
+        # Numbered by when their first incident began: those with an incident earlier than a given
+        # start are a prefix (``_earlier_than``). A profile of deleted incidents only is dropped.
+        order = sorted((n for n, p in enumerate(self.profiles) if p.groups), key=lambda n: self.profiles[n].first_start)
+        renumbered = {old: new for new, old in enumerate(order)}
+        self.profiles = [self.profiles[old] for old in order]
+        self.starts = [profile.first_start for profile in self.profiles]
+        profile_of_row = {row: renumbered[n] for row, n in first_rows.items() if n in renumbered}
+        # The inverted index over profiles, in their order: feature -> profiles and their weights.
+        found: dict[str, list[tuple[int, float]]] = {}
         for feature, rows, weights in index.postings():
             for row, weight in zip(rows, weights, strict=True):
-                profile = profile_of_row.get(row)
-                if profile is not None:
-                    found = self.postings.setdefault(feature, ([], []))
-                    found[0].append(profile)
-                    found[1].append(weight)
-        self.could_repeat = _CouldRepeat()
+                if row in profile_of_row:
+                    found.setdefault(feature, []).append((profile_of_row[row], weight))
+        self.postings = {
+            feature: tuple(map(list, zip(*sorted(pairs), strict=True))) for feature, pairs in found.items()
+        }
         self.by_class: dict[str, list[int]] = {}
         for number, profile in enumerate(self.profiles):
             for slug in profile.prepared.classes:
                 self.by_class.setdefault(slug, []).append(number)
+        self.could_repeat = _CouldRepeat()
 
     @classmethod
     def of_archive(cls) -> Batch:
@@ -190,12 +199,11 @@ class Batch:
 
     def _best(self, doc: IncidentDoc, later: _Prepared) -> list[int]:
         """The ``MAX_SUGGESTIONS`` earlier incidents ``doc`` repeats, the best ranked first (ties by id)."""
-        texts, classes = self._cosines(later), self._class_strengths(later)
+        earlier = bisect_left(self.starts, doc.started_at)  # the profiles with an earlier incident
+        texts, classes = self._cosines(later, earlier), self._class_strengths(later, earlier)
         ranked: list[tuple[float, int]] = []
         for number in texts.keys() | classes.keys():
             profile = self.profiles[number]
-            if profile.first_start is None or profile.first_start >= doc.started_at:
-                continue  # none of its incidents is earlier
             text = texts.get(number, 0.0)
             if not self.could_repeat(text, classes.get(number, 0.0)):
                 continue
@@ -207,20 +215,25 @@ class Batch:
                     ranked += [(-verdict.rank, pk) for pk in group.pks[: repeats.MAX_SUGGESTIONS]]
         return [pk for _, pk in sorted(ranked)[: repeats.MAX_SUGGESTIONS]]
 
-    def _cosines(self, later: _Prepared) -> dict[int, float]:
-        """As ``ArchiveIndex.cosines``, by profile."""
+    def _cosines(self, later: _Prepared, earlier: int) -> dict[int, float]:
+        """As ``ArchiveIndex.cosines``, by profile, for the profiles numbered below ``earlier``."""
         dots: dict[int, float] = {}
         for feature, weight in later.weights.items():
-            for number, other in zip(*self.postings.get(feature, ((), ())), strict=True):
+            numbers, others = self.postings.get(feature, ((), ()))
+            for number, other in islice(zip(numbers, others, strict=True), bisect_left(numbers, earlier)):
                 dots[number] = dots.get(number, 0.0) + other * weight
         if not later.norm:
             return {}
         return {number: dot / (self.profiles[number].prepared.norm * later.norm) for number, dot in dots.items()}
 
-    def _class_strengths(self, later: _Prepared) -> dict[int, float]:
-        """As ``ArchiveIndex.shared_class_strengths``, by profile."""
+    def _class_strengths(self, later: _Prepared, earlier: int) -> dict[int, float]:
+        """As ``ArchiveIndex.shared_class_strengths``, by profile, for the profiles numbered below ``earlier``."""
+        sharing = set()
+        for slug in later.classes:
+            numbers = self.by_class.get(slug, [])
+            sharing.update(islice(numbers, bisect_left(numbers, earlier)))
         found = {}
-        for number in {n for slug in later.classes for n in self.by_class.get(slug, ())}:
+        for number in sharing:
             classes = self.profiles[number].prepared.classes
             found[number] = max(
                 min(strength, later.classes[slug]) for slug, strength in classes.items() if slug in later.classes
