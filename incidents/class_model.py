@@ -1,18 +1,25 @@
-"""Failure classes suggested from text by learned term weights (multinomial naive Bayes).
+"""Failure classes suggested from text by learned weights (one-vs-rest logistic regression).
 
 The keyword rules (``FailureClass.keywords``) say exactly which words make a class; they miss a
-failure mode told in words nobody wrote a rule for. The model here learns each class's words from
-labelled incidents (the development sets' ``incidents.jsonl``, each incident with its gold
-``failure_classes``) and from each class's own name and rule words, over the same terms as the text
-similarity (``repeats.tokens``: the SRE synonym list, then the stemmer). ``repeats.infer_classes``
-adds its guesses to the rules' hits; a guess under ``MIN_POSTERIOR`` suggests nothing.
+failure mode told in words nobody wrote a rule for, and they fire on a word used in passing. The
+model here learns, for each class, weights of the text's terms (the same terms as the text
+similarity, ``repeats.tokens``: the SRE synonym list, then the stemmer) and of the rules' hits, from
+labelled incidents (the development sets' ``incidents.jsonl``, each with its gold
+``failure_classes``) and from each class's own name and rule words. So a rule hit counts as much as
+the labelled incidents say it should, and words no rule knows count too.
+
+``repeats.infer_classes`` takes the model's ``strengths``: each class's share of the model's belief
+(the probabilities sharpened by ``SHARPNESS``, then divided by their sum), a share of ``FULL_SHARE``
+or more counting fully. Two incidents whose beliefs agree on a class are likely repeats even when
+neither is sure (both half "expired credential"), while a look-alike's belief sits on another class.
+A class the model does not know (one an admin adds later) keeps its rules' strength.
 
 The weights are data the app loads: ``incidents/class_weights.json``, written by
 
     .venv/bin/python manage.py train_failure_classes
 
-(from the development sets; see that command). A class the admin adds later has no learned weights:
-its keyword rules alone suggest it, as before.
+(from the development sets; see that command). Training is plain Python (stochastic gradient
+descent with per-weight step sizes, a fixed seed), so the same sets give the same file.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import random
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -29,57 +37,73 @@ from functools import lru_cache
 from pathlib import Path
 
 WEIGHTS_FILE = Path(__file__).with_name("class_weights.json")
-# Additive smoothing of the term counts: small, as most terms of a class appear once or twice.
-SMOOTHING = 0.1
-# Log-likelihoods are divided by this before the posterior: naive Bayes counts every word as
-# independent evidence, so on a long write-up its posterior is certain of any guess.
-TEMPERATURE = 6.0
-# The least posterior of a learned guess that counts as a suggestion.
-MIN_POSTERIOR = 0.7
 # How much a field's words count (as in the rules: the title and the root cause say the failure mode).
 FIELD_WEIGHTS = {"title": 2.0, "root_cause": 2.0, "summary": 1.0, "contributing_factors": 0.5}
-# Each class's name and rule words count as this many incidents' worth of text.
-DESCRIPTION_WEIGHT = 1.0
+# Training: the L2 penalty per step, the passes over the examples, the base step size, the seed.
+L2 = 0.001
+EPOCHS = 40
+STEP = 0.5
+SEED = 1
+# Probabilities are raised to this power before their shares are taken: a clear favourite keeps
+# most of the belief, a spread of weak guesses stays spread.
+SHARPNESS = 1.5
+# A class holding this share of the sharpened belief counts fully (strength 1); less, in proportion.
+FULL_SHARE = 0.25
+# Strengths under this count for nothing (they would only slow the scoring down).
+MIN_STRENGTH = 0.05
+# The least probability of a class the incident page suggests to people.
+SUGGEST_PROBABILITY = 0.2
+RULE_FEATURE = "rule:"
 
 
 @dataclass(frozen=True)
 class ClassModel:
-    """Per class: the log prior and the log probability of each term (and of an unseen one)."""
+    """Per class: a bias and the weights of the features (terms, and ``rule:<slug>`` for the rules' hits)."""
 
-    log_prior: dict[str, float]
-    log_prob: dict[str, dict[str, float]]
-    log_unseen: dict[str, float]
+    bias: dict[str, float]
+    weights: dict[str, dict[str, float]]
 
-    def posterior(self, fields: dict[str, str]) -> dict[str, float]:
-        """The probability of each class given the text (they sum to 1; empty for no known word)."""
-        counts = terms_of(fields)
-        known = {t: n for t, n in counts.items() if any(t in probs for probs in self.log_prob.values())}
-        if not known:
-            return {}
-        logits = {}
-        for slug, probs in self.log_prob.items():
-            unseen = self.log_unseen[slug]
-            likelihood = sum(n * probs.get(t, unseen) for t, n in known.items())
-            logits[slug] = self.log_prior[slug] + likelihood / TEMPERATURE
-        top = max(logits.values())
-        exps = {slug: math.exp(v - top) for slug, v in logits.items()}
-        total = sum(exps.values())
-        return {slug: e / total for slug, e in exps.items()}
+    def probabilities(self, fields: dict[str, str], rules: dict[str, float]) -> dict[str, float]:
+        """The probability of each class given the text and the rules' strengths (each on its own:
+        an incident may have several classes, or none)."""
+        x = features(fields, rules)
+        return {slug: _sigmoid(self.bias[slug] + _dot(weights, x)) for slug, weights in self.weights.items()}
 
-    def guesses(self, fields: dict[str, str]) -> dict[str, float]:
-        """The classes whose posterior reaches ``MIN_POSTERIOR``, with it."""
-        return {slug: p for slug, p in self.posterior(fields).items() if p >= MIN_POSTERIOR}
+    def strengths(self, fields: dict[str, str], rules: dict[str, float]) -> dict[str, float]:
+        """Each class's strength in (0, 1]: its share of the sharpened belief over ``FULL_SHARE``."""
+        sharpened = {slug: p**SHARPNESS for slug, p in self.probabilities(fields, rules).items()}
+        total = sum(sharpened.values()) or 1.0
+        strengths = {slug: min(1.0, p / total / FULL_SHARE) for slug, p in sharpened.items()}
+        return {slug: round(s, 4) for slug, s in strengths.items() if s >= MIN_STRENGTH}
 
     def to_json(self) -> dict:
-        return {"log_prior": self.log_prior, "log_prob": self.log_prob, "log_unseen": self.log_unseen}
+        return {"bias": self.bias, "weights": self.weights}
 
     @classmethod
     def from_json(cls, data: dict) -> ClassModel:
-        return cls(data["log_prior"], data["log_prob"], data["log_unseen"])
+        return cls(data["bias"], data["weights"])
 
     @property
     def digest(self) -> str:
         return hashlib.blake2b(json.dumps(self.to_json(), sort_keys=True).encode(), digest_size=8).hexdigest()
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _dot(weights: dict[str, float], x: dict[str, float]) -> float:
+    return sum(value * weights.get(feature, 0.0) for feature, value in x.items())
+
+
+def features(fields: dict[str, str], rules: dict[str, float]) -> dict[str, float]:
+    """The text's terms (sub-linear counts, the vector of unit length) and the rules' strengths."""
+    counts = terms_of(fields)
+    x = {t: 1 + math.log(n) if n >= 1 else n for t, n in counts.items()}
+    norm = math.sqrt(sum(v * v for v in x.values())) or 1.0
+    x = {t: v / norm for t, v in x.items()}
+    x.update({RULE_FEATURE + slug: strength for slug, strength in rules.items()})
+    return x
 
 
 def terms_of(fields: dict[str, str]) -> Counter:
@@ -102,33 +126,46 @@ def train(
     examples: Iterable[tuple[dict[str, str], Iterable[str]]], classes: Iterable[tuple[str, str, str]]
 ) -> ClassModel:
     """A model from (text fields, class slugs) examples and the (name, slug, keywords) of the classes
-    (only those classes are learned; an example's other labels are ignored)."""
+    (only those classes are learned; an example's other labels, "other" among them, make it a
+    negative example of every class)."""
+    from .repeats import Taxonomy, rule_strengths
+
     classes = list(classes)
     slugs = [slug for _, slug, _ in classes]
-    counts: dict[str, Counter] = {slug: Counter() for slug in slugs}
-    documents: Counter = Counter()
+    known = Taxonomy.from_rows(classes)
+    data = [(features(fields, rule_strengths(fields, known)), set(labels)) for fields, labels in examples]
     for name, slug, keywords in classes:
-        for term, n in terms_of({"description": description(name, keywords)}).items():
-            counts[slug][term] += DESCRIPTION_WEIGHT * min(n, 2.0)
-    for fields, labels in examples:
-        terms = terms_of(fields)
-        for slug in set(labels) & counts.keys():
-            counts[slug].update(terms)
-            documents[slug] += 1
-    vocabulary = set().union(*counts.values())
-    total_documents = sum(documents.values()) + len(slugs)
-    log_prior, log_prob, log_unseen = {}, {}, {}
-    for slug in slugs:
-        denominator = sum(counts[slug].values()) + SMOOTHING * (len(vocabulary) + 1)
-        log_prior[slug] = math.log((documents[slug] + 1) / total_documents)
-        log_prob[slug] = {t: round(math.log((n + SMOOTHING) / denominator), 4) for t, n in counts[slug].items()}
-        log_unseen[slug] = round(math.log(SMOOTHING / denominator), 4)
-    return ClassModel(log_prior, log_prob, log_unseen)
+        text = {"description": description(name, keywords)}
+        data.append((features(text, rule_strengths(text, known)), {slug}))
+    bias = dict.fromkeys(slugs, 0.0)
+    weights: dict[str, dict[str, float]] = {slug: {} for slug in slugs}
+    # Adagrad: each weight's step shrinks with the gradients it has seen, so rare terms still learn.
+    seen_bias = dict.fromkeys(slugs, 1e-8)
+    seen: dict[str, Counter] = {slug: Counter() for slug in slugs}
+    order = list(range(len(data)))
+    rng = random.Random(SEED)
+    for _ in range(EPOCHS):
+        rng.shuffle(order)
+        for i in order:
+            x, labels = data[i]
+            for slug in slugs:
+                w, g2 = weights[slug], seen[slug]
+                error = _sigmoid(bias[slug] + _dot(w, x)) - (slug in labels)
+                seen_bias[slug] += error * error
+                bias[slug] -= STEP * error / math.sqrt(seen_bias[slug])
+                for feature, value in x.items():
+                    gradient = error * value + L2 * w.get(feature, 0.0)
+                    g2[feature] += gradient * gradient
+                    w[feature] = w.get(feature, 0.0) - STEP * gradient / math.sqrt(g2[feature] + 1e-8)
+    return ClassModel(
+        {slug: round(b, 4) for slug, b in bias.items()},
+        {slug: {f: round(v, 4) for f, v in sorted(w.items()) if abs(v) >= 1e-4} for slug, w in weights.items()},
+    )
 
 
 # The labelled development sets the shipped weights are learned from (``train_failure_classes``).
 DATA = Path(__file__).resolve().parent.parent / "bench" / "data"
-TRAINING_SETS = [DATA / "repeats_public" / "incidents.jsonl", DATA / "repeats_heldout" / "incidents.jsonl"]
+TRAINING_SETS = [DATA / name / "incidents.jsonl" for name in ("repeats_public", "repeats_heldout", "repeats_heldout_3")]
 # Labels of the sets that name a built-in class differently; "other" is no class.
 LABEL_ALIASES = {
     "time-date-bug": "time-date",

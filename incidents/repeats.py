@@ -13,10 +13,11 @@ So the evidence is:
 - **failure class** (``FailureClass``): the classes people set on the incident, or, when none is
   set, those suggested from its text (``infer_classes``) by each class's keyword rules (a rule's
   words must meet in one sentence: "content update" and "at once"; a word that is denied, "the key
-  had not expired", counts for nothing) and by term weights learned from labelled incidents
-  (``class_model``: naive Bayes, for wording no rule knows; a guess under its confidence threshold
-  suggests nothing). A shared class is the strongest evidence; two incidents whose classes were
-  both *set* and differ count half (people said they are different).
+  had not expired", counts for nothing), weighed with the text's words by a model learned from
+  labelled incidents (``class_model``: logistic regression; each class's strength is its share of
+  the model's belief, so two incidents whose beliefs lean to the same class agree even when neither
+  is sure). A shared class is the strongest evidence; two incidents whose classes were both *set*
+  and differ count half (people said they are different).
 - **text**: the cosine similarity of TF-IDF vectors over title and root cause (weighted twice),
   contributing factors and summary. Words first go through an SRE synonym list (cert, TLS and SSL
   meet as "certificate"; db and database; k8s and kubernetes; BGP, prefix and route ...), then a
@@ -37,9 +38,10 @@ preparing thousands of incidents, and scores only those that share a word or a c
 one (no other can reach ``THRESHOLD``): under a second against 10,000 (``bench/repeats.py --speed``).
 
 The weights, the threshold and the keyword rules were tuned on the development sets
-(``bench/data/repeat_pairs.jsonl``, ``repeats_dev/``, since session 3 ``repeats_public/`` and since
-session 4 ``repeats_heldout/``; the class model learns from the last two's labelled incidents);
-``bench/data/repeats_heldout_3/`` is held out and scored only by whoever reports it (see the README).
+(``bench/data/repeat_pairs.jsonl``, ``repeats_dev/``, ``repeats_public/``, ``repeats_heldout/`` and
+``repeats_heldout_3/``; the class model learns from the last three's labelled incidents, and
+``bench/repeats.py --leave-one-out`` scores each of them with a model learned without it). The next
+held-out set is scored only by whoever reports it (see the README).
 """
 
 from __future__ import annotations
@@ -75,10 +77,8 @@ FIELD_WEIGHTS = {"title": 2.0, "root_cause": 2.0, "contributing_factors": 1.0, "
 CLASS_FIELD_WEIGHTS = {"title": 2.0, "root_cause": 2.0, "summary": 1.0, "contributing_factors": 0.5}
 # Rule hits (by CLASS_FIELD_WEIGHTS) for a suggested class to count fully.
 CLASS_FULL_WEIGHT = 2.0
-# The least strength of a class suggested to people (on the incident page).
+# The least strength of a class suggested to people by its keyword rules (on the incident page).
 SUGGEST_STRENGTH = 0.3
-# How much a class guessed by the learned model (``class_model``) counts, times its posterior.
-LEARNED_WEIGHT = 1.0
 THRESHOLD = 0.55
 RANK_HALF_LIFE_DAYS = 5 * 365
 BIGRAM_WEIGHT = 1.0
@@ -346,11 +346,11 @@ SCORING_KEY = hashlib.blake2b(
             PHRASES,
             _SYNONYM_GROUPS,
             Idf.MIN_DOCUMENTS,
-            # The learned class weights, and how their guesses count.
+            # The learned class weights, and how their beliefs count.
             getattr(class_model.default_model(), "digest", None),
-            LEARNED_WEIGHT,
-            class_model.TEMPERATURE,
-            class_model.MIN_POSTERIOR,
+            class_model.SHARPNESS,
+            class_model.FULL_SHARE,
+            class_model.MIN_STRENGTH,
         )
     ).encode(),
     digest_size=8,
@@ -526,8 +526,8 @@ _SENTENCE = re.compile(r"[.;!?\n]+\s*")
 _NEGATED = re.compile(r"\b(?:not|never|no longer|\w+n't)\s+(?:(?:a|an|the|yet|been|be|being|have|had|ever)\s+)*[\w-]+")
 
 
-def infer_classes(fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float]:
-    """Failure classes suggested by the text, each with a strength in (0, 1].
+def rule_strengths(fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float]:
+    """Failure classes the keyword rules find in the text, each with a strength in (0, 1].
 
     A class's weight is its rule hits by field (title and root cause count double). Its strength is
     its weight over the strongest class's (a write-up about one failure mode speaks of it more than
@@ -544,29 +544,40 @@ def infer_classes(fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float
             if hits:
                 found[rules.slug] = found.get(rules.slug, 0.0) + hits * CLASS_FIELD_WEIGHTS.get(name, 1.0)
     top = max(found.values(), default=0.0)
-    strengths = {slug: w / top * min(1.0, w / CLASS_FULL_WEIGHT) for slug, w in found.items()}
-    return _with_learned(strengths, fields, taxonomy)
+    return {slug: w / top * min(1.0, w / CLASS_FULL_WEIGHT) for slug, w in found.items()}
 
 
-def _with_learned(strengths: dict[str, float], fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float]:
-    """``strengths`` (the rules') with the learned model's guesses added: a guess counts
-    ``LEARNED_WEIGHT`` times its posterior, a rule hit at least as much as before."""
+def infer_classes(fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float]:
+    """Failure classes suggested by the text, each with a strength in (0, 1]: the learned model's
+    strengths (``class_model``; it weighs the rules' hits with the words) for the classes it knows,
+    the rules' for the others (all of them when there is no model)."""
+    rules = rule_strengths(fields, taxonomy)
     model = class_model.default_model()
     if model is None:
-        return strengths
-    known = {rules.slug for rules in taxonomy.classes}
-    affirmed = {name: _NEGATED.sub(" ", (text or "").lower()) for name, text in fields.items()}
-    for slug, posterior in model.guesses(affirmed).items():
-        if slug in known:
-            strengths[slug] = max(strengths.get(slug, 0.0), min(1.0, LEARNED_WEIGHT * posterior))
-    return strengths
+        return rules
+    known = {r.slug for r in taxonomy.classes}
+    learned = {slug: s for slug, s in model.strengths(_affirmed(fields), rules).items() if slug in known}
+    return {**{slug: s for slug, s in rules.items() if slug not in model.weights}, **learned}
+
+
+def _affirmed(fields: dict[str, str]) -> dict[str, str]:
+    """The text without its denied words ("the key had not expired")."""
+    return {name: _NEGATED.sub(" ", (text or "").lower()) for name, text in fields.items()}
 
 
 def suggested_classes(fields: dict[str, str], taxonomy: Taxonomy, limit: int = 3) -> list[str]:
-    """The slugs of the classes to suggest for a text, the strongest first."""
-    strengths = infer_classes(fields, taxonomy)
-    ranked = sorted(strengths, key=lambda slug: (-strengths[slug], slug))
-    return [slug for slug in ranked if strengths[slug] >= SUGGEST_STRENGTH][:limit]
+    """The slugs of the classes to suggest for a text, the likeliest first: those the learned model
+    gives a probability of ``SUGGEST_PROBABILITY`` or more, and those it does not know whose rules'
+    strength reaches ``SUGGEST_STRENGTH`` (all by the rules when there is no model)."""
+    rules = rule_strengths(fields, taxonomy)
+    model = class_model.default_model()
+    likely = {slug: s for slug, s in rules.items() if s >= SUGGEST_STRENGTH}
+    if model is not None:
+        known = {r.slug for r in taxonomy.classes}
+        probabilities = model.probabilities(_affirmed(fields), rules)
+        likely = {slug: s for slug, s in likely.items() if slug not in model.weights}
+        likely |= {s: p for s, p in probabilities.items() if s in known and p >= class_model.SUGGEST_PROBABILITY}
+    return sorted(likely, key=lambda slug: (-likely[slug], slug))[:limit]
 
 
 # --- Scoring -------------------------------------------------------------------------------------------
@@ -675,8 +686,9 @@ class Scorer:
 
     def _reason(self, earlier, later, a: _Prepared, b: _Prepared, shared_classes: dict[str, float]) -> str:
         parts = []
-        if shared_classes:
-            names = ", ".join(self.taxonomy.name_of(slug) for slug in sorted(shared_classes))
+        named = _named_classes(shared_classes)
+        if named:
+            names = ", ".join(self.taxonomy.name_of(slug) for slug in named)
             how = "" if a.explicit and b.explicit else " (suggested from the text)"
             parts.append(f"class {names}{how}")
         services = sorted(earlier.services & later.services)
@@ -697,6 +709,13 @@ class Scorer:
         surface = {**vectorize(later.text_fields()).surface, **vectorize(earlier.text_fields()).surface}
         terms = shared_terms(a.weights, b.weights, surface)
         return f"{head}; texts share: {', '.join(terms)}" if terms else f"{head}; little shared text"
+
+
+def _named_classes(shared: dict[str, float]) -> list[str]:
+    """The shared classes a reason names: the strongest, and any others that count at least half as
+    much (the learned model gives every class some weak strength; naming those would mislead)."""
+    least = max(SUGGEST_STRENGTH, max(shared.values(), default=0.0) / 2)
+    return sorted(slug for slug, strength in shared.items() if strength >= least)
 
 
 def _shared_classes(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:

@@ -280,16 +280,28 @@ def test_the_incident_form_and_api_set_failure_classes_and_the_page_shows_or_sug
 
 def test_the_command_reads_failure_classes_per_side_by_slug_or_name(tmp_path):
     vague = {"title": "Errors", "services": [], "root_cause": "Requests failed."}
-    plain = {"id": "plain", "earlier": vague, "later": vague | {"title": "Failures"}}
-    classed = {
-        "id": "classed",
+    same = {
+        "id": "same",
         "earlier": vague | {"failure_classes": ["dns"]},
         "later": vague | {"title": "Failures", "failure_classes": ["DNS"]},
     }
-    code, lines, err = _run(json.dumps(plain) + "\n" + json.dumps(classed) + "\n", tmp_path)
+    different = same | {"id": "different", "later": vague | {"title": "Failures", "failure_classes": ["Data deletion"]}}
+    code, lines, err = _run(json.dumps(same) + "\n" + json.dumps(different) + "\n", tmp_path)
     assert code == 0, err
-    scores = {line["id"]: line["score"] for line in lines}
-    assert scores["classed"] > scores["plain"]
+    verdicts = {line["id"]: line["repeat"] for line in lines}
+    assert verdicts == {"same": True, "different": False}
+
+
+@pytest.mark.xfail(strict=True, reason="a vague text's favourite class counts fully (class_model.strengths)")
+def test_two_vague_incidents_are_no_repeat(tmp_path):
+    plain = {
+        "id": "plain",
+        "earlier": {"title": "Errors", "root_cause": "Requests failed."},
+        "later": {"title": "Failures", "root_cause": "Calls failed."},
+    }
+    code, lines, err = _run(json.dumps(plain) + "\n", tmp_path)
+    assert code == 0, err
+    assert lines[0]["repeat"] is False
 
 
 @pytest.mark.django_db

@@ -1,12 +1,12 @@
-"""Learn the failure-class model's term weights (``incidents/class_weights.json``) from labelled incidents.
+"""Learn the failure-class model's weights (``incidents/class_weights.json``) from labelled incidents.
 
     .venv/bin/python manage.py train_failure_classes [INCIDENTS_JSONL ...]
 
 By default from the labelled development sets (``class_model.TRAINING_SETS``: the ``incidents.jsonl``
-of ``bench/data/repeats_public/`` and ``bench/data/repeats_heldout/``), each line an incident with
-``title``, ``summary``, ``root_cause``, ``contributing_factors`` and its gold ``failure_classes``,
-and from the built-in classes' names and keyword rules. Run it again when those sets change, and
-commit the file.
+of ``bench/data/repeats_public/``, ``repeats_heldout/`` and ``repeats_heldout_3/``, 196 incidents),
+each line an incident with ``title``, ``summary``, ``root_cause``, ``contributing_factors`` and its
+gold ``failure_classes``, and from the built-in classes' names and keyword rules. Run it again
+when those sets change, and commit the file.
 """
 
 from __future__ import annotations
@@ -38,4 +38,4 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read {path}: {exc}") from exc
         model = train(examples, DEFAULT_FAILURE_CLASSES)
         options["output"].write_text(json.dumps(model.to_json(), sort_keys=True, indent=0) + "\n", encoding="utf-8")
-        self.stdout.write(f"{len(examples)} incidents, {len(model.log_prior)} classes: wrote {options['output']}")
+        self.stdout.write(f"{len(examples)} incidents, {len(model.weights)} classes: wrote {options['output']}")
