@@ -163,7 +163,9 @@ def action_item_write(
     the item page's from ``may_change_action_item``). Every rule is checked here: the item's own,
     and a moved due date needs ``note``; a broken one raises ``ValidationError`` and saves
     nothing. A change that changes nothing writes nothing. The history gets one row ("created",
-    or each changed field with ``note``) and a new owner is emailed. ``item`` is updated in place.
+    or each changed field with ``note``), a new owner is emailed, and a change of state, title or
+    due date reaches the item's tracker issue after commit (``trackers.services.item_written``).
+    ``item`` is updated in place.
     ``locked`` says ``item`` is the row as stored, read ``select_for_update`` in this transaction
     by the caller (the editor locks all its items in one query).
     """
@@ -183,6 +185,9 @@ def action_item_write(
     action_item_saved(item=current, before=before, user=user, note=note.strip())
     if item is None:
         return current
+    from trackers.services import item_written  # trackers builds on this module
+
+    item_written(item=current, changed={f for f in TRACKED_FIELDS if getattr(before, f) != getattr(current, f)})
     item.__dict__.update(current.__dict__)
     return item
 

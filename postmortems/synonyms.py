@@ -141,8 +141,11 @@ MAX_GROUP_LENGTH = 500
 _WORD = re.compile(r"[^\W_]")
 # The table with a stamp of that copy, and the stamp alone: each process keeps the copy it read
 # while the cache holds its stamp.
-CACHE_KEY = "search:synonyms"
-STAMP_KEY = "search:synonyms:stamp"
+# Change FORMAT whenever what the cache holds changes shape, so a new release never reads an
+# older one's copy.
+FORMAT = 2
+CACHE_KEY = f"search:synonyms:{FORMAT}"
+STAMP_KEY = f"search:synonyms:{FORMAT}:stamp"
 KEYS = [CACHE_KEY, STAMP_KEY]
 _PROCESS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {}
 # A change made past the signals (a bulk ``update()`` in a shell) shows within the hour.
@@ -180,13 +183,42 @@ def term_errors(terms: list[str]) -> list[str]:
 
 
 def build_table(groups: list[str]) -> dict[str, tuple[str, ...]]:
-    """Each term of ``groups`` (lines of comma-separated terms) -> every term of its groups."""
+    """Each term of ``groups`` (lines of comma-separated terms) -> the terms of its groups that
+    a search needs: of the forms both engines stem alike (``memory leak``, ``memory leaks``),
+    the first only. Every form stays a key, so each finds the group."""
     table: dict[str, tuple[str, ...]] = {}
     for line in groups:
         terms = split_terms(line)
         for term in terms:
-            table[term] = tuple(dict.fromkeys((*table.get(term, ()), *terms)))
+            table[term] = _distinct_forms((*table.get(term, ()), *terms))
     return table
+
+
+def _distinct_forms(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """The first of each set of ``terms`` that stem alike."""
+    first: dict[tuple[str, ...], str] = {}
+    for term in terms:
+        first.setdefault(stems(term), term)
+    return tuple(first.values())
+
+
+def word_stem(word: str) -> str:
+    """A word without the endings both engines' English stemmers take off alike (a plural s,
+    -ing, -ed), for telling forms of one word apart from other words, never for searching."""
+    if not word.isalpha() or len(word) <= 3:
+        return word
+    if word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for ending in ("ing", "ed"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def stems(term: str) -> tuple[str, ...]:
+    return tuple(map(word_stem, term.split()))
 
 
 def synonym_table() -> dict[str, tuple[str, ...]]:

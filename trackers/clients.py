@@ -50,6 +50,20 @@ class NewIssue:
     due_date: date | None
 
 
+@dataclass
+class IssueChange:
+    """What an item changed here that its issue must take: each field None when unchanged."""
+
+    title: str | None = None
+    closed: bool | None = None
+    not_planned: bool = False  # with closed: won't do rather than done
+    due_date: date | None = None
+    due_changed: bool = False  # due_date None with this set clears it
+
+    def __bool__(self) -> bool:
+        return self.title is not None or self.closed is not None or self.due_changed
+
+
 def _request(session: requests.Session, method: str, url: str, **kwargs) -> dict | list:
     try:
         response = session.request(method, url, timeout=TIMEOUT, **kwargs)
@@ -106,6 +120,26 @@ class GitHubClient:
 
     def get(self, remote_id: str) -> RemoteIssue:
         return self._issue(_request(self.session, "GET", f"{self.base}/issues/{int(remote_id)}"))
+
+    def update(self, remote_id: str, change: IssueChange) -> None:
+        """One PATCH with the new title, state and due-date label. The labels are replaced as a
+        whole, so the issue's other labels are read first and kept."""
+        url = f"{self.base}/issues/{int(remote_id)}"
+        payload: dict = {}
+        if change.title is not None:
+            payload["title"] = change.title
+        if change.closed is not None:
+            payload["state"] = "closed" if change.closed else "open"
+            payload["state_reason"] = (
+                ("not_planned" if change.not_planned else "completed") if change.closed else "reopened"
+            )
+        if change.due_changed:
+            current = _request(self.session, "GET", url).get("labels") or []
+            names = [label if isinstance(label, str) else label.get("name", "") for label in current]
+            payload["labels"] = [name for name in names if name and not name.startswith("due:")]
+            if change.due_date:
+                payload["labels"].append(f"due:{change.due_date.isoformat()}")
+        _request(self.session, "PATCH", url, json=payload)
 
     def last_comment(self, remote_id: str) -> str:
         comments = _request(
@@ -176,6 +210,34 @@ class JiraClient:
         return self._issue(
             _request(self.session, "GET", f"{self.api}/issue/{remote_id}", params={"fields": "status,resolution"})
         )
+
+    def update(self, remote_id: str, change: IssueChange) -> None:
+        """Edit the summary and due date, then move the issue through the workflow: the transition
+        is the one whose target status is in the "done" category (closing) or, reopening, in "to
+        do" (else "in progress"). Workflows differ, so no transition id is assumed."""
+        fields: dict = {}
+        if change.title is not None:
+            fields["summary"] = change.title
+        if change.due_changed:
+            fields["duedate"] = change.due_date.isoformat() if change.due_date else None
+        if fields:
+            _request(self.session, "PUT", f"{self.api}/issue/{remote_id}", json={"fields": fields})
+        if change.closed is not None:
+            self._transition(remote_id, ["done"] if change.closed else ["new", "indeterminate"])
+
+    def _transition(self, remote_id: str, categories: list[str]) -> None:
+        url = f"{self.api}/issue/{remote_id}/transitions"
+        transitions = _request(self.session, "GET", url).get("transitions") or []
+        by_category = {}
+        for transition in transitions:
+            category = ((transition.get("to") or {}).get("statusCategory") or {}).get("key")
+            by_category.setdefault(category, transition)
+        chosen = next((by_category[c] for c in categories if c in by_category), None)
+        if chosen is None:
+            raise TrackerRefused(
+                f"{remote_id} has no transition to a status in {' or '.join(categories)} from where it is now."
+            )
+        _request(self.session, "POST", url, json={"transition": {"id": chosen["id"]}})
 
     def last_comment(self, remote_id: str) -> str:
         params = {"orderBy": "-created", "maxResults": 1}

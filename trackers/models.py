@@ -143,10 +143,19 @@ class TrackerIssue(TimeStampedModel):
     claimed_until = models.DateTimeField(null=True, blank=True)
     retry_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
-    # When a close in the tracker last closed the item here: reopening here after that, with
-    # the issue still closed, is a conflict that the reconcile job records instead of undoing.
+    # When the tracker and this item last agreed on "closed", by a close there or one pushed from
+    # here: reopening here after that, with the issue still closed, is a conflict that the
+    # reconcile job records instead of undoing.
     closed_from_tracker_at = models.DateTimeField(null=True, blank=True)
     conflict_recorded_at = models.DateTimeField(null=True, blank=True)
+    # The item's title and due date as the issue last got them (at creation, linking or a push):
+    # an item that differs is pushed to the tracker (trackers.services.push_issue).
+    synced_title = models.CharField(max_length=300, blank=True)
+    synced_due_date = models.DateField(null=True, blank=True)
+    # Why the tracker refused the last push (a 4xx): shown to the item's editors, not retried
+    # until the item changes again or someone asks.
+    push_error = models.TextField(blank=True)
+    push_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

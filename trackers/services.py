@@ -8,6 +8,12 @@ the row and on the connection, raised for the task to retry with backoff, and sw
 the reconcile job. Like the email ledger, a worker killed between the tracker's "created"
 and our record can create one issue twice; nothing else repeats.
 
+Changes made here (done, won't do, reopened, retitled, due date moved) reach the issue:
+``action_item_write`` calls ``item_written``, which after commit enqueues ``push_issue`` when
+the item differs from what its issue last got. The push compares again under the lease, so a
+task delivered twice sends one request; a change that came from the tracker's webhook already
+matches the issue (its state is recorded first) and sends nothing.
+
 Back: webhooks and the reconcile job call ``apply_remote_state``, which closes or reopens
 the item through ``actions.services`` (history, rules and rights are theirs) as the
 connection's acting user. A close in the tracker while the item was reopened here is
@@ -21,7 +27,8 @@ from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from accounts import access
@@ -29,7 +36,16 @@ from actions import services as actions
 from actions.models import ActionItem
 from actions.notifications import absolute_url
 
-from .clients import IssueGone, NewIssue, RemoteIssue, TrackerError, client_for, parse_issue_url
+from .clients import (
+    IssueChange,
+    IssueGone,
+    NewIssue,
+    RemoteIssue,
+    TrackerError,
+    TrackerUnavailable,
+    client_for,
+    parse_issue_url,
+)
 from .models import TrackerConnection, TrackerIssue
 
 logger = logging.getLogger(__name__)
@@ -37,6 +53,9 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 # A create or sync left by a lost task is picked up by the reconcile job after this.
 SWEEP_GRACE = timedelta(minutes=5)
+
+# The reconcile job claims issues publishing missed for postmortems published this recently.
+MISSING_CLAIMS_WITHIN = timedelta(days=7)
 
 NO_CONNECTION = "No issue tracker is connected for this item's team (an admin adds one under Trackers)."
 
@@ -135,6 +154,9 @@ def tracker_issue_link(*, item: ActionItem, user, url: str) -> TrackerIssue:
             "remote_closed": None,
             "last_error": "",
             "retry_at": None,
+            "synced_title": issue_title(item),
+            "synced_due_date": item.due_date,
+            "push_error": "",
         },
     )
     _show_on_item(issue, user)
@@ -160,16 +182,19 @@ def _show_on_item(issue: TrackerIssue, user) -> None:
         logger.info("Not setting %s's tracker URL: %s", item.reference, exc)
 
 
-def claim_on_publish(postmortem, published_by) -> list[int]:
+def claim_on_publish(postmortem, published_by, *, published_after_connection: bool = False) -> list[int]:
     """Claim an issue for each of ``postmortem``'s items whose team's tracker creates on
-    publish; enqueue them after commit. Returns the new rows' ids. Called inside the
-    publish transaction, so the claims and the publication commit together."""
+    publish; enqueue them after commit. Returns the pending rows' ids. Called inside the
+    publish transaction, so the claims and the publication commit together (and by the
+    reconcile job, which keeps to trackers connected before the postmortem was published)."""
     items = list(postmortem.action_items.filter(tracker_issue__isnull=True))
     connections = connections_for(postmortem, items) if items else {}
     rows = []
     for item in items:
         connection = connections[item.pk]
-        if connection and connection.create_on_publish:
+        if connection is None or not connection.create_on_publish:
+            continue
+        if not published_after_connection or connection.created_at <= postmortem.published_at:
             rows.append(
                 TrackerIssue(
                     item=item, connection=connection, requested_by=published_by, retry_at=timezone.now() + SWEEP_GRACE
@@ -212,6 +237,11 @@ def _record_success(connection_id: int) -> None:
     TrackerConnection.objects.filter(pk=connection_id).update(last_success_at=timezone.now(), last_error="")
 
 
+def issue_title(item: ActionItem) -> str:
+    """The issue's title: the item's, followed by its reference."""
+    return f"{item.title} [{item.reference}]"
+
+
 def new_issue_for(item: ActionItem) -> NewIssue:
     """What the issue says: the title, a link back, the postmortem and incident references,
     the due date and the priority. The tracker's readers are not our readers: a restricted
@@ -227,9 +257,7 @@ def new_issue_for(item: ActionItem) -> NewIssue:
         f"Due: {item.due_date.isoformat() if item.due_date else 'not set'}",
         "Closing this issue marks the item done, with the closing comment as its resolution note.",
     ]
-    return NewIssue(
-        title=f"{item.title} [{item.reference}]", body="\n".join(lines), priority=item.priority, due_date=item.due_date
-    )
+    return NewIssue(title=issue_title(item), body="\n".join(lines), priority=item.priority, due_date=item.due_date)
 
 
 def create_issue(issue_id: int, *, retry_in: timedelta | None = None) -> bool:
@@ -243,16 +271,17 @@ def create_issue(issue_id: int, *, retry_in: timedelta | None = None) -> bool:
     issue = TrackerIssue.objects.select_related("connection", "item__postmortem__incident", "requested_by").get(
         pk=issue_id
     )
+    new = new_issue_for(issue.item)
     try:
-        remote = client_for(issue.connection).create(new_issue_for(issue.item))
+        remote = client_for(issue.connection).create(new)
     except TrackerError as exc:
         _record_failure(issue, exc, retry_in=retry_in, state=TrackerIssue.State.FAILED)
         raise
-    _record_created(issue, remote)
+    _record_created(issue, remote, new)
     return True
 
 
-def _record_created(issue: TrackerIssue, remote: RemoteIssue) -> None:
+def _record_created(issue: TrackerIssue, remote: RemoteIssue, new: NewIssue) -> None:
     if TrackerIssue.objects.filter(connection_id=issue.connection_id, key=remote.key).exclude(pk=issue.pk).exists():
         _record_failure(
             issue,
@@ -271,6 +300,8 @@ def _record_created(issue: TrackerIssue, remote: RemoteIssue) -> None:
         claimed_until=None,
         retry_at=None,
         synced_at=timezone.now(),
+        synced_title=new.title,
+        synced_due_date=new.due_date,
     )
     _record_success(issue.connection_id)
     issue.refresh_from_db()
@@ -297,6 +328,110 @@ def sync_issue(issue_id: int) -> bool:
         remote_closed=remote.closed, synced_at=timezone.now(), claimed_until=None, last_error="", retry_at=None
     )
     return apply_remote_state(issue=issue, closed=remote.closed, not_planned=remote.not_planned, client=client)
+
+
+PUSHED_FIELDS = {"title", "due_date", "status"}
+
+
+class LeaseBusy(Exception):
+    """Another job holds the issue (a read-back or a push): try again once its lease ends."""
+
+
+def item_written(*, item: ActionItem, changed: set[str]) -> None:
+    """Called by ``actions.services.action_item_write`` for every change: after commit, when
+    the title, due date or status changed, push the item to its issue if it has one. The look-up
+    happens after commit, so a write costs no query here."""
+    if changed & PUSHED_FIELDS:
+        transaction.on_commit(lambda: _enqueue_push_if_needed(item.pk))
+
+
+def _enqueue_push_if_needed(item_id: int) -> None:
+    from .tasks import push_tracker_issue
+
+    issue = TrackerIssue.objects.select_related("item").filter(item_id=item_id, state=TrackerIssue.State.LINKED).first()
+    if issue is None or not change_for(issue, issue.item):
+        return  # no issue, or it has this already (a change that came from the tracker)
+    if issue.push_error:
+        TrackerIssue.objects.filter(pk=issue.pk).update(push_error="", push_error_at=None)
+    push_tracker_issue.delay(issue.pk)
+
+
+def change_for(issue: TrackerIssue, item: ActionItem) -> IssueChange:
+    """What ``item`` has that its issue has not, as far as we know. A state never seen (an issue
+    linked and not read back yet) is not pushed: reopening an issue we never saw would be a guess."""
+    change = IssueChange()
+    if issue_title(item) != issue.synced_title:
+        change.title = issue_title(item)
+    if item.due_date != issue.synced_due_date:
+        change.due_date, change.due_changed = item.due_date, True
+    closed = not item.is_open
+    if issue.remote_closed is not None and issue.remote_closed != closed:
+        change.closed, change.not_planned = closed, item.status == ActionItem.Status.WONT_DO
+    return change
+
+
+def push_issue(issue_id: int) -> bool:
+    """Send one linked issue what its item changed here; True when a request went out.
+
+    Under the lease the change is worked out again, so a second delivery of the same job finds
+    nothing to send. A refusal (4xx) is kept on the row for the item's editors and not retried;
+    a deleted issue marks the link gone; a tracker that is down is recorded and raised to retry.
+    """
+    if not _take_lease(issue_id, [TrackerIssue.State.LINKED]):
+        if TrackerIssue.objects.filter(pk=issue_id, state=TrackerIssue.State.LINKED).exists():
+            raise LeaseBusy(issue_id)
+        return False
+    issue = TrackerIssue.objects.select_related("connection", "item").get(pk=issue_id)
+    change = change_for(issue, issue.item)
+    if not change:
+        TrackerIssue.objects.filter(pk=issue.pk).update(claimed_until=None)
+        return False
+    try:
+        client_for(issue.connection).update(issue.remote_id, change)
+    except IssueGone as exc:
+        _record_failure(issue, exc, retry_in=None, state=TrackerIssue.State.GONE)
+        return False
+    except TrackerError as exc:
+        _record_push_failure(issue, exc)
+        if isinstance(exc, TrackerUnavailable):
+            raise
+        return False
+    _record_pushed(issue, change)
+    return True
+
+
+def _record_push_failure(issue: TrackerIssue, exc: TrackerError) -> None:
+    now = timezone.now()
+    message = str(exc)[:2000]
+    TrackerIssue.objects.filter(pk=issue.pk).update(push_error=message, push_error_at=now, claimed_until=None)
+    TrackerConnection.objects.filter(pk=issue.connection_id).update(last_error=message, last_error_at=now)
+    logger.warning("Pushing %s to its tracker failed: %s", issue.item.reference, message)
+
+
+def _record_pushed(issue: TrackerIssue, change: IssueChange) -> None:
+    values: dict = {"push_error": "", "push_error_at": None, "claimed_until": None}
+    if change.title is not None:
+        values["synced_title"] = change.title
+    if change.due_changed:
+        values["synced_due_date"] = change.due_date
+    if change.closed is not None:
+        # Agreed as closed from now on: a reopen in the tracker later is a fresh decision there.
+        values.update(remote_closed=change.closed, conflict_recorded_at=None)
+        values["closed_from_tracker_at"] = timezone.now() if change.closed else None
+    TrackerIssue.objects.filter(pk=issue.pk).update(**values)
+    _record_success(issue.connection_id)
+
+
+@transaction.atomic
+def tracker_issue_push_retry(*, item: ActionItem, user) -> TrackerIssue:
+    """The item page's "Try again" after the tracker refused a push: clear the error and push now."""
+    _require_edit(item, user)
+    issue = TrackerIssue.objects.filter(item=item, state=TrackerIssue.State.LINKED).first()
+    if issue is None:
+        raise ValidationError(f"{item.reference} has no linked issue.")
+    TrackerIssue.objects.filter(pk=issue.pk).update(push_error="", push_error_at=None)
+    transaction.on_commit(lambda: _enqueue_push_if_needed(item.pk))
+    return issue
 
 
 def _actor(issue: TrackerIssue):
@@ -393,6 +528,58 @@ def take_creates_for_sweep(limit: int) -> list[int]:
             .values_list("pk", flat=True)[:limit]
         )
         TrackerIssue.objects.filter(pk__in=ids).update(retry_at=now + SWEEP_GRACE)
+    return ids
+
+
+def _out_of_step() -> Q:
+    """Linked issues whose item differs from what the issue last got (``change_for`` in SQL)."""
+    title = Concat(F("item__title"), Value(" ["), F("item__reference"), Value("]"), output_field=CharField())
+    due = (
+        Q(synced_due_date__isnull=False, item__due_date__isnull=False) & ~Q(synced_due_date=F("item__due_date"))
+        | Q(synced_due_date__isnull=True, item__due_date__isnull=False)
+        | Q(synced_due_date__isnull=False, item__due_date__isnull=True)
+    )
+    closed = (ActionItem.Status.DONE, ActionItem.Status.WONT_DO)
+    state = Q(remote_closed=True) & ~Q(item__status__in=closed) | Q(remote_closed=False, item__status__in=closed)
+    return ~Q(synced_title=title) | due | state
+
+
+def take_pushes_for_sweep(*, after_id: int, limit: int) -> list[int]:
+    """The next chunk of linked issues whose push was lost (a task that never ran, or a worker
+    gone between commit and enqueue): out of step, not refused, not being worked on."""
+    now = timezone.now()
+    return list(
+        TrackerIssue.objects.filter(_out_of_step(), pk__gt=after_id, state=TrackerIssue.State.LINKED, push_error="")
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def claim_missing_on_publish(*, since: timedelta) -> list[int]:
+    """Claim the issues that publishing should have claimed and did not (its claim hit a database
+    error, which never stops a publication): items of postmortems published within ``since``,
+    after their tracker was connected, whose team's tracker creates on publish and which have
+    no issue row. Returns the ids enqueued (the new claims, and any still pending there)."""
+    from postmortems.models import Postmortem
+
+    now = timezone.now()
+    postmortems = (
+        Postmortem.objects.filter(
+            status=Postmortem.Status.PUBLISHED,
+            published_at__gte=now - since,
+            action_items__tracker_issue__isnull=True,
+        )
+        .filter(
+            Q(action_items__team__tracker_connection__create_on_publish=True)
+            | Q(teams__tracker_connection__create_on_publish=True)
+        )
+        .distinct()
+    )
+    ids: list[int] = []
+    for postmortem in postmortems:
+        with transaction.atomic():
+            ids += claim_on_publish(postmortem, None, published_after_connection=True)
     return ids
 
 

@@ -1,4 +1,5 @@
-"""Celery tasks: create one issue, read one issue back, apply a webhook, and the reconcile job."""
+"""Celery tasks: create one issue, push an item's change to its issue, read one issue back,
+apply a webhook, and the reconcile job."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from .clients import TrackerError
 # job's sweep keeps trying every few minutes, and the error stays on the item.
 TRACKER_BACKOFF = {"factor": 30, "maximum": 1800}
 MAX_RETRIES = 8
+# A push that finds the issue held by another job (a read-back or push takes seconds; a lease
+# left by a dead worker ends within services.LEASE) tries again this much later.
+BUSY_RETRY = 15
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
@@ -27,6 +31,23 @@ def create_tracker_issue(self, issue_id: int) -> bool:
         return services.create_issue(issue_id, retry_in=timedelta(seconds=wait))
     except services.TrackerIssue.DoesNotExist:
         return False
+    except DATABASE_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries, **DATABASE_BACKOFF)) from exc
+    except TrackerError as exc:
+        raise self.retry(exc=exc, countdown=wait) from exc
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+def push_tracker_issue(self, issue_id: int) -> bool:
+    """Send an item's change (state, title, due date) to its issue; retried with backoff while
+    the tracker is down, not when it refuses (the refusal shows on the item)."""
+    wait = backoff(self.request.retries, **TRACKER_BACKOFF)
+    try:
+        return services.push_issue(issue_id)
+    except services.TrackerIssue.DoesNotExist:
+        return False
+    except services.LeaseBusy as exc:
+        raise self.retry(exc=exc, countdown=BUSY_RETRY) from exc
     except DATABASE_ERRORS as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries, **DATABASE_BACKOFF)) from exc
     except TrackerError as exc:
@@ -59,17 +80,33 @@ def apply_tracker_webhook(issue_id: int, closed: bool, not_planned: bool = False
 
 @shared_task(acks_late=True)
 def reconcile_tracker_issues(chunk_size: int = 200) -> dict:
-    """Catch what webhooks missed: enqueue a read of every linked issue not read within
-    TRACKER_RECONCILE_AFTER, chunk by chunk, and every create whose task was lost or gave up."""
+    """Catch what webhooks and lost tasks missed, chunk by chunk: push every item out of step
+    with its issue, read back every linked issue not read within TRACKER_RECONCILE_AFTER, claim
+    the issues a publication should have claimed, and enqueue every create whose task was lost
+    or gave up. Pushes go first, so a read-back does not take a change made here for one there."""
     older_than = timedelta(seconds=settings.TRACKER_RECONCILE_AFTER)
-    synced = created = last = 0
-    while ids := services.due_for_reconcile(after_id=last, limit=chunk_size, older_than=older_than):
-        for issue_id in ids:
-            sync_tracker_issue.delay(issue_id)
-        synced += len(ids)
-        last = ids[-1]
+    pushed = _each_chunk(
+        lambda last: services.take_pushes_for_sweep(after_id=last, limit=chunk_size), push_tracker_issue
+    )
+    synced = _each_chunk(
+        lambda last: services.due_for_reconcile(after_id=last, limit=chunk_size, older_than=older_than),
+        sync_tracker_issue,
+    )
+    claimed = len(services.claim_missing_on_publish(since=services.MISSING_CLAIMS_WITHIN))
+    created = 0
     while ids := services.take_creates_for_sweep(chunk_size):
         for issue_id in ids:
             create_tracker_issue.delay(issue_id)
         created += len(ids)
-    return {"synced": synced, "created": created}
+    return {"pushed": pushed, "synced": synced, "claimed": claimed, "created": created}
+
+
+def _each_chunk(next_chunk, task) -> int:
+    """Enqueue ``task`` for every id ``next_chunk(after_id)`` gives, chunk after chunk."""
+    count = last = 0
+    while ids := next_chunk(last):
+        for issue_id in ids:
+            task.delay(issue_id)
+        count += len(ids)
+        last = ids[-1]
+    return count

@@ -1,4 +1,4 @@
-"""The item page's tracker actions: create the issue, or link one that exists."""
+"""The item page's tracker actions: create the issue, link one that exists, or send a change again."""
 
 from __future__ import annotations
 
@@ -25,30 +25,48 @@ def _errors(error: ValidationError) -> str:
     return " ".join(message for message in error.messages)
 
 
-@login_required
-@require_POST
-def create(request, reference: str):
+def _act(request, reference: str, action, done) -> object:
+    """Run ``action(item)`` for the item page; say ``done(item, issue)`` or why it was refused."""
     item = selectors.action_item_detail(request.user, reference)
     try:
-        issue = services.tracker_issue_request(item=item, user=request.user)
+        issue = action(item)
     except ValidationError as error:
         messages.error(request, _errors(error))
     else:
-        messages.success(
-            request,
-            f"Creating the {issue.tracker_name} issue for {item.reference}; it shows here once the tracker answers.",
-        )
+        messages.success(request, done(item, issue))
     return _back(request, item)
+
+
+@login_required
+@require_POST
+def create(request, reference: str):
+    return _act(
+        request,
+        reference,
+        lambda item: services.tracker_issue_request(item=item, user=request.user),
+        lambda item, issue: (
+            f"Creating the {issue.tracker_name} issue for {item.reference}; it shows here once the tracker answers."
+        ),
+    )
 
 
 @login_required
 @require_POST
 def link(request, reference: str):
-    item = selectors.action_item_detail(request.user, reference)
-    try:
-        issue = services.tracker_issue_link(item=item, user=request.user, url=request.POST.get("url", ""))
-    except ValidationError as error:
-        messages.error(request, _errors(error))
-    else:
-        messages.success(request, f"{item.reference} is linked to {issue.key}.")
-    return _back(request, item)
+    return _act(
+        request,
+        reference,
+        lambda item: services.tracker_issue_link(item=item, user=request.user, url=request.POST.get("url", "")),
+        lambda item, issue: f"{item.reference} is linked to {issue.key}.",
+    )
+
+
+@login_required
+@require_POST
+def push(request, reference: str):
+    return _act(
+        request,
+        reference,
+        lambda item: services.tracker_issue_push_retry(item=item, user=request.user),
+        lambda item, issue: f"Sending {item.reference}'s changes to {issue.key} again.",
+    )

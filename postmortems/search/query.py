@@ -15,7 +15,7 @@ from functools import reduce
 
 from django.db.models import Case, Expression, FloatField, Value, When
 
-from ..synonyms import MAX_TERM_WORDS, synonym_table
+from ..synonyms import MAX_TERM_WORDS, stems, synonym_table, word_stem
 
 MAX_QUERY_LENGTH = 500
 MAX_TERMS = 32
@@ -199,26 +199,25 @@ def _widen(
 ) -> tuple[Term, ...]:
     """A group with the synonyms of each of its words and phrases, and ``extra`` ones; in the
     query's ``last`` group, the words as typed, when long enough, also as prefixes (the word
-    being typed: ``expired cert``)."""
+    being typed: ``expired cert``). A synonym holding a form of one of the group's words
+    finds nothing more than that word does, and is left out (a phrase costs PostgreSQL a read
+    of each candidate's positions)."""
     widened: dict[Term, None] = {}
     for term in group:
-        typed = term.text.lower()
-        prefix = last and bool(_PLAIN_WORD.fullmatch(typed)) and len(typed) >= PREFIX_MIN and typed not in STOP_WORDS
+        text = term.text.lower()
+        prefix = last and bool(_PLAIN_WORD.fullmatch(text)) and len(text) >= PREFIX_MIN and text not in STOP_WORDS
         widened.setdefault(Term(term.text, prefix=True) if prefix else term, None)
-        for word in table.get(typed, ()):
-            if word != typed:
-                _add_synonym(widened, word)
-    for word in extra:
-        _add_synonym(widened, word)
+    synonyms = [*(word for term in group for word in table.get(term.text.lower(), ())), *extra]
+    words = [word for word in synonyms if " " not in word and word not in STOP_WORDS]
+    typed = {word_stem(term.text.lower()) for term in group if not term.phrase}
+    covered = typed | set(map(word_stem, words))
+    for word in words:
+        if word_stem(word) not in typed:
+            widened.setdefault(Term(word), None)
+    for phrase in synonyms:
+        if " " in phrase and covered.isdisjoint(stems(phrase)):
+            widened.setdefault(Term(phrase, phrase=True), None)
     return tuple(widened)
-
-
-def _add_synonym(widened: dict[Term, None], word: str) -> None:
-    """A synonym as a phrase or a word; a stop word finds nothing, and is left out."""
-    if " " in word:
-        widened.setdefault(Term(word, phrase=True), None)
-    elif word not in STOP_WORDS:
-        widened.setdefault(Term(word), None)
 
 
 def _first_terms(required: list[list[Term]], excluded: list[Term]) -> tuple[list[list[Term]], list[Term]]:

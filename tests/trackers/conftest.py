@@ -18,6 +18,8 @@ from . import prism
 
 FERNET_KEY = "x0DbcLnXrWvbhIafb8sK2mkmmc6vBLtLvXpJz3fIBpI="
 WEBHOOK_SECRET = "webhook-secret-for-tests"
+NOBODY_PORT = prism.PORT_BASE + 9  # nothing listens there: a tracker that is down
+NOBODY = f"http://127.0.0.1:{NOBODY_PORT}"
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +53,7 @@ class Org(SimpleNamespace):
         return ActionItemFactory(**kwargs)
 
 
-def make_org(api_url: str = "http://127.0.0.1:4019", **connection) -> Org:
+def make_org(api_url: str = NOBODY, **connection) -> Org:
     """owner (in Payments), lead, facilitator, outsider, admin; Payments connected to acme/payments."""
     owner = UserFactory(username="owner", first_name="Olive")
     lead = UserFactory(username="lead")
@@ -101,9 +103,10 @@ def github_event(issue, action: str, *, repository: str = "acme/payments", state
     }
 
 
-def linked(org, item, number: int = 1347):
-    """``item`` linked to acme/payments#``number``, as the owner linked it."""
+def linked(org, item, number: int = 1347, **fields):
+    """``item`` linked to acme/payments#``number``, as the owner linked it (``fields`` adds to it)."""
     from trackers.models import TrackerIssue
+    from trackers.services import issue_title
 
     return TrackerIssue.objects.create(
         item=item,
@@ -113,4 +116,7 @@ def linked(org, item, number: int = 1347):
         key=f"acme/payments#{number}",
         remote_id=str(number),
         url=f"https://github.com/acme/payments/issues/{number}",
+        synced_title=issue_title(item),
+        synced_due_date=item.due_date,
+        **fields,
     )

@@ -35,7 +35,10 @@ from tests.workers import BASE_DIR
 NODE_MODULES = BASE_DIR / "node_modules"
 PRISM = NODE_MODULES / ".bin" / "prism"
 GITHUB_DOCUMENT = NODE_MODULES / "@octokit" / "openapi" / "generated" / "api.github.com.json"
-PORT = 4010
+# Loopback ports of the tracker tests' servers: Prism on the base, the others just above it
+# (set TRACKER_TEST_PORT_BASE when 4010-4019 are taken).
+PORT_BASE = int(os.environ.get("TRACKER_TEST_PORT_BASE", "4010"))
+PORT = PORT_BASE
 STARTUP_TIMEOUT = 180
 
 

@@ -11,7 +11,8 @@ from trackers import services
 from trackers.clients import TrackerRefused, TrackerUnavailable
 from trackers.models import TrackerIssue
 
-from .conftest import github_event, linked, signed
+from . import prism
+from .conftest import NOBODY, NOBODY_PORT, github_event, linked, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -97,20 +98,20 @@ def test_only_people_who_may_change_the_item_create_or_link(org, client):
 def test_a_tracker_that_is_down_shows_on_the_item_and_in_the_admin_and_is_retried(db, client):
     from .conftest import make_org
 
-    org = make_org("http://127.0.0.1:4019")  # nothing listens there
+    org = make_org(NOBODY)  # nothing listens there
     item = org.item()
     issue = TrackerIssue.objects.create(item=item, connection=org.connection, requested_by=org.owner)
     with pytest.raises(TrackerUnavailable):
         services.create_issue(issue.pk)
     issue.refresh_from_db()
-    assert issue.state == "failed" and "Could not reach 127.0.0.1:4019" in issue.last_error
+    assert issue.state == "failed" and f"Could not reach 127.0.0.1:{NOBODY_PORT}" in issue.last_error
     client.force_login(org.owner)
     page = client.get(item.get_absolute_url())
     assert "GitHub failed" in page.text and "Could not reach" in page.text
     assert "Retry now" in page.text
     client.force_login(org.admin)
     admin_page = client.get(reverse("admin:trackers_trackerconnection_changelist"))
-    assert "Could not reach 127.0.0.1:4019" in admin_page.text
+    assert f"Could not reach 127.0.0.1:{NOBODY_PORT}" in admin_page.text
 
 
 def test_webhook_closed_marks_the_item_done_with_the_comment_and_the_issue_as_evidence(
@@ -207,12 +208,12 @@ def test_a_revoked_token_is_refused_and_kept_on_the_item(db, client):
         def log_message(self, *args):
             pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 4018), Revoked)
+    server = http.server.HTTPServer(("127.0.0.1", prism.PORT_BASE + 8), Revoked)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         from .conftest import make_org
 
-        org = make_org("http://127.0.0.1:4018")
+        org = make_org(f"http://127.0.0.1:{prism.PORT_BASE + 8}")
         issue = TrackerIssue.objects.create(item=org.item(), connection=org.connection)
         with pytest.raises(TrackerRefused):
             services.create_issue(issue.pk)

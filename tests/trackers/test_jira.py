@@ -17,10 +17,11 @@ from trackers import services
 from trackers.models import TrackerConnection, TrackerIssue
 
 from . import jira_documented as documented
+from . import prism
 from .conftest import WEBHOOK_SECRET, signed
 
 pytestmark = pytest.mark.django_db
-PORT = 4012
+PORT = prism.PORT_BASE + 2
 
 
 @pytest.fixture

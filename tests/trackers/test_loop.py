@@ -18,7 +18,7 @@ from tests.factories import ActionItemFactory, UserFactory
 from trackers import services
 from trackers.models import TrackerIssue
 
-from .conftest import github_event, make_org, signed
+from .conftest import NOBODY, NOBODY_PORT, github_event, linked, make_org, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def test_publish_creates_the_issue_a_closed_webhook_completes_the_item_and_the_d
 
 
 def test_a_tracker_outage_during_publish_loses_nothing(github_api, client, django_capture_on_commit_callbacks):
-    org = make_org("http://127.0.0.1:4019", create_on_publish=True)  # the tracker is down
+    org = make_org(NOBODY, create_on_publish=True)  # the tracker is down
     due = timezone.localdate() + timedelta(days=10)
     postmortem, items = in_review_with_items(org, due=due, titles=["Add a lock timeout"])
 
@@ -97,7 +97,7 @@ def test_a_tracker_outage_during_publish_loses_nothing(github_api, client, djang
         with pytest.raises(services.TrackerError):
             services.create_issue(claim.pk)
     client.force_login(org.owner)
-    assert "Could not reach 127.0.0.1:4019" in client.get(items[0].get_absolute_url()).text
+    assert f"Could not reach 127.0.0.1:{NOBODY_PORT}" in client.get(items[0].get_absolute_url()).text
 
     org.connection.api_url = github_api  # the tracker is back
     org.connection.save()
@@ -113,16 +113,11 @@ def test_the_reconcile_job_reads_linked_issues_in_chunks_and_sweeps_lost_creates
     from trackers import tasks
 
     org = make_org(github_api)
-    linked = [
-        TrackerIssue.objects.create(
-            item=org.item(), connection=org.connection, state="linked", key=f"acme/payments#{n}", remote_id=str(n),
-            url=f"https://github.com/acme/payments/issues/{n}",
-        )
-        for n in (1, 2, 3)
-    ]  # fmt: skip
+    in_step = [linked(org, org.item(), n) for n in (1, 2, 3)]
     lost = TrackerIssue.objects.create(item=org.item(), connection=org.connection, retry_at=timezone.now())
     synced, created = [], []
     monkeypatch.setattr(tasks.sync_tracker_issue, "delay", synced.append)
     monkeypatch.setattr(tasks.create_tracker_issue, "delay", created.append)
-    assert tasks.reconcile_tracker_issues(chunk_size=2) == {"synced": 3, "created": 1}
-    assert (synced, created) == ([i.pk for i in linked], [lost.pk])
+    outcome = tasks.reconcile_tracker_issues(chunk_size=2)
+    assert outcome == {"pushed": 0, "synced": 3, "claimed": 0, "created": 1}
+    assert (synced, created) == ([i.pk for i in in_step], [lost.pk])
