@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -25,7 +26,7 @@ def _errors(error: ValidationError) -> str:
     return " ".join(message for message in error.messages)
 
 
-def _act(request, reference: str, action, done) -> object:
+def _act(request, reference: str, action, done) -> HttpResponse:
     """Run ``action(item)`` for the item page; say ``done(item, issue)`` or why it was refused."""
     item = selectors.action_item_detail(request.user, reference)
     try:
