@@ -1,8 +1,10 @@
 """Jira REST v3 request and response shapes, transcribed from Atlassian's published documentation
-(developer.atlassian.com, "The Jira Cloud platform REST API": Issues → Create issue, Get issue;
+(developer.atlassian.com, "The Jira Cloud platform REST API": Issues → Create issue, Get issue,
+Edit issue, Get transitions, Transition issue;
 Issue comments → Get comments; Webhooks → issue_updated). NOT recorded from a live Jira: no
 machine-readable description of Jira's API is published on npm, so these fixtures stand in for
-one. ``check_create`` checks a create request against the documented required shape.
+one. ``check_create``, ``check_edit`` and ``check_transition`` check requests against the
+documented shapes.
 """
 
 from __future__ import annotations
@@ -86,4 +88,58 @@ def check_create(body: dict) -> list[str]:
         problems.append("fields.duedate must be YYYY-MM-DD")
     if any(not isinstance(label, str) or " " in label for label in fields.get("labels", [])):
         problems.append("fields.labels must be strings without spaces")
+    return problems
+
+
+# GET /rest/api/3/issue/OPS-24/transitions → 200 (Issues → Get transitions). The ids belong to
+# the project's workflow, so the app picks a transition by its target's status category.
+TRANSITIONS = {
+    "expand": "transitions",
+    "transitions": [
+        {
+            "id": "21",
+            "name": "Start progress",
+            "to": {"id": "3", "name": "In Progress", "statusCategory": {"id": 4, "key": "indeterminate"}},
+            "hasScreen": False,
+            "isAvailable": True,
+        },
+        {
+            "id": "31",
+            "name": "Resolve",
+            "to": {"id": "10001", "name": "Done", "statusCategory": {"id": 3, "key": "done"}},
+            "hasScreen": False,
+            "isAvailable": True,
+        },
+        {
+            "id": "11",
+            "name": "Back to to do",
+            "to": {"id": "10000", "name": "To Do", "statusCategory": {"id": 2, "key": "new"}},
+            "hasScreen": False,
+            "isAvailable": True,
+        },
+    ],
+}
+
+
+def check_transition(body: dict) -> list[str]:
+    """POST /rest/api/3/issue/{key}/transitions → 204: ``{"transition": {"id": "<id>"}}``, an id
+    from the issue's transitions (Jira answers 400 for another)."""
+    transition_id = (body.get("transition") or {}).get("id")
+    if transition_id not in {t["id"] for t in TRANSITIONS["transitions"]}:
+        return ["transition.id must be one of the issue's transitions"]
+    return []
+
+
+def check_edit(body: dict) -> list[str]:
+    """PUT /rest/api/3/issue/{key} → 204 (Issues → Edit issue): ``{"fields": {...}}``."""
+    fields = body.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        return ["fields must be a non-empty object"]
+    problems = []
+    if "summary" in fields and not (isinstance(fields["summary"], str) and 0 < len(fields["summary"]) <= 255):
+        problems.append("fields.summary must be a string of 1 to 255 characters")
+    if "duedate" in fields and not (
+        fields["duedate"] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(fields["duedate"]))
+    ):
+        problems.append("fields.duedate must be YYYY-MM-DD or null")
     return problems

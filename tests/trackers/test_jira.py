@@ -7,11 +7,13 @@ import base64
 import http.server
 import json
 import threading
+from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
 
+from actions import services as actions
 from tests.factories import ActionItemFactory, PostmortemFactory, TeamFactory, UserFactory
 from trackers import services
 from trackers.models import TrackerConnection, TrackerIssue
@@ -51,14 +53,26 @@ def jira():
             )
             return parts.path
 
-        def do_POST(self):
+        def _checked(self, checks: dict, status: int, answer: dict | None) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             path = self._record(body)
-            problems = documented.check_create(body) if path == "/rest/api/3/issue" else ["unknown path"]
+            problems = checks[path](body) if path in checks else ["unknown path"]
             if problems:
                 self._answer(400, {"errorMessages": problems, "errors": {}})
+            elif answer is None:
+                self.send_response(status)
+                self.end_headers()
             else:
-                self._answer(201, documented.CREATE_RESPONSE)
+                self._answer(status, answer)
+
+        def do_POST(self):
+            if self.path.endswith("/transitions"):
+                self._checked({"/rest/api/3/issue/OPS-24/transitions": documented.check_transition}, 204, None)
+            else:
+                self._checked({"/rest/api/3/issue": documented.check_create}, 201, documented.CREATE_RESPONSE)
+
+        def do_PUT(self):
+            self._checked({"/rest/api/3/issue/OPS-24": documented.check_edit}, 204, None)
 
         def do_GET(self):
             path = self._record()
@@ -66,6 +80,8 @@ def jira():
                 self._answer(200, documented.ISSUE_DONE)
             elif path == "/rest/api/3/issue/OPS-24/comment":
                 self._answer(200, documented.COMMENTS)
+            elif path == "/rest/api/3/issue/OPS-24/transitions":
+                self._answer(200, documented.TRANSITIONS)
             else:
                 self._answer(404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."]})
 
@@ -177,3 +193,54 @@ def test_linking_a_jira_issue_by_its_browse_url(org, client):
     client.force_login(item.owner)
     client.post(reverse("trackers:link", args=[item.reference]), {"url": f"http://127.0.0.1:{PORT}/browse/OPS-7"})
     assert TrackerIssue.objects.get(item=item).key == "OPS-7"
+
+
+def linked_jira(connection, item, **fields) -> TrackerIssue:
+    return TrackerIssue.objects.create(
+        item=item, connection=connection, state="linked", key="OPS-24", remote_id="OPS-24",
+        url=f"http://127.0.0.1:{PORT}/browse/OPS-24", synced_title=services.issue_title(item),
+        synced_due_date=item.due_date, **fields,
+    )  # fmt: skip
+
+
+def test_done_and_reopened_here_move_the_jira_issue_by_the_target_status_category(
+    org, jira, django_capture_on_commit_callbacks, eager
+):
+    connection, item = org
+    linked_jira(connection, item, remote_closed=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.action_item_complete(item=item, user=item.owner, resolution_note="Rotated.")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.action_item_reopen(item=item, user=item.owner, note="One key was missed.")
+    sent = [(r["method"], r["path"], r["body"]) for r in jira]
+    transitions = "/rest/api/3/issue/OPS-24/transitions"
+    assert sent == [
+        ("GET", transitions, None),
+        ("POST", transitions, {"transition": {"id": "31"}}),  # to "Done" (category done)
+        ("GET", transitions, None),
+        ("POST", transitions, {"transition": {"id": "11"}}),  # to "To Do" (category new)
+    ]
+    assert TrackerIssue.objects.get(item=item).push_error == ""
+
+
+def test_a_new_title_and_due_date_edit_the_jira_issue(org, jira, django_capture_on_commit_callbacks, eager):
+    connection, item = org
+    linked_jira(connection, item)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.action_item_write(
+            item=item, user=item.owner, data={"title": "Rotate all keys", "due_date": date(2027, 2, 1)}, note="Audit."
+        )
+    assert [(r["method"], r["body"]) for r in jira] == [
+        ("PUT", {"fields": {"summary": f"Rotate all keys [{item.reference}]", "duedate": "2027-02-01"}})
+    ]
+
+
+def test_a_jira_issue_that_is_gone_shows_on_the_item_page(org, jira, client, django_capture_on_commit_callbacks, eager):
+    connection, item = org
+    issue = linked_jira(connection, item, remote_closed=False)
+    TrackerIssue.objects.filter(pk=issue.pk).update(remote_id="OPS-99", key="OPS-99")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.action_item_complete(item=item, user=item.owner, resolution_note="Rotated.")
+    assert [r["method"] for r in jira] == ["GET"]  # its transitions: 404, not retried
+    client.force_login(item.owner)
+    assert "no longer exists" in client.get(item.get_absolute_url()).text
