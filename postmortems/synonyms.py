@@ -60,8 +60,7 @@ DEFAULT_SYNONYMS = [
     "ddos, denial of service, dos attack",
     "oncall, on-call, pager, pagerduty",
     # HTTP status classes, as numbers and as words.
-    "5xx, 5xxs, 500s, 500 errors, server errors, internal server error, 502, 502s, 503, 503s, 504, 504s,"
-    " bad gateway, gateway timeout",
+    "5xx, 5xxs, 500s, server errors, internal server error, 502, 502s, 503, 503s, 504, 504s, bad gateway",
     "access denied, permission denied, forbidden, 403, 403s, unauthorized, unauthorised, 401, 401s",
     "latency, latencies, p99, p95, p999, tail latency, response time, response times",
     # Time and clocks.
@@ -184,8 +183,7 @@ def term_errors(terms: list[str]) -> list[str]:
 
 def build_table(groups: list[str]) -> dict[str, tuple[str, ...]]:
     """Each term of ``groups`` (lines of comma-separated terms) -> the terms of its groups that
-    a search needs: of the forms both engines stem alike (``memory leak``, ``memory leaks``),
-    the first only. Every form stays a key, so each finds the group."""
+    a search needs (``_distinct_forms``). Every term stays a key, so each finds its group."""
     table: dict[str, tuple[str, ...]] = {}
     for line in groups:
         terms = split_terms(line)
@@ -195,11 +193,17 @@ def build_table(groups: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _distinct_forms(terms: tuple[str, ...]) -> tuple[str, ...]:
-    """The first of each set of ``terms`` that stem alike."""
+    """The ``terms`` a search needs: the first of those that stem alike, and none holding
+    another (what ``cron job`` finds, ``cron`` finds)."""
     first: dict[tuple[str, ...], str] = {}
     for term in terms:
         first.setdefault(stems(term), term)
-    return tuple(first.values())
+    return tuple(term for form, term in first.items() if not any(_holds(form, other) for other in first))
+
+
+def _holds(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
+    n = len(shorter)
+    return n < len(longer) and any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
 
 
 def word_stem(word: str) -> str:
