@@ -136,3 +136,49 @@ def test_the_owners_item_list_shows_the_issue_key_as_a_link(
     assert link.get_attribute("href") == "https://github.com/acme/payments/issues/1347"
     assert_accessible(page)
     shot(page, f"trackers-my-items-{width}", full_page=True)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_editor_sees_why_the_tracker_refused_the_items_last_change_and_tries_again(
+    page,  # noqa: F811 (the fixture)
+    live_server,
+    sign_in,  # noqa: F811 (the fixture)
+    monkeypatch,
+    width,
+):
+    from django.utils import timezone
+
+    from .conftest import linked
+
+    ensure_taxonomies()
+    pushed = []
+    monkeypatch.setattr(tasks.push_tracker_issue, "delay", pushed.append)  # the test plays the worker
+    page.set_viewport_size(WIDTHS[width])
+    org = make_org()
+    item = org.item(title="Add a lock timeout to migrations", status="done", resolution_note="Shipped in #41.")
+    refusal = '422 from the tracker: {"message": "Validation Failed", "errors": [{"code": "invalid"}]}'
+    issue = linked(org, item, remote_closed=False, push_error=refusal, push_error_at=timezone.now())
+    sign_in(org.owner, next=item.get_absolute_url())
+
+    alert = page.locator("main .tracker-push-error")
+    assert alert.is_visible()
+    assert "GitHub refused this item's last change" in alert.inner_text()
+    assert "acme/payments#1347 does not show it" in alert.inner_text()
+    assert "Validation Failed" in alert.inner_text()
+    assert_usable(page, "main .tracker-push-error button")
+    assert_accessible(page)
+    alert.scroll_into_view_if_needed()
+    shot(page, f"trackers-push-refused-{width}", full_page=True)
+
+    alert.get_by_role("button", name="Try again").click()
+    page.wait_for_selector(f"text=Sending {item.reference}'s changes to acme/payments#1347 again.")
+    assert pushed == [issue.pk]
+    assert page.locator("main .tracker-push-error").count() == 0
+    assert_accessible(page)
+    shot(page, f"trackers-push-retried-{width}", full_page=True)
+
+    page.context.clear_cookies()
+    sign_in(org.outsider, next=item.get_absolute_url())  # may read the item, not change it
+    TrackerIssue.objects.filter(pk=issue.pk).update(push_error=refusal)
+    page.reload()
+    assert page.locator("main .tracker-push-error").count() == 0
