@@ -140,9 +140,9 @@ MAX_GROUP_LENGTH = 500
 _WORD = re.compile(r"[^\W_]")
 # The table with a stamp of that copy, and the stamp alone: each process keeps the copy it read
 # while the cache holds its stamp.
-# Change FORMAT whenever what the cache holds changes shape, so a new release never reads an
-# older one's copy.
-FORMAT = 2
+# Change FORMAT whenever what the cache holds changes (its shape, or how build_table builds it),
+# so a new release never reads an older one's copy.
+FORMAT = 3
 CACHE_KEY = f"search:synonyms:{FORMAT}"
 STAMP_KEY = f"search:synonyms:{FORMAT}:stamp"
 KEYS = [CACHE_KEY, STAMP_KEY]
