@@ -53,6 +53,8 @@ FULL_SHARE = 0.25
 MIN_STRENGTH = 0.05
 # The least probability of a class the incident page suggests to people.
 SUGGEST_PROBABILITY = 0.2
+# A text counts fully with this many distinct terms; one with fewer, in proportion.
+MIN_TERMS = 8
 RULE_FEATURE = "rule:"
 
 
@@ -66,14 +68,20 @@ class ClassModel:
     def probabilities(self, fields: dict[str, str], rules: dict[str, float]) -> dict[str, float]:
         """The probability of each class given the text and the rules' strengths (each on its own:
         an incident may have several classes, or none)."""
-        x = features(fields, rules)
+        return self._probabilities(features(fields, rules))
+
+    def _probabilities(self, x: dict[str, float]) -> dict[str, float]:
         return {slug: _sigmoid(self.bias[slug] + _dot(weights, x)) for slug, weights in self.weights.items()}
 
     def strengths(self, fields: dict[str, str], rules: dict[str, float]) -> dict[str, float]:
-        """Each class's strength in (0, 1]: its share of the sharpened belief over ``FULL_SHARE``."""
-        sharpened = {slug: p**SHARPNESS for slug, p in self.probabilities(fields, rules).items()}
+        """Each class's strength in (0, 1]: its share of the sharpened belief over ``FULL_SHARE``,
+        times the text's terms over ``MIN_TERMS`` (at most 1)."""
+        x = features(fields, rules)
+        sharpened = {slug: p**SHARPNESS for slug, p in self._probabilities(x).items()}
         total = sum(sharpened.values()) or 1.0
-        strengths = {slug: min(1.0, p / total / FULL_SHARE) for slug, p in sharpened.items()}
+        # A text of a few words ("Errors. Requests failed.") still has a favourite; it says little.
+        said = min(1.0, sum(1 for f in x if not f.startswith(RULE_FEATURE)) / MIN_TERMS)
+        strengths = {slug: min(1.0, p / total / FULL_SHARE) * said for slug, p in sharpened.items()}
         return {slug: round(s, 4) for slug, s in strengths.items() if s >= MIN_STRENGTH}
 
     def to_json(self) -> dict:

@@ -351,6 +351,7 @@ SCORING_KEY = hashlib.blake2b(
             class_model.SHARPNESS,
             class_model.FULL_SHARE,
             class_model.MIN_STRENGTH,
+            class_model.MIN_TERMS,
         )
     ).encode(),
     digest_size=8,
