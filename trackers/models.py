@@ -148,10 +148,14 @@ class TrackerIssue(TimeStampedModel):
     # reconcile job records instead of undoing.
     closed_from_tracker_at = models.DateTimeField(null=True, blank=True)
     conflict_recorded_at = models.DateTimeField(null=True, blank=True)
-    # The item's title and due date as the issue last got them (at creation, linking or a push):
+    # The item's title, due date and state as the issue last got them (creation, linking, a push):
     # an item that differs is pushed to the tracker (trackers.services.push_issue).
     synced_title = models.CharField(max_length=300, blank=True)
     synced_due_date = models.DateField(null=True, blank=True)
+    # Closed or open as both sides last agreed (None: not known yet). Unlike remote_closed (as last
+    # seen there), it moves only when the item and the issue agree, so a close in the tracker
+    # that could not be applied here is not pushed back as a reopen.
+    synced_closed = models.BooleanField(null=True, blank=True)
     # Why the tracker refused the last push (a 4xx): shown to the item's editors, not retried
     # until the item changes again or someone asks.
     push_error = models.TextField(blank=True)

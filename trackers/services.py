@@ -302,6 +302,7 @@ def _record_created(issue: TrackerIssue, remote: RemoteIssue, new: NewIssue) -> 
         synced_at=timezone.now(),
         synced_title=new.title,
         synced_due_date=new.due_date,
+        synced_closed=remote.closed,
     )
     _record_success(issue.connection_id)
     issue.refresh_from_db()
@@ -357,15 +358,17 @@ def _enqueue_push_if_needed(item_id: int) -> None:
 
 
 def change_for(issue: TrackerIssue, item: ActionItem) -> IssueChange:
-    """What ``item`` has that its issue has not, as far as we know. A state never seen (an issue
-    linked and not read back yet) is not pushed: reopening an issue we never saw would be a guess."""
+    """What ``item`` has that its issue has not, as far as we know. A state never agreed (an issue
+    linked and not read back yet) is not pushed: reopening an issue we never saw would be a guess.
+    A close in the tracker that could not be recorded here (no acting user) is not undone either:
+    ``synced_closed`` moves only when both sides agree."""
     change = IssueChange()
     if issue_title(item) != issue.synced_title:
         change.title = issue_title(item)
     if item.due_date != issue.synced_due_date:
         change.due_date, change.due_changed = item.due_date, True
     closed = not item.is_open
-    if issue.remote_closed is not None and issue.remote_closed != closed:
+    if issue.synced_closed is not None and issue.synced_closed != closed:
         change.closed, change.not_planned = closed, item.status == ActionItem.Status.WONT_DO
     return change
 
@@ -416,7 +419,7 @@ def _record_pushed(issue: TrackerIssue, change: IssueChange) -> None:
         values["synced_due_date"] = change.due_date
     if change.closed is not None:
         # Agreed as closed from now on: a reopen in the tracker later is a fresh decision there.
-        values.update(remote_closed=change.closed, conflict_recorded_at=None)
+        values.update(remote_closed=change.closed, synced_closed=change.closed, conflict_recorded_at=None)
         values["closed_from_tracker_at"] = timezone.now() if change.closed else None
     TrackerIssue.objects.filter(pk=issue.pk).update(**values)
     _record_success(issue.connection_id)
@@ -454,6 +457,8 @@ def apply_remote_state(
     item = ActionItem.objects.get(pk=issue.item_id)
     issue.item = item
     if closed == (not item.is_open):
+        if issue.synced_closed != closed:  # in step, whoever moved last: nothing to push
+            TrackerIssue.objects.filter(pk=issue.pk).update(synced_closed=closed)
         return False
     if closed and issue.closed_from_tracker_at and not explicit:
         return _record_conflict(issue)
@@ -466,8 +471,11 @@ def apply_remote_state(
     if closed:
         _close(issue, item, actor, not_planned, client or client_for(issue.connection))
     else:
-        actions.action_item_reopen(item=item, user=actor, note=f"Reopened in {issue.tracker_name}: {issue.url}")
-        TrackerIssue.objects.filter(pk=issue.pk).update(closed_from_tracker_at=None, conflict_recorded_at=None)
+        with transaction.atomic():  # in step before the write's after-commit push looks: nothing goes back
+            actions.action_item_reopen(item=item, user=actor, note=f"Reopened in {issue.tracker_name}: {issue.url}")
+            TrackerIssue.objects.filter(pk=issue.pk).update(
+                closed_from_tracker_at=None, conflict_recorded_at=None, synced_closed=False
+            )
     return True
 
 
@@ -483,13 +491,14 @@ def _close(issue: TrackerIssue, item: ActionItem, actor, not_planned: bool, clie
     except TrackerError:
         comment = ""  # the close still counts; the note says where to read more
     note = "\n\n".join(part for part in (comment.strip(), f"Closed in {issue.tracker_name}: {issue.url}") if part)
-    if not_planned:
-        actions.action_item_wont_do(item=item, user=actor, reason=note)
-    else:
-        actions.action_item_complete(item=item, user=actor, resolution_note=note, evidence_url=issue.url)
-    TrackerIssue.objects.filter(pk=issue.pk).update(
-        closed_from_tracker_at=timezone.now(), conflict_recorded_at=None, remote_closed=True
-    )
+    with transaction.atomic():  # in step before the write's after-commit push looks: nothing goes back
+        if not_planned:
+            actions.action_item_wont_do(item=item, user=actor, reason=note)
+        else:
+            actions.action_item_complete(item=item, user=actor, resolution_note=note, evidence_url=issue.url)
+        TrackerIssue.objects.filter(pk=issue.pk).update(
+            closed_from_tracker_at=timezone.now(), conflict_recorded_at=None, remote_closed=True, synced_closed=True
+        )
 
 
 def _record_conflict(issue: TrackerIssue) -> bool:
@@ -540,7 +549,7 @@ def _out_of_step() -> Q:
         | Q(synced_due_date__isnull=False, item__due_date__isnull=True)
     )
     closed = (ActionItem.Status.DONE, ActionItem.Status.WONT_DO)
-    state = Q(remote_closed=True) & ~Q(item__status__in=closed) | Q(remote_closed=False, item__status__in=closed)
+    state = Q(synced_closed=True) & ~Q(item__status__in=closed) | Q(synced_closed=False, item__status__in=closed)
     return ~Q(synced_title=title) | due | state
 
 

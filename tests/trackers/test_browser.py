@@ -157,7 +157,7 @@ def test_an_editor_sees_why_the_tracker_refused_the_items_last_change_and_tries_
     org = make_org()
     item = org.item(title="Add a lock timeout to migrations", status="done", resolution_note="Shipped in #41.")
     refusal = '422 from the tracker: {"message": "Validation Failed", "errors": [{"code": "invalid"}]}'
-    issue = linked(org, item, remote_closed=False, push_error=refusal, push_error_at=timezone.now())
+    issue = linked(org, item, synced_closed=False, push_error=refusal, push_error_at=timezone.now())
     sign_in(org.owner, next=item.get_absolute_url())
 
     alert = page.locator("main .tracker-push-error")

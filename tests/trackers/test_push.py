@@ -48,7 +48,7 @@ def after_commit(django_capture_on_commit_callbacks, eager):
 
 def test_marking_an_item_done_closes_its_issue_once(org, github, after_commit):
     item = org.item()
-    issue = linked(org, item, remote_closed=False)
+    issue = linked(org, item, synced_closed=False)
     with after_commit():
         actions.action_item_complete(item=item, user=org.owner, resolution_note="Shipped in #41.")
     with after_commit():  # the same job again, as a broker delivers it a second time
@@ -60,7 +60,7 @@ def test_marking_an_item_done_closes_its_issue_once(org, github, after_commit):
 
 def test_wont_do_closes_as_not_planned_and_reopening_reopens(org, github, after_commit):
     item = org.item()
-    linked(org, item, remote_closed=False)
+    linked(org, item, synced_closed=False)
     with after_commit():
         actions.action_item_wont_do(item=item, user=org.owner, reason="Replaced by the new queue.")
     with after_commit():
@@ -84,17 +84,18 @@ def test_a_new_title_and_a_moved_due_date_reach_the_issue(org, github, after_com
     assert due == {"labels": ["bug", "due:2027-01-15"]}
 
 
-def test_a_close_that_came_from_the_webhook_is_not_pushed_back(org, github, client, after_commit):
+@pytest.mark.django_db(transaction=True)
+def test_a_close_that_came_from_the_webhook_is_not_pushed_back(org, github, client, eager):
+    """Committed for real, as in a worker: each write's after-commit push runs when it commits."""
     item = org.item()
-    issue = linked(org, item, remote_closed=False)
+    issue = linked(org, item, synced_closed=False)
     raw, signature = signed(github_event(issue, "closed"))
-    with after_commit():
-        client.post(
-            reverse("trackers:webhook-github", args=[org.connection.pk]),
-            raw,
-            content_type="application/json",
-            headers={"X-GitHub-Event": "issues", "X-Hub-Signature-256": signature},
-        )
+    client.post(
+        reverse("trackers:webhook-github", args=[org.connection.pk]),
+        raw,
+        content_type="application/json",
+        headers={"X-GitHub-Event": "issues", "X-Hub-Signature-256": signature},
+    )
     item.refresh_from_db()
     assert item.status == "done"
     assert [r["method"] for r in github] == ["GET"]  # the closing comment; nothing sent back
@@ -112,7 +113,7 @@ def test_a_refused_push_shows_on_the_item_page_for_its_editors_and_is_not_retrie
     with recording(PROXY_PORT, status=status, body=body) as seen:
         org = make_org(PROXY)
         item = org.item()
-        issue = linked(org, item, remote_closed=False)
+        issue = linked(org, item, synced_closed=False)
         with after_commit():
             actions.action_item_complete(item=item, user=org.owner, resolution_note="Shipped.")
     assert [r["method"] for r in seen] == ["PATCH"]  # once: a refusal is not retried
@@ -128,7 +129,7 @@ def test_a_refused_push_shows_on_the_item_page_for_its_editors_and_is_not_retrie
 
 def test_retry_now_pushes_again_after_a_refusal(org, github, client, after_commit):
     item = org.item()
-    issue = linked(org, item, remote_closed=False, push_error="422 from the tracker: refused")
+    issue = linked(org, item, synced_closed=False, push_error="422 from the tracker: refused")
     actions.action_item_complete(item=item, user=org.owner, resolution_note="Shipped.")  # push lost
     client.force_login(org.owner)
     page = client.get(item.get_absolute_url()).text
@@ -142,7 +143,7 @@ def test_retry_now_pushes_again_after_a_refusal(org, github, client, after_commi
 
 def test_reconcile_pushes_a_change_whose_task_was_lost(org, github, eager):
     item = org.item()
-    issue = linked(org, item, remote_closed=False, synced_at=timezone.now())
+    issue = linked(org, item, synced_closed=False, synced_at=timezone.now())
     actions.action_item_complete(item=item, user=org.owner, resolution_note="Shipped.")  # never enqueued
     outcome = tasks.reconcile_tracker_issues()
     assert outcome["pushed"] == 1

@@ -52,7 +52,7 @@ def test_a_worker_closes_the_issue_once_when_the_item_is_done_even_if_the_job_co
         monkeypatch.setattr(tasks.push_tracker_issue, "delay", lambda *args: real_apply(args, queue=queue))
         org = make_org(f"http://127.0.0.1:{port}")
         item = org.item()
-        issue = linked(org, item, remote_closed=False)
+        issue = linked(org, item, synced_closed=False)
         actions.action_item_complete(item=item, user=org.owner, resolution_note="Shipped in #41.")  # enqueues once
         tasks.push_tracker_issue.delay(issue.pk)  # the same job delivered again
         wait_for(lambda: log.read_text().count("succeeded") >= 2, "both jobs", log)
