@@ -152,6 +152,7 @@ def tracker_issue_link(*, item: ActionItem, user, url: str) -> TrackerIssue:
             "remote_id": remote.remote_id,
             "url": remote.url,
             "remote_closed": None,
+            "synced_closed": None,
             "last_error": "",
             "retry_at": None,
             "synced_title": issue_title(item),
@@ -463,6 +464,8 @@ def apply_remote_state(
     if closed and issue.closed_from_tracker_at and not explicit:
         return _record_conflict(issue)
     if not closed and not explicit and not issue.closed_from_tracker_at:
+        if issue.synced_closed is None:  # first seen open (a linked issue): the close here goes to it
+            TrackerIssue.objects.filter(pk=issue.pk).update(synced_closed=False)
         return False  # closed here while the issue stays open: our decision stands
     actor = _actor(issue)
     if actor is None:

@@ -153,6 +153,18 @@ def test_reconcile_pushes_a_change_whose_task_was_lost(org, github, eager):
     assert issue.remote_closed is True
 
 
+def test_an_issue_linked_by_its_address_is_closed_once_it_has_been_read_open(org, github, after_commit):
+    item = org.item()
+    issue = linked(org, item)  # linked by its address: its state not known yet
+    with after_commit():
+        actions.action_item_complete(item=item, user=org.owner, resolution_note="Shipped.")
+    assert patches(github) == []  # not guessed
+    with after_commit():
+        services.sync_issue(issue.pk)  # GitHub's example issue is open
+        tasks.reconcile_tracker_issues()
+    assert patches(github) == [{"state": "closed", "state_reason": "completed"}]
+
+
 def test_reconcile_creates_the_issue_a_publication_failed_to_claim(org, github, after_commit):
     org.connection.create_on_publish = True
     org.connection.save()
