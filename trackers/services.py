@@ -395,10 +395,11 @@ def push_issue(issue_id: int) -> bool:
     except IssueGone as exc:
         _record_failure(issue, exc, retry_in=None, state=TrackerIssue.State.GONE)
         return False
+    except TrackerUnavailable as exc:
+        _record_failure(issue, exc, retry_in=None)  # shown as "GitHub failed at …"; retried
+        raise
     except TrackerError as exc:
         _record_push_failure(issue, exc)
-        if isinstance(exc, TrackerUnavailable):
-            raise
         return False
     _record_pushed(issue, change)
     return True
@@ -413,7 +414,7 @@ def _record_push_failure(issue: TrackerIssue, exc: TrackerError) -> None:
 
 
 def _record_pushed(issue: TrackerIssue, change: IssueChange) -> None:
-    values: dict = {"push_error": "", "push_error_at": None, "claimed_until": None}
+    values: dict = {"push_error": "", "push_error_at": None, "claimed_until": None, "last_error": ""}
     if change.title is not None:
         values["synced_title"] = change.title
     if change.due_changed:

@@ -127,6 +127,22 @@ def test_a_refused_push_shows_on_the_item_page_for_its_editors_and_is_not_retrie
     assert response.status_code == 200 and "Validation Failed" not in response.text
 
 
+def test_a_tracker_that_is_down_is_retried_with_backoff_and_shown_to_readers_of_the_item(db, client):
+    with recording(PROXY_PORT, status=503, body={"message": "Service unavailable"}) as seen:
+        org = make_org(PROXY)
+        item = org.item()
+        issue = linked(org, item, synced_closed=False)
+        actions.action_item_complete(item=item, user=org.owner, resolution_note="Shipped.")
+        result = tasks.push_tracker_issue.apply(args=[issue.pk])  # in this process, retries included
+    assert [r["method"] for r in seen] == ["PATCH"] * (1 + tasks.MAX_RETRIES)
+    assert result.failed()
+    issue.refresh_from_db()
+    assert issue.push_error == "" and "503 from the tracker" in issue.last_error
+    assert services.take_pushes_for_sweep(after_id=0, limit=10) == [issue.pk]  # the reconcile job tries again
+    client.force_login(org.owner)
+    assert "GitHub failed" in client.get(item.get_absolute_url()).text
+
+
 def test_retry_now_pushes_again_after_a_refusal(org, github, client, after_commit):
     item = org.item()
     issue = linked(org, item, synced_closed=False, push_error="422 from the tracker: refused")
