@@ -114,26 +114,27 @@ class Batch:
         live = {index.row_of[pk]: pk for pk in pks if pk in index.row_of}
         first_rows = self._profiles(index, live)
         # Numbered by when their first incident began: those with an incident earlier than a given
-        # start are a prefix (``_earlier_than``). A profile of deleted incidents only is dropped.
+        # start are a prefix (``_best``). A profile of deleted incidents only is dropped.
         order = sorted((n for n, p in enumerate(self.profiles) if p.groups), key=lambda n: self.profiles[n].first_start)
         renumbered = {old: new for new, old in enumerate(order)}
         self.profiles = [self.profiles[old] for old in order]
         self.starts = [profile.first_start for profile in self.profiles]
-        profile_of_row = {row: renumbered[n] for row, n in first_rows.items() if n in renumbered}
-        # The inverted index over profiles, in their order: feature -> profiles and their weights.
-        found: dict[str, list[tuple[int, float]]] = {}
-        for feature, rows, weights in index.postings():
-            for row, weight in zip(rows, weights, strict=True):
-                if row in profile_of_row:
-                    found.setdefault(feature, []).append((profile_of_row[row], weight))
-        self.postings = {
-            feature: tuple(map(list, zip(*sorted(pairs), strict=True))) for feature, pairs in found.items()
-        }
+        self.postings = self._inverted(index, {row: renumbered[n] for row, n in first_rows.items() if n in renumbered})
         self.by_class: dict[str, list[int]] = {}
         for number, profile in enumerate(self.profiles):
             for slug in profile.prepared.classes:
                 self.by_class.setdefault(slug, []).append(number)
         self.could_repeat = _CouldRepeat()
+
+    @staticmethod
+    def _inverted(index: ArchiveIndex, profile_of_row: dict[int, int]) -> dict[str, tuple[list[int], list[float]]]:
+        """Feature -> the profiles holding it, in their order, and their weights."""
+        found: dict[str, list[tuple[int, float]]] = {}
+        for feature, rows, weights in index.postings():
+            for row, weight in zip(rows, weights, strict=True):
+                if row in profile_of_row:
+                    found.setdefault(feature, []).append((profile_of_row[row], weight))
+        return {feature: tuple(map(list, zip(*sorted(pairs), strict=True))) for feature, pairs in found.items()}
 
     @classmethod
     def of_archive(cls) -> Batch:
@@ -146,7 +147,8 @@ class Batch:
     def _profiles(self, index: ArchiveIndex, live: dict[int, int]) -> dict[int, int]:
         """Sort the ``live`` rows (row -> id) into profiles and groups; the profile of each
         profile's first row (the one whose weights the postings keep), by row."""
-        # Each row's weights hashed in the one order the postings are read in: rows alike hash alike.
+        # Each row's weights hashed in the one order the postings are read in: rows alike hash alike
+        # (two rows unlike but alike in hash, norm and classes would take some 2**32 profiles).
         hashes = dict.fromkeys(live, 0)
         for feature, rows, weights in index.postings():
             for row, weight in zip(rows, weights, strict=True):
