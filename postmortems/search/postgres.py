@@ -31,15 +31,15 @@ from .query import ParsedQuery, Term, _at_least
 PG_WEIGHTS = [0.1, 0.2, 0.6, 1.0]
 
 
-def _tsquery(parsed: ParsedQuery, *, as_words: frozenset[Term] = frozenset()) -> SearchQuery:
-    """``parsed`` as a ``tsquery``; the required phrases in ``as_words`` as their words only
-    (for a match whose word order another condition checks)."""
+def _tsquery(parsed: ParsedQuery, *, as_words: frozenset[Term] = frozenset(), loose: bool = False) -> SearchQuery:
+    """``parsed`` as a ``tsquery``; the required phrases in ``as_words`` (every phrase, if
+    ``loose``) as their words only (for a match whose word order another condition checks)."""
     config = settings.SEARCH_CONFIG
 
     def term(t: Term, alone: bool = False) -> SearchQuery:
         if t.prefix:  # a plain word of letters and digits only: nothing for to_tsquery to parse
             return SearchQuery(f"{t.text}:*", search_type="raw", config=config)
-        phrase = t.phrase and not (alone and t in as_words)
+        phrase = t.phrase and not loose and not (alone and t in as_words)
         return SearchQuery(t.text, search_type="phrase" if phrase else "plain", config=config)
 
     def group(terms: tuple[Term, ...]) -> SearchQuery:
@@ -159,10 +159,18 @@ class _PostgresMatch(_Match):
         # then reads every candidate's full vector (a tenth of a second for a common pair); the
         # full vector's own index gives the candidates without reading one, and only the
         # reader's rows then have their (small) pairs vector read.
-        if self.pairs is None:
+        if self.pairs is not None:
+            words = Q(SearchVectorExact(_full_vector(), self.words_query), has_internal=True)
+            return words, Q(_TsMatch(F("full_pairs_vector"), self.pairs))
+        # Phrases among alternatives (a synonym's) have no pairs to look up: a phrase makes the
+        # index recheck every candidate's full vector, the reader's or not (a third of a second
+        # for "connection pool" at 100,000 postmortems). Their words alone are a necessary
+        # condition the index answers by itself; the phrases are then checked on the reader's
+        # rows only.
+        if not any(t.phrase for group in self.parsed.required for t in group):
             return None
-        words = Q(SearchVectorExact(_full_vector(), self.words_query), has_internal=True)
-        return words, Q(_TsMatch(F("full_pairs_vector"), self.pairs))
+        words = Q(SearchVectorExact(_full_vector(), _tsquery(self.parsed, loose=True)), has_internal=True)
+        return words, Q(SearchVectorExact(_full_vector(), self.query))
 
     def first_rank(self, access: bool | list[int]) -> Expression:
         return self._ts_rank(F("head_vector"))
