@@ -173,11 +173,12 @@ def test_the_page_query_count_does_not_grow_with_the_results(make_pm, as_user, c
         pm.incident.services.add(ServiceFactory())
         ActionItemFactory(postmortem=pm)
     client = as_user("teammate")
-    # session, user, the reader's insiders (their documents with internal text that match, on
-    # PostgreSQL between two settings), the first pass (the count, the window: on PostgreSQL
-    # title-and-summary matches then the rest, between two settings), the page, services,
-    # tags, snippets, open action items, and the filter form's choices (severity, service,
-    # team, cause). The synonym groups come from the cache (a cold one adds a query).
+    # session, user, the first pass (on PostgreSQL between two settings: the reader's insiders,
+    # their documents with internal text that match; the reader's visibility, one list of the
+    # restricted and unpublished postmortems they may read; the count, the window: on
+    # PostgreSQL title-and-summary matches then the rest), the page, services, tags, snippets,
+    # open action items, and the filter form's choices (severity, service, team, cause). The
+    # synonym groups come from the cache (a cold one adds a query).
     synonym_table()
     with django_assert_max_num_queries(21):
         response = client.get(URL, {"q": "timeout", "tags": "network", "severity": "SEV2"})
@@ -431,8 +432,9 @@ def test_the_search_api_query_count_does_not_grow_with_the_results(make_pm, as_u
         pm = make_pm(summary=f"Timeout number {n}.", tags=["network"])
         pm.incident.services.add(ServiceFactory())
     client = as_user("teammate")
-    # session, user, insiders (on PostgreSQL between two settings), first pass, the page,
-    # services, tags, snippets, open action items. The synonym groups come from the cache.
+    # session, user, the first pass (insiders, the reader's visibility list, the count and the
+    # window; on PostgreSQL between two settings), the page, services, tags, snippets, open
+    # action items. The synonym groups come from the cache.
     synonym_table()
     with django_assert_max_num_queries(16):
         body = client.get(API_URL, {"q": "timeout"}).json()
