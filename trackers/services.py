@@ -11,8 +11,9 @@ and our record can create one issue twice; nothing else repeats.
 Changes made here (done, won't do, reopened, retitled, due date moved) reach the issue:
 ``action_item_write`` calls ``item_written``, which after commit enqueues ``push_issue`` when
 the item differs from what its issue last got. The push compares again under the lease, so a
-task delivered twice sends one request; a change that came from the tracker's webhook already
-matches the issue (its state is recorded first) and sends nothing.
+task delivered twice sends one request; a close or reopen that came from the tracker is
+recorded as agreed (``synced_closed``) in the same transaction as the item's change, so it
+sends nothing back.
 
 Back: webhooks and the reconcile job call ``apply_remote_state``, which closes or reopens
 the item through ``actions.services`` (history, rules and rights are theirs) as the
