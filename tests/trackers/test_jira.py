@@ -207,7 +207,7 @@ def test_done_and_reopened_here_move_the_jira_issue_by_the_target_status_categor
     org, jira, django_capture_on_commit_callbacks, eager
 ):
     connection, item = org
-    linked_jira(connection, item, remote_closed=False)
+    linked_jira(connection, item, synced_closed=False)
     with django_capture_on_commit_callbacks(execute=True):
         actions.action_item_complete(item=item, user=item.owner, resolution_note="Rotated.")
     with django_capture_on_commit_callbacks(execute=True):
@@ -237,7 +237,7 @@ def test_a_new_title_and_due_date_edit_the_jira_issue(org, jira, django_capture_
 
 def test_a_jira_issue_that_is_gone_shows_on_the_item_page(org, jira, client, django_capture_on_commit_callbacks, eager):
     connection, item = org
-    issue = linked_jira(connection, item, remote_closed=False)
+    issue = linked_jira(connection, item, synced_closed=False)
     TrackerIssue.objects.filter(pk=issue.pk).update(remote_id="OPS-99", key="OPS-99")
     with django_capture_on_commit_callbacks(execute=True):
         actions.action_item_complete(item=item, user=item.owner, resolution_note="Rotated.")
