@@ -98,11 +98,14 @@ class _Match:
         first (``None``: the first rank ranks every match)."""
         return None
 
-    def where(self, documents: QuerySet, insiders: _Insiders) -> QuerySet:
-        """``documents`` that match, each on the text its reader may search."""
+    def condition(self, insiders: _Insiders) -> Q:
+        """Documents that match, each on the text its reader may search."""
         if isinstance(insiders.access, bool):
-            return documents.filter(self.full() if insiders.access else self.public())
+            return self.full() if insiders.access else self.public()
         # Literal lists: the planner ORs their primary-key lookups with the GIN index's matches.
         condition = self.public() | Q(pk__in=insiders.add) if insiders.add else self.public()
-        documents = documents.filter(condition)
-        return documents.exclude(pk__in=insiders.remove) if insiders.remove else documents
+        return condition & ~Q(pk__in=insiders.remove) if insiders.remove else condition
+
+    def where(self, documents: QuerySet, insiders: _Insiders) -> QuerySet:
+        """``documents`` that match, each on the text its reader may search."""
+        return documents.filter(self.condition(insiders))
