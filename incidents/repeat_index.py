@@ -26,6 +26,7 @@ from django.core.cache import cache
 
 from .repeats import (
     SCORING_KEY,
+    Belief,
     Idf,
     IncidentDoc,
     Scorer,
@@ -65,7 +66,8 @@ class ArchiveIndex:
         self.row_of: dict[int, int] = {}
         self.row_pk = array("q")
         self.norms = array("d")
-        self.classes: list[tuple[dict[str, float], bool]] = []
+        # Each row's classes, whether people set them, and the model's belief behind them.
+        self.classes: list[tuple[dict[str, float], bool, Belief | None]] = []
         # Postings: feature -> rows and their weights (single precision), packed into two flat
         # arrays (a slot of offsets per feature) for the cache, and those added since.
         self._packed_features: dict[str, int] = {}
@@ -106,7 +108,7 @@ class ArchiveIndex:
         row = len(self.row_pk)
         self.row_pk.append(pk)
         self.norms.append(prepared.norm)
-        self.classes.append((prepared.classes, prepared.explicit))
+        self.classes.append((prepared.classes, prepared.explicit, prepared.belief))
         self.row_of[pk] = row
         self.digests[pk] = digest
         for feature, weight in prepared.weights.items():
@@ -145,8 +147,7 @@ class ArchiveIndex:
     def prepared(self, pk: int) -> _Prepared:
         """The classes and norm of an indexed incident (its weights are in the postings)."""
         row = self.row_of[pk]
-        classes, explicit = self.classes[row]
-        return _Prepared({}, self.norms[row], classes, explicit)
+        return _Prepared({}, self.norms[row], *self.classes[row])
 
     def postings(self) -> Iterator[tuple[str, array, array]]:
         """Every feature with its rows and their weights (superseded rows too: see ``row_of``)."""
