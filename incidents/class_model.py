@@ -88,11 +88,6 @@ class ClassModel:
         """Each class's strength in (0, 1]: its share of the sharpened belief over ``FULL_SHARE``,
         times the text's terms over ``MIN_TERMS`` and its probability over ``SURE_PROBABILITY``
         (each at most 1)."""
-        return self.beliefs(fields, rules)[0]
-
-    def beliefs(self, fields: dict[str, str], rules: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
-        """The ``strengths``, and the probability of every class (the raw belief a pair of
-        incidents is judged by: ``repeats.Belief``)."""
         x = features(fields, rules)
         probabilities = self._probabilities(x)
         sharpened = {slug: p**SHARPNESS for slug, p in probabilities.items()}
@@ -103,7 +98,7 @@ class ClassModel:
             slug: min(1.0, p / total / FULL_SHARE) * said * min(1.0, probabilities[slug] / SURE_PROBABILITY)
             for slug, p in sharpened.items()
         }
-        return {slug: round(s, 4) for slug, s in strengths.items() if s >= MIN_STRENGTH}, probabilities
+        return {slug: round(s, 4) for slug, s in strengths.items() if s >= MIN_STRENGTH}
 
     def to_json(self) -> dict:
         return {"bias": self.bias, "weights": self.weights}
@@ -194,15 +189,10 @@ def train(
 
 # The labelled development sets the shipped weights are learned from (``train_failure_classes``).
 DATA = Path(__file__).resolve().parent.parent / "bench" / "data"
-GOLD_SETS = (
-    "repeats_public",
-    "repeats_heldout",
-    "repeats_heldout_3",
-    "repeats_heldout_4",
-    "repeats_heldout_5",
-    "repeats_heldout_6",
-)
-TRAINING_SETS = [DATA / name / "incidents.jsonl" for name in GOLD_SETS]
+TRAINING_SETS = [
+    DATA / name / "incidents.jsonl"
+    for name in ("repeats_public", "repeats_heldout", "repeats_heldout_3", "repeats_heldout_4", "repeats_heldout_5")
+]
 # Labels of the sets that name a built-in class differently; "other" is no class.
 LABEL_ALIASES = {
     "time-date-bug": "time-date",

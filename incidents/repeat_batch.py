@@ -159,13 +159,7 @@ class Batch:
         first_rows: dict[int, int] = {}
         for row, pk in sorted(live.items(), key=lambda item: item[1]):
             prepared = index.prepared(pk)
-            key = (
-                hashes[row],
-                prepared.norm,
-                tuple(sorted(prepared.classes.items())),
-                prepared.explicit,
-                prepared.belief,
-            )
+            key = (hashes[row], prepared.norm, tuple(sorted(prepared.classes.items())), prepared.explicit)
             number = numbers.get(key)
             if number is None:
                 number = numbers[key] = len(self.profiles)
@@ -195,7 +189,7 @@ class Batch:
                 continue
             later = scorer.prepare(doc)
             # Incidents alike in all the verdicts read have the same best earlier incidents.
-            key = (tuple(later.weights.items()), later.norm, tuple(later.classes.items()), later.explicit, later.belief)
+            key = (tuple(later.weights.items()), later.norm, tuple(later.classes.items()), later.explicit)
             key += (doc.services, doc.cause_category, doc.started_at)
             if key not in best_of:
                 best_of[key] = self._best(doc, later)

@@ -26,7 +26,6 @@ from django.core.cache import cache
 
 from .repeats import (
     SCORING_KEY,
-    Belief,
     Idf,
     IncidentDoc,
     Scorer,
@@ -66,8 +65,7 @@ class ArchiveIndex:
         self.row_of: dict[int, int] = {}
         self.row_pk = array("q")
         self.norms = array("d")
-        # Each row's classes, whether people set them, and the model's belief behind them.
-        self.classes: list[tuple[dict[str, float], bool, Belief | None]] = []
+        self.classes: list[tuple[dict[str, float], bool]] = []
         # Postings: feature -> rows and their weights (single precision), packed into two flat
         # arrays (a slot of offsets per feature) for the cache, and those added since.
         self._packed_features: dict[str, int] = {}
@@ -108,7 +106,7 @@ class ArchiveIndex:
         row = len(self.row_pk)
         self.row_pk.append(pk)
         self.norms.append(prepared.norm)
-        self.classes.append((prepared.classes, prepared.explicit, prepared.belief))
+        self.classes.append((prepared.classes, prepared.explicit))
         self.row_of[pk] = row
         self.digests[pk] = digest
         for feature, weight in prepared.weights.items():
@@ -147,7 +145,8 @@ class ArchiveIndex:
     def prepared(self, pk: int) -> _Prepared:
         """The classes and norm of an indexed incident (its weights are in the postings)."""
         row = self.row_of[pk]
-        return _Prepared({}, self.norms[row], *self.classes[row])
+        classes, explicit = self.classes[row]
+        return _Prepared({}, self.norms[row], classes, explicit)
 
     def postings(self) -> Iterator[tuple[str, array, array]]:
         """Every feature with its rows and their weights (superseded rows too: see ``row_of``)."""

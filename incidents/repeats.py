@@ -17,9 +17,7 @@ So the evidence is:
   labelled incidents (``class_model``: logistic regression; each class's strength is its share of
   the model's belief, so two incidents whose beliefs lean to the same class agree even when neither
   is sure). A shared class is the strongest evidence; two incidents whose classes were both *set*
-  and differ count half (people said they are different). On a shared service, a class one side
-  barely believes in (``UNSURE_PROBABILITY``) counts in proportion, and the service and category
-  add nothing to it: one service's write-ups lean to its usual class whatever failed (``_lean``).
+  and differ count half (people said they are different).
 - **text**: the cosine similarity of TF-IDF vectors over title and root cause (weighted twice),
   contributing factors and summary. Words first go through an SRE synonym list (cert, TLS and SSL
   meet as "certificate"; db and database; k8s and kubernetes; BGP, prefix and route ...), then a
@@ -41,8 +39,8 @@ one (no other can reach ``THRESHOLD``): under a second against 10,000 (``bench/r
 
 The weights, the threshold and the keyword rules were tuned on the development sets
 (``bench/data/repeat_pairs.jsonl``, ``repeats_dev/``, ``repeats_public/``, ``repeats_heldout/``,
-``repeats_heldout_3/``, ``repeats_heldout_4/``, ``repeats_heldout_5/`` and ``repeats_heldout_6/``; the class
-model learns from the last six's labelled incidents, and ``bench/repeats.py --leave-one-out`` scores each of them with a
+``repeats_heldout_3/``, ``repeats_heldout_4/`` and ``repeats_heldout_5/``; the class model learns from
+the last five's labelled incidents, and ``bench/repeats.py --leave-one-out`` scores each of them with a
 model learned without it). The next held-out set is scored only by whoever reports it (see the README).
 """
 
@@ -82,10 +80,6 @@ CLASS_FULL_WEIGHT = 2.0
 # The least strength of a class suggested to people by its keyword rules (on the incident page).
 SUGGEST_STRENGTH = 0.3
 THRESHOLD = 0.55
-# On a shared service, a shared class one side believes in less than this counts in proportion, and
-# the services and category add nothing to it (``_lean``): they say "same place", not "same failure".
-# Chosen by leave-one-set-out over the six gold sets (round 4; docs/repeat-detection.md).
-UNSURE_PROBABILITY = 0.3
 RANK_HALF_LIFE_DAYS = 5 * 365
 BIGRAM_WEIGHT = 1.0
 # Features kept per document (the strongest by TF-IDF).
@@ -355,7 +349,7 @@ def shared_terms(a: dict[str, float], b: dict[str, float], surface: dict[str, st
 SCORING_KEY = hashlib.blake2b(
     repr(
         (
-            2,
+            1,
             FIELD_WEIGHTS,
             CLASS_FIELD_WEIGHTS,
             CLASS_FULL_WEIGHT,
@@ -574,33 +568,13 @@ def infer_classes(fields: dict[str, str], taxonomy: Taxonomy) -> dict[str, float
     """Failure classes suggested by the text, each with a strength in (0, 1]: the learned model's
     strengths (``class_model``; it weighs the rules' hits with the words) for the classes it knows,
     the rules' for the others (all of them when there is no model)."""
-    return infer_beliefs(fields, taxonomy)[0]
-
-
-@dataclass(frozen=True)
-class Belief:
-    """What the learned model believes of a text, raw: its favourite class, and the probability of
-    each class it suggests (``infer_classes``). A pair is judged by both sides' (``_lean``)."""
-
-    favourite: str
-    probabilities: tuple[tuple[str, float], ...]
-
-    def probability(self, slug: str) -> float:
-        return dict(self.probabilities).get(slug, 1.0)
-
-
-def infer_beliefs(fields: dict[str, str], taxonomy: Taxonomy) -> tuple[dict[str, float], Belief | None]:
-    """``infer_classes``, and the model's ``Belief`` (None without a model)."""
     rules = rule_strengths(fields, taxonomy)
     model = class_model.default_model()
     if model is None:
-        return rules, None
+        return rules
     known = {r.slug for r in taxonomy.classes}
-    strengths, probabilities = model.beliefs(_affirmed(fields), rules)
-    learned = {slug: s for slug, s in strengths.items() if slug in known}
-    favourite = max(probabilities, key=lambda slug: (probabilities[slug], slug))
-    belief = Belief(favourite, tuple((slug, round(probabilities[slug], 4)) for slug in sorted(learned)))
-    return {**{slug: s for slug, s in rules.items() if slug not in model.weights}, **learned}, belief
+    learned = {slug: s for slug, s in model.strengths(_affirmed(fields), rules).items() if slug in known}
+    return {**{slug: s for slug, s in rules.items() if slug not in model.weights}, **learned}
 
 
 def _affirmed(fields: dict[str, str]) -> dict[str, str]:
@@ -661,8 +635,6 @@ class _Prepared:
     norm: float
     classes: dict[str, float]
     explicit: bool
-    # The model's raw belief behind inferred classes (None for classes people set).
-    belief: Belief | None = None
 
 
 def _service_overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -709,9 +681,10 @@ class Scorer:
             # The strongest features carry the similarity; keeping only them bounds memory and time.
             weights = dict(sorted(weights.items(), key=lambda item: -item[1])[:MAX_FEATURES])
         if doc.failure_classes:
-            return _Prepared(weights, norm, dict.fromkeys(doc.failure_classes, 1.0), True)
-        classes, belief = _inferred(tuple(doc.text_fields().items()), self.taxonomy)
-        return _Prepared(weights, norm, classes, False, belief)
+            classes, explicit = dict.fromkeys(doc.failure_classes, 1.0), True
+        else:
+            classes, explicit = _inferred(tuple(doc.text_fields().items()), self.taxonomy), False
+        return _Prepared(weights, norm, classes, explicit)
 
     @property
     def size(self) -> int:
@@ -770,15 +743,11 @@ def combine(earlier: IncidentDoc, later: IncidentDoc, text: float, a: _Prepared,
     """The score (without the reason) of a pair whose text cosine is ``text``, from the classes
     of ``a`` and ``b`` (the two prepared incidents) and the services and categories of the docs."""
     shared_classes = _shared_classes(a.classes, b.classes)
-    services = _service_overlap(earlier.services, later.services)
-    # Only a pair on one service is judged by its lean (repeats across organisations share none).
-    strength, lean = _class_evidence(shared_classes, (a.belief, b.belief) if services else (None, None))
-    place = 0.0 if lean else 1.0
     signals = {
         "text": min(1.0, text / TEXT_SATURATION),
-        "class": strength,
-        "services": place * services,
-        "cause": place if earlier.cause_category and earlier.cause_category == later.cause_category else 0.0,
+        "class": max(shared_classes.values(), default=0.0),
+        "services": _service_overlap(earlier.services, later.services),
+        "cause": 1.0 if earlier.cause_category and earlier.cause_category == later.cause_category else 0.0,
     }
     chance_of_none = math.prod(1 - WEIGHTS[name] * value for name, value in signals.items())
     score = 1 - chance_of_none
@@ -794,28 +763,6 @@ def combine(earlier: IncidentDoc, later: IncidentDoc, text: float, a: _Prepared,
     )
 
 
-def _class_evidence(shared: dict[str, float], beliefs: tuple[Belief | None, Belief | None]) -> tuple[float, bool]:
-    """The strongest shared class's strength, and whether it is only a lean (``_lean``; never
-    without both sides' beliefs)."""
-    best, lean = 0.0, False
-    for slug, strength in shared.items():
-        factor = _lean(slug, *beliefs)
-        if strength * factor > best:
-            best, lean = strength * factor, factor < 1.0
-    return best, lean
-
-
-def _lean(slug: str, a: Belief | None, b: Belief | None) -> float:
-    """1, or less when one side is not sure of the shared class ``slug`` (a probability under
-    ``UNSURE_PROBABILITY``): then it counts in proportion to that side's probability. Two incidents
-    on one service are told in that service's words, which lean to its usual class (a two-line
-    release bug on the payments service leans to capacity, as its outages do): a lean is not a
-    shared failure."""
-    if a is None or b is None:
-        return 1.0
-    return min(1.0, a.probability(slug) / UNSURE_PROBABILITY, b.probability(slug) / UNSURE_PROBABILITY)
-
-
 def could_repeat(text: float, class_strength: float) -> bool:
     """Whether a pair with this text cosine and shared class could reach ``THRESHOLD`` with the
     help of shared services and category: a pair that could not need not be scored."""
@@ -828,8 +775,8 @@ assert not could_repeat(0.0, 0.0)
 
 
 @lru_cache(maxsize=20_000)
-def _inferred(fields: tuple[tuple[str, str], ...], taxonomy: Taxonomy) -> tuple[dict[str, float], Belief | None]:
-    return infer_beliefs(dict(fields), taxonomy)
+def _inferred(fields: tuple[tuple[str, str], ...], taxonomy: Taxonomy) -> dict[str, float]:
+    return infer_classes(dict(fields), taxonomy)
 
 
 def score_pair(earlier: IncidentDoc, later: IncidentDoc, scorer: Scorer | None = None) -> PairScore:

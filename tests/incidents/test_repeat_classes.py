@@ -58,9 +58,12 @@ def test_paraphrases_of_a_failure_mode_suggest_its_class(text, slug):
         ),
         ("The kernel-mode sensor read past the end of an array.", "os-kernel-update"),
         ("New code was copied to the order routing servers, but one was missed.", "routing-bgp"),
-        # A strict xfail until round 4 (the labelled incidents call most configuration changes config
-        # pushes); the model from six sets gives config push 0.10, under the suggestion bar.
-        ("A TLS configuration change removed the cipher suites old phones support.", "config-push"),
+        pytest.param(
+            "A TLS configuration change removed the cipher suites old phones support.",
+            "config-push",
+            # The labelled incidents call most configuration changes config pushes.
+            marks=pytest.mark.xfail(strict=True, reason="the learned class model suggests it"),
+        ),
     ],
 )
 def test_words_in_passing_or_denied_suggest_no_class(text, slug):
@@ -117,12 +120,9 @@ UNSEEN_WORDING = [
         # DNS ranks first, at 0.08: under the suggestion bar.
         marks=pytest.mark.xfail(strict=True, reason="the learned class model is unsure of this wording"),
     ),
-    pytest.param(
+    (
         "Our carrier started announcing our address space to its peers and traffic went to the wrong network.",
         "routing-bgp",
-        # Passed with the models from four and five sets; the one from six ranks routing first at 0.10, under
-        # the suggestion bar.
-        marks=pytest.mark.xfail(strict=True, reason="the learned class model is unsure of this wording"),
     ),
 ]
 
@@ -152,13 +152,12 @@ def test_the_shipped_weights_are_the_ones_the_command_learns_from_the_developmen
 
 
 @pytest.mark.django_db
-# Routing or BGP ranks first from this title and summary, at 0.06 (six sets; 0.08 from five): under the
-# suggestion bar (0.12).
+# Routing or BGP ranks first from this title and summary, at 0.08: under the suggestion bar (0.12).
 @pytest.mark.xfail(strict=True, reason="the learned class model is unsure of this wording")
 def test_the_incident_page_suggests_a_class_told_in_new_words(client):
     user = UserFactory(username="ike", is_staff=True, is_superuser=True)
     incident = IncidentFactory(
-        title="Our traffic went to the wrong network", summary=UNSEEN_WORDING[4].values[0], commander=user
+        title="Our traffic went to the wrong network", summary=UNSEEN_WORDING[4][0], commander=user
     )
     client.force_login(user)
     page = client.get(incident.get_absolute_url()).content.decode()
