@@ -232,3 +232,13 @@ class SearchSynonymAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return access.is_admin(request.user)
+
+    def save_model(self, request, obj: SearchSynonym, form, change: bool) -> None:
+        if change and not form.has_changed():
+            return  # a save that changes nothing writes nothing (its time stays, the cache stays)
+        super().save_model(request, obj, form, change)
+
+    def log_change(self, request, obj, message):
+        if message:  # nothing changed: no "No fields changed." entry in the history
+            return super().log_change(request, obj, message)
+        return None

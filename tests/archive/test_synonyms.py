@@ -53,6 +53,18 @@ def test_a_changed_group_applies_to_the_next_search(make_pm, as_user, people):
     assert found(outsider, "hydra") == [incident.pk]
 
 
+def test_saving_a_group_untouched_changes_nothing(as_user):
+    from django.contrib.admin.models import LogEntry
+
+    group = SearchSynonym.objects.create(terms="hydra, ledger service", note="The ledger's nickname.")
+    before = SearchSynonym.objects.values().get(pk=group.pk)
+    change_url = reverse("admin:postmortems_searchsynonym_change", args=[group.pk])
+    form = {"terms": group.terms, "note": group.note, "_save": "Save"}
+    assert as_user("admin").post(change_url, form).status_code == 302
+    assert SearchSynonym.objects.values().get(pk=group.pk) == before
+    assert not LogEntry.objects.filter(object_id=str(group.pk)).exists()
+
+
 @pytest.mark.parametrize(
     ("terms", "error"),
     [
