@@ -35,3 +35,25 @@ def test_the_admin_pages_staff_use_most_pass_axe(page, live_server, sign_in, siz
     assert page.locator("#id_team + .select2 [role=combobox]").get_attribute("aria-label") == "Team"
     page.goto(f"{live_server.url}{pages['postmortem']}")
     assert page.locator("#id_reviewers + .select2 .select2-search__field").get_attribute("aria-label") == "Reviewers"
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_saving_a_search_synonym_group_untouched_in_the_admin_changes_nothing(page, live_server, sign_in, size):
+    from django.contrib.admin.models import LogEntry
+
+    from postmortems.models import SearchSynonym
+    from tests.browser.seen import assert_usable
+
+    admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    group = SearchSynonym.objects.create(terms="hydra, ledger service", note="The ledger's nickname.")
+    before = SearchSynonym.objects.values().get(pk=group.pk)
+    page.set_viewport_size(WIDTHS[size])
+    sign_in(admin)
+    page.goto(f"{live_server.url}/admin/postmortems/searchsynonym/{group.pk}/change/")
+    assert_usable(page, "#content textarea, #content input[type=text], #content input[name=_save]")
+    assert_accessible(page)
+    page.screenshot(path=f"{SHOTS}/admin-synonym-change-{size}.png", full_page=True)
+    page.locator("input[name=_save]").click()
+    page.wait_for_url("**/admin/postmortems/searchsynonym/")
+    assert SearchSynonym.objects.values().get(pk=group.pk) == before
+    assert not LogEntry.objects.filter(object_id=str(group.pk)).exists()
