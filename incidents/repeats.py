@@ -79,7 +79,7 @@ CLASS_FIELD_WEIGHTS = {"title": 2.0, "root_cause": 2.0, "summary": 1.0, "contrib
 CLASS_FULL_WEIGHT = 2.0
 # The least strength of a class suggested to people by its keyword rules (on the incident page).
 SUGGEST_STRENGTH = 0.3
-THRESHOLD = 0.55
+THRESHOLD = 0.6
 RANK_HALF_LIFE_DAYS = 5 * 365
 BIGRAM_WEIGHT = 1.0
 # Features kept per document (the strongest by TF-IDF).
@@ -368,6 +368,8 @@ SCORING_KEY = hashlib.blake2b(
             class_model.MIN_STRENGTH,
             class_model.SURE_PROBABILITY,
             class_model.MIN_TERMS,
+            class_model.NEIGHBOURS,
+            class_model.NEIGHBOUR_SHARE,
         )
     ).encode(),
     digest_size=8,

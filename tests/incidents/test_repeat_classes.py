@@ -58,12 +58,9 @@ def test_paraphrases_of_a_failure_mode_suggest_its_class(text, slug):
         ),
         ("The kernel-mode sensor read past the end of an array.", "os-kernel-update"),
         ("New code was copied to the order routing servers, but one was missed.", "routing-bgp"),
-        pytest.param(
-            "A TLS configuration change removed the cipher suites old phones support.",
-            "config-push",
-            # The labelled incidents call most configuration changes config pushes.
-            marks=pytest.mark.xfail(strict=True, reason="the learned class model suggests it"),
-        ),
+        # The labelled incidents call most configuration changes config pushes: a strict xfail until
+        # session 7, when the neighbours' vote and the bar of 0.2 left it out.
+        ("A TLS configuration change removed the cipher suites old phones support.", "config-push"),
     ],
 )
 def test_words_in_passing_or_denied_suggest_no_class(text, slug):
@@ -107,19 +104,14 @@ UNSEEN_WORDING = [
         "expired-credential",
     ),
     ("A utility feed dropped and the backup generators never started, so the whole hall went dark.", "hardware-power"),
-    pytest.param(
+    # These two were strict xfails until session 7 (retry storm second to deploy regression; DNS first
+    # but under the bar); the neighbours' vote suggests both.
+    (
         "When the cache came back cold, every client hammered the backend again and again with no backoff until "
         "it fell over.",
         "retry-storm",
-        # Deploy regression 0.22, retry storm second at 0.18.
-        marks=pytest.mark.xfail(strict=True, reason="the learned class model misses this wording"),
     ),
-    pytest.param(
-        "Lookups of our own hostnames failed for every customer because the zone was published empty.",
-        "dns",
-        # DNS ranks first, at 0.08: under the suggestion bar.
-        marks=pytest.mark.xfail(strict=True, reason="the learned class model is unsure of this wording"),
-    ),
+    ("Lookups of our own hostnames failed for every customer because the zone was published empty.", "dns"),
     (
         "Our carrier started announcing our address space to its peers and traffic went to the wrong network.",
         "routing-bgp",
@@ -152,8 +144,7 @@ def test_the_shipped_weights_are_the_ones_the_command_learns_from_the_developmen
 
 
 @pytest.mark.django_db
-# Routing or BGP ranks first from this title and summary, at 0.08: under the suggestion bar (0.12).
-@pytest.mark.xfail(strict=True, reason="the learned class model is unsure of this wording")
+# A strict xfail until session 7 (routing first, but under the bar); the neighbours' vote suggests it.
 def test_the_incident_page_suggests_a_class_told_in_new_words(client):
     user = UserFactory(username="ike", is_staff=True, is_superuser=True)
     incident = IncidentFactory(

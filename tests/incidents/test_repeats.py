@@ -67,9 +67,8 @@ def test_same_service_and_cause_with_similar_root_cause_is_a_repeat():
     assert "connection pool" in result.reason
 
 
-# Trained on four sets, the model leans this short text to capacity (0.16) over deploy regression (0.08),
-# and the soft class agreement counts a favourite fully however unsure.
-@pytest.mark.xfail(strict=True, reason="the learned class model takes this release bug for capacity")
+# Until session 7 a strict xfail: the model leaned this short text to capacity, and the soft class
+# agreement counted a favourite fully however unsure. With the neighbours' vote it is no repeat.
 def test_same_service_another_cause_is_not_a_repeat():
     later = doc(
         title="Wrong amounts charged for JPY",
@@ -219,9 +218,8 @@ def test_job_suggests_a_link_with_score_and_reason_and_emails_the_facilitator_on
 
 
 @pytest.mark.django_db
-# Trained on four sets, the model leans this short text to capacity (0.16) over deploy regression (0.08),
-# and the soft class agreement counts a favourite fully however unsure.
-@pytest.mark.xfail(strict=True, reason="the learned class model takes this release bug for capacity")
+# Until session 7 a strict xfail: the model leaned this short text to capacity, and the soft class
+# agreement counted a favourite fully however unsure. With the neighbours' vote it is no repeat.
 def test_same_service_another_cause_is_not_suggested(payments, earlier):
     other = _incident(
         payments,

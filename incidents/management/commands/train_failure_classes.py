@@ -3,11 +3,11 @@
     .venv/bin/python manage.py train_failure_classes [INCIDENTS_JSONL ...]
 
 By default from the labelled development sets (``class_model.TRAINING_SETS``: the ``incidents.jsonl``
-of ``bench/data/repeats_public/``, ``repeats_heldout/``, ``repeats_heldout_3/``, ``repeats_heldout_4/`` and
-``repeats_heldout_5/``, 332 incidents),
-each line an incident with ``title``, ``summary``, ``root_cause``, ``contributing_factors`` and its
-gold ``failure_classes``, and from the built-in classes' names and keyword rules. Run it again
-when those sets change, and commit the file.
+of ``bench/data/repeats_public/``, ``repeats_heldout/`` and ``repeats_heldout_3/`` to ``_7/``, 462
+incidents), each line an incident with ``title``, ``summary``, ``root_cause``, ``contributing_factors``
+and its gold ``failure_classes``, and from the built-in classes' names and keyword rules. The file
+keeps the incidents' terms and classes too, for the neighbours' vote. Run it again when those sets
+change, and commit the file.
 """
 
 from __future__ import annotations
