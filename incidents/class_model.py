@@ -249,6 +249,8 @@ GOLD_SETS = [
     "repeats_heldout_5",
     "repeats_heldout_6",
     "repeats_heldout_7",
+    "repeats_heldout_8",
+    "repeats_heldout_9",
 ]
 TRAINING_SETS = [DATA / name / "incidents.jsonl" for name in GOLD_SETS]
 # Labels of the sets that name a built-in class differently; "other" is no class.

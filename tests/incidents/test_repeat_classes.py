@@ -58,9 +58,13 @@ def test_paraphrases_of_a_failure_mode_suggest_its_class(text, slug):
         ),
         ("The kernel-mode sensor read past the end of an array.", "os-kernel-update"),
         ("New code was copied to the order routing servers, but one was missed.", "routing-bgp"),
-        # The labelled incidents call most configuration changes config pushes: a strict xfail until
-        # session 7, when the neighbours' vote and the bar of 0.2 left it out.
-        ("A TLS configuration change removed the cipher suites old phones support.", "config-push"),
+        # The labelled incidents call most configuration changes config pushes. The model from seven sets
+        # with the neighbours' vote left it out; the one from nine gives config push 0.21 (bar 0.2).
+        pytest.param(
+            "A TLS configuration change removed the cipher suites old phones support.",
+            "config-push",
+            marks=pytest.mark.xfail(strict=True, reason="the learned class model suggests it"),
+        ),
     ],
 )
 def test_words_in_passing_or_denied_suggest_no_class(text, slug):
