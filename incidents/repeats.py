@@ -370,6 +370,7 @@ SCORING_KEY = hashlib.blake2b(
             class_model.MIN_TERMS,
             class_model.NEIGHBOURS,
             class_model.NEIGHBOUR_SHARE,
+            class_model.NEIGHBOUR_SIMILARITY,
         )
     ).encode(),
     digest_size=8,

