@@ -261,6 +261,8 @@ GOLD_SETS = [
     "repeats_heldout_9",
     "repeats_heldout_10",
     "repeats_heldout_11",
+    "repeats_heldout_12",
+    "repeats_heldout_13",
 ]
 TRAINING_SETS = [DATA / name / "incidents.jsonl" for name in GOLD_SETS]
 # Labels of the sets that name a built-in class differently; "other" is no class.

@@ -3,8 +3,8 @@
     .venv/bin/python manage.py train_failure_classes [INCIDENTS_JSONL ...]
 
 By default from the labelled development sets (``class_model.TRAINING_SETS``: the ``incidents.jsonl``
-of ``bench/data/repeats_public/``, ``repeats_heldout/`` and ``repeats_heldout_3/`` to ``_11/``,
-718 incidents), each line an incident with ``title``, ``summary``, ``root_cause``, ``contributing_factors``
+of ``bench/data/repeats_public/``, ``repeats_heldout/`` and ``repeats_heldout_3/`` to ``_13/``,
+846 incidents), each line an incident with ``title``, ``summary``, ``root_cause``, ``contributing_factors``
 and its gold ``failure_classes``, and from the built-in classes' names and keyword rules. The file
 keeps the incidents' terms and classes too, for the neighbours' vote. Run it again when those sets
 change, and commit the file.
