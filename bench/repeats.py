@@ -9,7 +9,9 @@ and how long scoring one new incident against an archive takes.
 Each file is JSON Lines in ``score_repeat_pairs``' format plus a ``label`` (true for a repeat);
 a folder stands for its ``pairs_scorer_format.jsonl``, or when it has none, its ``*.jsonl`` files
 together. For each set it runs ``manage.py score_repeat_pairs`` (the same scoring as the Celery
-jobs, at the app's threshold) twice: as written, and with every ``cause_category`` removed. It
+jobs, at the app's threshold) twice: as written, and with every ``cause_category`` removed; and
+for a set that labels its incidents (``incidents.jsonl``, ``pairs.jsonl``), a third time with each
+earlier incident's gold classes given, as facilitators confirm them in an archive. It
 prints precision and recall, the mistakes, and the MRR: for each labelled repeat, where its earlier
 incident ranks among all the set's earlier incidents for that later one (1 is first). The threshold
 is fixed in ``incidents/repeats.py``; the sweep underneath is for information only.
@@ -95,6 +97,35 @@ def without_categories(lines: list[str]) -> list[str]:
             pair[side].pop("cause_category", None)
         stripped.append(json.dumps(pair))
     return stripped
+
+
+def earlier_confirmed(path: Path, lines: list[str]) -> list[str] | None:
+    """The pairs with the earlier incident's gold ``failure_classes`` set, as a facilitator would have
+    confirmed them in its postmortem (the later incident's classes are still inferred from its text);
+    None for a set that does not label its incidents (``incidents.jsonl`` and ``pairs.jsonl`` by id)."""
+    from incidents.class_model import LABEL_ALIASES
+
+    folder = path if path.is_dir() else path.parent
+    incidents_file, pairs_file = folder / "incidents.jsonl", folder / "pairs.jsonl"
+    if not (incidents_file.exists() and pairs_file.exists()):
+        return None
+    classes = {}
+    for line in incidents_file.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            incident = json.loads(line)
+            labels = (LABEL_ALIASES.get(c, c) for c in incident.get("failure_classes") or [])
+            classes[incident["id"]] = [c for c in labels if c != "other"]
+    earlier = {}
+    for line in pairs_file.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            pair = json.loads(line)
+            earlier[str(pair["id"])] = classes[pair["earlier"]]
+    confirmed = []
+    for line in lines:
+        pair = json.loads(line)
+        pair["earlier"]["failure_classes"] = earlier[str(pair["id"])]
+        confirmed.append(json.dumps(pair))
+    return confirmed
 
 
 def score(lines: list[str]) -> dict[str, dict]:
@@ -185,6 +216,9 @@ def quality(paths: list[Path]) -> None:
         lines = read_set(path)
         report(f"{set_name(path)} with categories", lines)
         report(f"{set_name(path)} without categories", without_categories(lines))
+        confirmed = earlier_confirmed(path, lines)
+        if confirmed is not None:
+            report(f"{set_name(path)}, the earlier incident's classes confirmed", confirmed)
 
 
 def set_name(path: Path) -> str:
@@ -207,7 +241,7 @@ def leave_one_out() -> None:
     from incidents.class_model import read_examples, train, using
     from incidents.repeats import DEFAULT_FAILURE_CLASSES
 
-    pooled = {"with": Tally(), "without": Tally(), "rules": Tally()}
+    pooled = {"with": Tally(), "without": Tally(), "rules": Tally(), "confirmed": Tally()}
     for path in DEFAULT:
         training = [
             example for pairs, labelled in LABELLED.items() if pairs != path for example in read_examples(labelled)
@@ -220,16 +254,21 @@ def leave_one_out() -> None:
             print(f"(class model learned from {len(training)} incidents of the other sets)")
             with_categories = report(f"{name} left out, with categories", lines)
             without = report(f"{name} left out, without categories", without_categories(lines))
+            confirmed = earlier_confirmed(path, lines)
+            if confirmed is not None:
+                confirmed_tally = report(f"{name} left out, the earlier incident's classes confirmed", confirmed)
         if path in LABELLED:
             pooled = {
                 "with": pooled["with"] + with_categories,
                 "without": pooled["without"] + without,
                 "rules": pooled["rules"] + rules,
+                "confirmed": pooled["confirmed"] + confirmed_tally,
             }
     print(f"pooled over {', '.join(GOLD_SETS)}, each left out:")
     print(f"  with categories     {pooled['with'].line()}")
     print(f"  without categories  {pooled['without'].line()}")
     print(f"  keyword rules alone {pooled['rules'].line()}")
+    print(f"  earlier confirmed   {pooled['confirmed'].line()}")
 
 
 def _dev_sentences() -> list[str]:
