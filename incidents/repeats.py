@@ -843,12 +843,17 @@ def for_scoring(queryset):
     return queryset.select_related("cause_category", "postmortem").prefetch_related("services", "failure_classes")
 
 
-def suggested_class_names(incident) -> list[str]:
-    """The failure classes an incident's title and summary suggest (what any reader of the
-    incident page reads), for people to confirm."""
-    known = taxonomy()
+def suggested_class_slugs(incident, known: Taxonomy | None = None) -> list[str]:
+    """The slugs of the failure classes an incident's title and summary suggest (what any reader of
+    the incident page reads), the likeliest first, for people to confirm."""
     fields = {"title": incident.title, "summary": incident.summary}
-    return [known.name_of(slug) for slug in suggested_classes(fields, known)]
+    return suggested_classes(fields, known or taxonomy())
+
+
+def suggested_class_names(incident) -> list[str]:
+    """The names of the classes ``suggested_class_slugs`` gives."""
+    known = taxonomy()
+    return [known.name_of(slug) for slug in suggested_class_slugs(incident, known)]
 
 
 def earlier_docs(incident) -> dict[int, IncidentDoc]:

@@ -122,7 +122,8 @@ def _relation_changes(current: Incident, *, services, tags, failure_classes) -> 
 def incident_update(incident: Incident, *, by, services=None, tags=None, **fields) -> Incident:
     """Change ``incident``'s fields (``failure_classes`` and ``severity_reason`` among them; a
     relation left None stays as it is). A new severity needs ``severity_reason`` and is kept in
-    the severity history. Nothing given differs from the stored row: nothing is written.
+    the severity history. Nothing given differs from the stored row: nothing is written. New
+    failure classes start repeat detection again once the transaction commits.
 
     Raises PermissionDenied unless ``by`` may edit the incident, ValidationError (saving
     nothing) when a field, the lifecycle's order or the severity's reason is wrong.
@@ -144,6 +145,9 @@ def incident_update(incident: Incident, *, by, services=None, tags=None, **field
     _validate_changes(current, changes)
     incident_save_with_severity_history(incident=current, previous=previous, user=by, reason=reason)
     _set_relations(current, **{"services": None, "tags": None, "failure_classes": None, **relations})
+    if "failure_classes" in relations:
+        # Confirmed classes count fully in the scoring: look again for earlier incidents it repeats.
+        schedule_repeat_detection(current)
     incident.refresh_from_db()
     return incident
 

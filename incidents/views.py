@@ -16,11 +16,12 @@ from postmortems.models import Postmortem
 
 from .filters import IncidentFilter
 from .forms import IncidentForm, TimelineEventForm
-from .models import Incident, SeverityChange, TimelineEvent
+from .models import FailureClass, Incident, SeverityChange, TimelineEvent
 from .selectors import home_for
 from .services import (
     incident_mark_mitigated,
     incident_mark_resolved,
+    incident_update,
     timeline_event_add,
     timeline_event_delete,
 )
@@ -163,6 +164,28 @@ def incident_mark(request, reference: str, milestone: str):
     else:
         when = getattr(incident, f"{milestone}_at")
         messages.success(request, message.format(ref=incident.reference, time=date_format(localtime(when), "H:i T")))
+    return redirect("incidents:detail", incident.reference)
+
+
+@login_required
+@require_POST
+def incident_confirm_class(request, reference: str):
+    """The incident page's "Confirm" button beside a failure class suggested from the text: the class
+    joins the incident's own (through ``incident_update``, so the same rules and history apply)."""
+    incident = _editable_incident(request, reference)
+    failure_class = FailureClass.objects.filter(slug=request.POST.get("failure_class", "")).first()
+    if failure_class is None:
+        messages.error(request, "That failure class does not exist (any more): nothing was changed.")
+        return redirect("incidents:detail", incident.reference)
+    try:
+        incident_update(
+            incident, by=request.user, failure_classes=[*incident.failure_classes.all(), failure_class]
+        )
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, f"Confirmed the failure class {failure_class.name} for {incident.reference}.")
     return redirect("incidents:detail", incident.reference)
 
 

@@ -21,8 +21,19 @@ def repeat_links(context, incident):
     }
 
 
-@register.inclusion_tag("incidents/_repeat_links_classes.html")
-def failure_classes(incident):
-    """The failure classes set on ``incident``; when none is, those its title and summary suggest."""
+@register.inclusion_tag("incidents/_repeat_links_classes.html", takes_context=True)
+def failure_classes(context, incident):
+    """The failure classes set on ``incident``; when none is, those its title and summary suggest,
+    each with a button to confirm it for those who may edit the incident (the page's ``can_edit``)."""
     chosen = list(incident.failure_classes.all())
-    return {"chosen": chosen, "suggested": [] if chosen else repeats.suggested_class_names(incident)}
+    suggested = []
+    if not chosen:
+        known = repeats.taxonomy()
+        suggested = [(slug, known.name_of(slug)) for slug in repeats.suggested_class_slugs(incident, known)]
+    return {
+        "incident": incident,
+        "chosen": chosen,
+        "suggested": suggested,
+        "can_confirm": bool(suggested) and bool(context.get("can_edit")),
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -158,4 +158,4 @@ def test_the_incident_page_suggests_a_class_told_in_new_words(client):
     )
     client.force_login(user)
     page = client.get(incident.get_absolute_url()).content.decode()
-    assert "Suggested from the text: Routing or BGP." in page
+    assert ">Confirm Routing or BGP</button>" in page

@@ -21,6 +21,7 @@ from django_celery_beat.models import PeriodicTask
 from actions.models import Notification
 from config import schedule
 from config.celery import app
+from incidents import services as incident_services
 from incidents import tasks
 from incidents.models import FailureClass, Incident, RepeatLink
 from incidents.repeats import DEFAULT_FAILURE_CLASSES
@@ -103,6 +104,28 @@ def test_declaring_a_repeat_shows_looks_like_with_the_items_that_never_shipped(w
     assert f'Looks like <a href="{earlier.get_absolute_url()}">{earlier.reference}</a>' in page
     assert "Automate certificate renewal with ACME" in page
     assert "Expired certificate or credential" in page  # the class it was matched on, and suggested
+
+
+def test_confirming_a_class_on_the_incident_page_flags_the_repeat_the_text_alone_missed(worker, taxonomy, client):
+    # Two write-ups that share no telling word; their confirmed class makes them the same failure.
+    checkout = ServiceFactory(name="checkout-web")
+    started = timezone.now() - timedelta(days=3 * 365)
+    first = IncidentFactory(title="Checkout down", started_at=started, declared_at=started + timedelta(minutes=5))
+    first.services.add(checkout)
+    first.failure_classes.add(FailureClass.objects.get(slug="dns"))
+    commander = UserFactory(username="ike")
+    later = IncidentFactory(title="Basket page errors", summary="Clients saw errors for an hour.", commander=commander)
+    later.services.add(checkout)
+    assert incident_services.repeat_detect(incident=later) == []  # as at declaration: the text finds nothing
+    assert _links(later) == []
+
+    client.force_login(commander)
+    response = client.post(reverse("incidents:confirm-class", args=[later.reference]), {"failure_class": "dns"})
+    assert response.status_code == 302
+
+    wait_for(lambda: _links(later) == [(first.pk, "suggested")], "the worker to flag the repeat", worker.log)
+    page = client.get(later.get_absolute_url()).content.decode()
+    assert f'Looks like <a href="{first.get_absolute_url()}">{first.reference}</a>' in page
 
 
 def test_publishing_flags_the_repeat_once_and_the_nightly_run_adds_nothing(worker, earlier):

@@ -266,7 +266,7 @@ def test_the_incident_form_and_api_set_failure_classes_and_the_page_shows_or_sug
     incident = IncidentFactory(title="Sign-in down: TLS certificate expired", commander=user)
     client.force_login(user)
     page = client.get(incident.get_absolute_url()).content.decode()
-    assert "Suggested from the text: Expired certificate or credential." in page
+    assert ">Confirm Expired certificate or credential</button>" in page
     form = client.get(reverse("incidents:edit", args=[incident.reference])).content.decode()
     assert "Suggested from the text: Expired certificate or credential." in form
     assert 'name="failure_classes"' in form
@@ -279,7 +279,8 @@ def test_the_incident_form_and_api_set_failure_classes_and_the_page_shows_or_sug
     assert sorted(response.json()["failure_classes"]) == ["dns", "expired-credential"]
     incident.failure_classes.set([expired])
     page = client.get(incident.get_absolute_url()).content.decode()
-    assert "Expired certificate or credential</span>" in page and "Suggested from the text" not in page
+    assert "Expired certificate or credential</span>" in page
+    assert "Suggested from the text" not in page and ">Confirm " not in page
 
 
 def test_the_command_reads_failure_classes_per_side_by_slug_or_name(tmp_path):
