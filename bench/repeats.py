@@ -103,23 +103,14 @@ def earlier_confirmed(path: Path, lines: list[str]) -> list[str] | None:
     """The pairs with the earlier incident's gold ``failure_classes`` set, as a facilitator would have
     confirmed them in its postmortem (the later incident's classes are still inferred from its text);
     None for a set that does not label its incidents (``incidents.jsonl`` and ``pairs.jsonl`` by id)."""
-    from incidents.class_model import LABEL_ALIASES
+    from incidents.class_model import gold_classes, read_jsonl
 
     folder = path if path.is_dir() else path.parent
     incidents_file, pairs_file = folder / "incidents.jsonl", folder / "pairs.jsonl"
     if not (incidents_file.exists() and pairs_file.exists()):
         return None
-    classes = {}
-    for line in incidents_file.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            incident = json.loads(line)
-            labels = (LABEL_ALIASES.get(c, c) for c in incident.get("failure_classes") or [])
-            classes[incident["id"]] = [c for c in labels if c != "other"]
-    earlier = {}
-    for line in pairs_file.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            pair = json.loads(line)
-            earlier[str(pair["id"])] = classes[pair["earlier"]]
+    classes = {incident["id"]: gold_classes(incident) for incident in read_jsonl(incidents_file)}
+    earlier = {str(pair["id"]): classes[pair["earlier"]] for pair in read_jsonl(pairs_file)}
     confirmed = []
     for line in lines:
         pair = json.loads(line)

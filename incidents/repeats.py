@@ -38,10 +38,10 @@ preparing thousands of incidents, and scores only those that share a word or a c
 one (no other can reach ``THRESHOLD``): under a second against 10,000 (``bench/repeats.py --speed``).
 
 The weights, the threshold and the keyword rules were tuned on the development sets
-(``bench/data/repeat_pairs.jsonl``, ``repeats_dev/``, ``repeats_public/``, ``repeats_heldout/``,
-``repeats_heldout_3/``, ``repeats_heldout_4/`` and ``repeats_heldout_5/``; the class model learns from
-the last five's labelled incidents, and ``bench/repeats.py --leave-one-out`` scores each of them with a
-model learned without it). The next held-out set is scored only by whoever reports it (see the README).
+(``bench/data/repeat_pairs.jsonl``, ``repeats_dev/`` and the gold sets of ``class_model.GOLD_SETS``,
+whose labelled incidents the class model learns from; ``bench/repeats.py --leave-one-out`` scores each
+gold set with a model learned without it). A held-out set is scored only by whoever reports it, once
+(see docs/repeat-detection.md).
 """
 
 from __future__ import annotations
