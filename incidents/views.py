@@ -178,9 +178,7 @@ def incident_confirm_class(request, reference: str):
         messages.error(request, "That failure class does not exist (any more): nothing was changed.")
         return redirect("incidents:detail", incident.reference)
     try:
-        incident_update(
-            incident, by=request.user, failure_classes=[*incident.failure_classes.all(), failure_class]
-        )
+        incident_update(incident, by=request.user, failure_classes=[*incident.failure_classes.all(), failure_class])
     except ValidationError as error:
         for text in error.messages:
             messages.error(request, text)
